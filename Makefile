@@ -1,0 +1,42 @@
+# One-command set-up: `make run` serves the local stage, `make test` runs everything CI runs.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+PORT ?= 8000
+STAGE ?= prod
+REGION ?= ap-southeast-1
+
+.PHONY: run test lint bench fuzz package clean
+
+# (Re)install when the venv is missing or a requirements file changed.
+$(INSTALLED): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(INSTALLED)
+
+run: $(INSTALLED)
+	PORT=$(PORT) $(PY) -m chalicelib.localstage.server
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(PY) -m pytest -n 2
+
+bench: $(INSTALLED)
+	$(PY) -m tests.perf.bench
+
+fuzz: $(INSTALLED)
+	$(PY) -m tests.perf.fuzz
+
+# CloudFormation for a real account: build/$(STAGE)/sam.json (see README, "Deploy").
+package: $(INSTALLED)
+	rm -rf build/$(STAGE)
+	AWS_DEFAULT_REGION=$(REGION) $(VENV)/bin/chalice package --stage $(STAGE) \
+	  --merge-template infra/resources.yaml build/$(STAGE)
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

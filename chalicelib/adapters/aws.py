@@ -1,0 +1,30 @@
+"""boto3 clients for the services PynamoDB does not cover, one per service per process.
+
+Built on first use (never at import) and reused: a client costs ~100 ms to create. botocore
+clients are thread-safe. `AWS_ENDPOINT_URL` (set by the local stage) points them at moto.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from chalicelib.adapters.config import get_settings
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, str], Any] = {}
+
+
+def client(service: str) -> Any:
+    region = get_settings().region
+    key = (service, region)
+    found = _clients.get(key)
+    if found is None:
+        with _lock:
+            found = _clients.get(key)
+            if found is None:
+                import boto3  # deferred: keeps `import app` cheap
+
+                found = boto3.session.Session().client(service, region_name=region)
+                _clients[key] = found
+    return found

@@ -1,0 +1,79 @@
+"""Settings read from the environment that `.chalice/config.json` gives each stage.
+
+Read per call, never at import: `chalice.test.Client` only sets a stage's variables while a request
+runs, and importing the app must work with nothing but a region set. The parsed result is cached
+per distinct environment, so a request pays for a dictionary lookup, not for parsing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Every variable the code reads; a stage sets them in .chalice/config.json.
+_VARIABLES = (
+    "OKPAY_STAGE",
+    "OKPAY_TABLE_PREFIX",
+    "OKPAY_KYC_BUCKET",
+    "OKPAY_ALERT_TOPIC_ARN",
+    "OKPAY_SES_SENDER",
+    "OKPAY_SMS_COUNTRY_CODES",
+    "OKPAY_SUPPORT_PHONE",
+    "OKPAY_SUPPORT_EMAIL",
+    "OKPAY_HELP_CENTER_URL",
+    "OKPAY_PER_IP_LIMITS",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+)
+
+STAGES = ("local", "dev", "prod")
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    table_prefix: str
+    kyc_bucket: str
+    alert_topic_arn: str
+    ses_sender: str
+    sms_country_codes: tuple[str, ...]
+    support_phone: str
+    support_email: str
+    help_center_url: str
+    per_ip_limits: bool
+    region: str
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+    def table_name(self, table: str) -> str:
+        return f"{self.table_prefix}{table}"
+
+
+def get_settings() -> Settings:
+    return _parse(tuple(os.environ.get(name) for name in _VARIABLES))
+
+
+@lru_cache(maxsize=8)
+def _parse(values: tuple[str | None, ...]) -> Settings:
+    env = dict(zip(_VARIABLES, values, strict=False))
+    # An unknown or missing stage is treated as deployed: local-only routes stay closed.
+    stage = env["OKPAY_STAGE"] if env["OKPAY_STAGE"] in STAGES else "prod"
+    region = env["AWS_REGION"] or env["AWS_DEFAULT_REGION"] or "ap-southeast-1"
+    codes = env["OKPAY_SMS_COUNTRY_CODES"] or "86,852,853,886"
+    per_ip = env["OKPAY_PER_IP_LIMITS"]
+    return Settings(
+        stage=stage,
+        table_prefix=env["OKPAY_TABLE_PREFIX"] or f"okpay-{stage}-",
+        kyc_bucket=env["OKPAY_KYC_BUCKET"] or f"okpay-{stage}-kyc-documents",
+        alert_topic_arn=env["OKPAY_ALERT_TOPIC_ARN"] or "",
+        ses_sender=env["OKPAY_SES_SENDER"] or "no-reply@okpay.local",
+        sms_country_codes=tuple(c.strip().lstrip("+") for c in codes.split(",") if c.strip()),
+        support_phone=env["OKPAY_SUPPORT_PHONE"] or "+86 400 820 6729",
+        support_email=env["OKPAY_SUPPORT_EMAIL"] or "support@okpay.local",
+        help_center_url=env["OKPAY_HELP_CENTER_URL"] or "https://help.okpay.local",
+        per_ip_limits=(per_ip or ("off" if stage == "local" else "on")) == "on",
+        region=region,
+    )

@@ -1,0 +1,168 @@
+"""The OpenAPI 3.1 document of the API as served, built from the declared operations.
+
+Request and response schemas come from the same pydantic models that validate requests, and error
+responses list the contract codes each operation can answer, so the document and the code are one
+source. Built once per process, on first request.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.api.routing import OPERATIONS, Operation
+from chalicelib.api.schemas import DETAILS_SCHEMAS, ErrorEnvelope
+from chalicelib.errors import RETRY_AFTER_CODES, STATUS_BY_CODE
+
+_REF = "#/components/schemas/{model}"
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+def document() -> dict[str, Any]:
+    return _build(len(OPERATIONS))
+
+
+@lru_cache(maxsize=1)
+def _build(_operation_count: int) -> dict[str, Any]:
+    models = {ErrorEnvelope, *DETAILS_SCHEMAS.values()}
+    for op in OPERATIONS:
+        models.update(model for model in (op.body, op.response) if model is not None)
+    keyed = [(model, "validation" if _is_request(model) else "serialization") for model in models]
+    _, definitions = models_json_schema(keyed, ref_template=_REF)
+    schemas = definitions.get("$defs", {})
+
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Okpay wallet API",
+            "version": "1.1",
+            "description": (
+                "The HTTP contract of the Okpay wallet backend. Amounts are integers in minor units; "
+                "errors use one envelope with a stable `code` (see `x-error-codes`)."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "tags": [{"name": tag} for tag in sorted({op.tag for op in OPERATIONS})],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "headers": {
+                "X-Request-Id": {"description": "Id of this request, also in the logs.", "schema": {"type": "string"}},
+                "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}},
+                "Idempotent-Replayed": {
+                    "description": "`true` when this is the stored response of an earlier request with the same key.",
+                    "schema": {"type": "string", "enum": ["true"]},
+                },
+            },
+        },
+        "x-error-codes": {
+            code: {
+                "status": status,
+                **(
+                    {"details": {"$ref": _REF.format(model=DETAILS_SCHEMAS[code].__name__)}}
+                    if code in DETAILS_SCHEMAS
+                    else {}
+                ),
+            }
+            for code, status in STATUS_BY_CODE.items()
+        },
+    }
+
+
+def _is_request(model: type) -> bool:
+    from chalicelib.api.schemas import RequestBody
+
+    return issubclass(model, RequestBody)
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "operationId": f"{op.method.lower()}_{re.sub(r'[^a-zA-Z0-9]+', '_', op.path).strip('_')}",
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": _parameters(op),
+        "responses": _responses(op),
+    }
+    if op.description:
+        entry["description"] = op.description
+    if op.auth != "public":
+        entry["security"] = [{"bearer": []}]
+    if op.body is not None:
+        entry["requestBody"] = {
+            "required": False,
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model=op.body.__name__)}}},
+        }
+    return entry
+
+
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        for name in _PATH_PARAM.findall(op.path)
+    ]
+    if op.query is not None:
+        schema = op.query.model_json_schema(ref_template=_REF)
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            prop = dict(prop)
+            description = prop.pop("description", None)
+            parameter = {"name": name, "in": "query", "required": name in required, "schema": prop}
+            if description:
+                parameter["description"] = description
+            parameters.append(parameter)
+    if op.idempotency:
+        parameters.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": op.idempotency == "required",
+                "description": "1–255 printable characters; the same key and body within 24 h replays the first reply.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+            }
+        )
+    return parameters
+
+
+def _responses(op: Operation) -> dict[str, Any]:
+    request_id = {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}}
+    success: dict[str, Any] = {"description": op.summary, "headers": dict(request_id)}
+    if op.response is not None:
+        success["content"] = {"application/json": {"schema": {"$ref": _REF.format(model=op.response.__name__)}}}
+    elif op.status != 204:
+        success["content"] = {"application/json": {"schema": {"type": "object"}}}
+    if op.idempotency:
+        success["headers"]["Idempotent-Replayed"] = {"$ref": "#/components/headers/Idempotent-Replayed"}
+    responses: dict[str, Any] = {str(op.status): success}
+
+    codes = set(op.errors) | {"try_again"}
+    if op.body is not None or op.query is not None:
+        codes.add("validation_error")
+    if op.auth != "public":
+        codes.add("unauthorized")
+    if op.auth == "agent":
+        codes.add("forbidden")
+    if op.idempotency == "required":
+        codes.add("idempotency_key_required")
+    if op.local_only:
+        codes.add("not_found")
+    by_status: dict[int, list[str]] = {}
+    for code in sorted(codes):
+        by_status.setdefault(STATUS_BY_CODE[code], []).append(code)
+    for status, status_codes in sorted(by_status.items()):
+        headers = dict(request_id)
+        if any(code in RETRY_AFTER_CODES for code in status_codes):
+            headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
+        responses[str(status)] = {
+            "description": "Error codes: " + ", ".join(f"`{code}`" for code in status_codes),
+            "headers": headers,
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model=ErrorEnvelope.__name__)}}},
+        }
+    return responses

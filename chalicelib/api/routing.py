@@ -1,0 +1,197 @@
+"""Declaring an HTTP operation once: the Chalice route, its checks, and its OpenAPI entry.
+
+Every route is declared with `@operation(...)`, which registers the Chalice view and records what
+the OpenAPI document says about it, so the two cannot drift (tests/api/test_openapi.py checks that
+no Chalice route bypasses this). The view runs the contract's check order:
+
+    local-only gate → 401 → 403 forbidden → 400 idempotency_key_required → body/query validation
+    → the handler (which raises 404/409/422 … from the services)
+
+and turns every failure into the error envelope.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+from chalice import Blueprint, Response
+from pydantic import BaseModel
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib.adapters.config import get_settings
+from chalicelib.adapters.logging import logger
+from chalicelib.api import request_context
+from chalicelib.api.envelope import error_response, json_response
+from chalicelib.api.request_context import RequestScope
+from chalicelib.api.validation import parse_json_object, validate
+from chalicelib.errors import OkpayError
+
+# 1–255 printable ASCII characters (contract, section 1).
+_IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+# AWS errors that mean "busy, retry": the caller gets 503 try_again with Retry-After.
+_RETRYABLE_AWS = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the OpenAPI document says about one method on one path."""
+
+    method: str
+    path: str
+    summary: str
+    tag: str
+    auth: str = "public"  # "public" | "user" | "agent"
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[str, ...] = ()
+    idempotency: str | None = None  # None | "optional" | "required"
+    local_only: bool = False
+    description: str = ""
+    response_headers: tuple[str, ...] = ()
+
+
+OPERATIONS: list[Operation] = []
+
+
+@dataclass
+class Call:
+    """What a handler receives."""
+
+    params: dict[str, str]
+    body: Any
+    query: Any
+    scope: RequestScope
+    headers: Any
+    source_ip: str | None
+    idempotency_key: str | None = None
+    user: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Reply:
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Call], Any]
+
+
+def operation(
+    blueprint: Blueprint,
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    tag: str,
+    **options: Any,
+) -> Callable[[Handler], Handler]:
+    """Register `handler` as the view for `method path` and record it for the OpenAPI document."""
+
+    def register(handler: Handler) -> Handler:
+        op = Operation(method=method, path=path, summary=summary, tag=tag, **options)
+        OPERATIONS.append(op)
+
+        def view(**params: str) -> Response:
+            return run(op, handler, blueprint.current_request, params)
+
+        view.__name__ = handler.__name__
+        view.__doc__ = handler.__doc__
+        blueprint.route(path, methods=[method])(view)
+        return handler
+
+    return register
+
+
+def run(op: Operation, handler: Handler, request: Any, params: dict[str, str]) -> Response:
+    scope = request_context.current()
+    try:
+        if op.local_only and not get_settings().is_local:
+            raise OkpayError("not_found")
+        call = Call(
+            params=params,
+            body=None,
+            query=None,
+            scope=scope,
+            headers=request.headers,
+            source_ip=(request.context.get("identity") or {}).get("sourceIp"),
+        )
+        _authenticate(op, call)
+        call.idempotency_key = _idempotency_key(op, request.headers)
+        if op.body is not None:
+            call.body = validate(op.body, parse_json_object(request.raw_body))
+        if op.query is not None:
+            call.query = validate(op.query, dict(request.query_params or {}))
+        return _to_response(handler(call), op)
+    except OkpayError as error:
+        scope.extra["error_code"] = error.code
+        return error_response(error)
+    except (ClientError, PynamoDBException) as error:
+        return _aws_failure(error, scope)
+    except Exception:
+        logger.exception("unhandled error", extra={"path": op.path, "method": op.method})
+        scope.extra["error_code"] = "internal_error"
+        return error_response(OkpayError("internal_error"))
+
+
+def _authenticate(op: Operation, call: Call) -> None:
+    """401, then 403 forbidden. Identity (sessions, roles) plugs in here."""
+    if op.auth == "public":
+        return
+    from chalicelib.api.auth import authenticate  # identity lands with the sessions service
+
+    authenticate(op, call)
+
+
+def _idempotency_key(op: Operation, headers: Any) -> str | None:
+    key = headers.get("idempotency-key")
+    if key is None:
+        if op.idempotency == "required":
+            raise OkpayError("idempotency_key_required")
+        return None
+    if op.idempotency is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise OkpayError("idempotency_key_required", field="Idempotency-Key")
+    return key
+
+
+def _to_response(result: Any, op: Operation) -> Response:
+    if isinstance(result, Response):
+        return result
+    reply = result if isinstance(result, Reply) else Reply(result, op.status)
+    body = reply.body
+    if isinstance(body, BaseModel):
+        body = body.model_dump(mode="json")
+    return json_response(body, reply.status, reply.headers)
+
+
+def _aws_failure(error: Exception, scope: RequestScope) -> Response:
+    cause = getattr(error, "cause", None) or error
+    code = ""
+    if isinstance(cause, ClientError):
+        code = cause.response.get("Error", {}).get("Code", "")
+    if code in _RETRYABLE_AWS or getattr(error, "cause_response_code", None) in _RETRYABLE_AWS:
+        logger.warning("aws busy", extra={"aws_error": code})
+        scope.extra["error_code"] = "try_again"
+        return error_response(OkpayError("try_again", retry_after=1))
+    logger.exception("aws failure", extra={"aws_error": code})
+    scope.extra["error_code"] = "internal_error"
+    return error_response(OkpayError("internal_error"))

@@ -1,0 +1,83 @@
+"""Turn a request body or query into a validated model, or a `400 validation_error` with `field`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.errors import OkpayError
+
+# pydantic error type -> the reason that picks the message (chalicelib.i18n.messages)
+_REASONS = {
+    "missing": "missing",
+    "extra_forbidden": "unknown_field",
+    "int_type": "integer",
+    "int_parsing": "integer",
+    "int_from_float": "integer",
+    "string_type": "string",
+    "bool_type": "boolean",
+    "bool_parsing": "boolean",
+    "dict_type": "object",
+    "model_type": "object",
+    "model_attributes_type": "object",
+    "list_type": "array",
+    "literal_error": "choice",
+    "enum": "choice",
+    "greater_than": "too_small",
+    "greater_than_equal": "too_small",
+    "less_than": "too_large",
+    "less_than_equal": "too_large",
+    "string_too_short": "too_short",
+    "string_too_long": "too_long",
+    "too_short": "too_short",
+    "too_long": "too_long",
+    "string_pattern_mismatch": "format",
+    "value_error": "format",
+}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json_object(raw: bytes | None) -> dict[str, Any]:
+    """The body as a JSON object; no body is `{}`. Anything else is a 400."""
+    if raw is None or not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError):
+        raise OkpayError("validation_error", reason="json") from None
+    if not isinstance(value, dict):
+        raise OkpayError("validation_error", reason="body")
+    return value
+
+
+def validate(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+    # Absent optional fields and null are the same (contract, section 1).
+    data = {key: value for key, value in data.items() if value is not None}
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise to_validation_error(error) from None
+
+
+def to_validation_error(error: ValidationError) -> OkpayError:
+    """The first problem, in field order, as the contract's validation_error."""
+    first = error.errors(include_url=False, include_input=False)[0]
+    location = [str(part) for part in first["loc"]]
+    field = ".".join(location) or None
+    kind = first["type"]
+    reason = _REASONS.get(kind, kind if kind in _CUSTOM_REASONS else "format")
+    leaf = location[-1] if location else ""
+    if (leaf == "amount" or leaf.endswith("_amount")) and reason in ("integer", "too_small", "too_large"):
+        reason = "amount"
+    if "currency" in leaf and reason == "choice":
+        reason = "currency"
+    return OkpayError("validation_error", field=field, reason=reason)
+
+
+# Reasons that custom validators raise by name (PydanticCustomError type).
+_CUSTOM_REASONS = frozenset({"phone", "email", "datetime", "amount", "currency", "format"})

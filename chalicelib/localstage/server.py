@@ -1,0 +1,97 @@
+"""`make run`: the local stage on an embedded moto server, in one process.
+
+Starts moto on a free loopback port, creates the stage's tables, bucket, topic and SES sender from
+infra/resources.yaml, seeds demo data, then serves the app as `chalice local --stage local` does
+on 127.0.0.1:$PORT (default 8000). Ctrl-C (or SIGTERM) stops both; nothing is left running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+STAGE = "local"
+
+
+def stage_environment(stage: str = STAGE) -> dict[str, str]:
+    """The environment variables .chalice/config.json gives `stage` (top level, then the stage's)."""
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    return {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
+
+
+def use_moto_environment(endpoint: str | None = None) -> None:
+    """Point every AWS client at moto with dummy credentials, so nothing can reach a real account."""
+    os.environ.update(stage_environment())
+    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 (moto's dummy credentials)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "ap-southeast-1")
+    if endpoint:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+    allow_dot_local_emails()
+
+
+def allow_dot_local_emails() -> None:
+    """The local stage's demo addresses end in .local, a special-use name deployed stages refuse."""
+    import email_validator
+
+    if "local" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+        email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("local")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def main() -> int:
+    from moto.server import ThreadedMotoServer
+
+    port = int(os.environ.get("PORT", "8000"))
+    moto_port = _free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto.start()
+    use_moto_environment(f"http://127.0.0.1:{moto_port}")
+    try:
+        import boto3
+
+        from chalicelib.adapters.config import get_settings
+        from chalicelib.localstage import gateway, seed
+        from chalicelib.localstage.resources import create_stage_resources
+
+        create_stage_resources(boto3.session.Session(), get_settings())
+        print(f"moto on http://127.0.0.1:{moto_port}; seeded {seed.seed()}", flush=True)
+
+        from chalice.cli.factory import CLIFactory
+        from chalice.local import create_local_server
+
+        gateway.install()
+        factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
+        config = factory.create_config_obj(chalice_stage_name=STAGE)
+        app = factory.load_chalice_app(environment_variables=config.environment_variables)
+        server = create_local_server(app, config, "127.0.0.1", port)
+
+        def stop(*_: object) -> None:
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+        signal.signal(signal.SIGTERM, stop)
+        print(f"Okpay local stage: http://127.0.0.1:{port}  (Ctrl-C stops it)", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+        server.server.server_close()
+    finally:
+        moto.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
