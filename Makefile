@@ -24,7 +24,7 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff format --check .
 
 test: lint
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -q -n 2
 
 bench: $(INSTALLED)
 	$(PY) -m tests.perf.bench

@@ -39,7 +39,8 @@ def messages(to: str | None = None) -> list[OutboxMessage]:
     with _lock:
         found = list(_messages)
     if to is not None:
-        found = [message for message in found if message.to == to]
+        wanted = to.casefold()  # email addresses compare case-insensitively; E.164 has no case
+        found = [message for message in found if message.to.casefold() == wanted]
     return found[::-1]
 
 

@@ -1,0 +1,80 @@
+"""Test set-up: moto for every AWS call, the local stage's settings, a fresh AWS per test.
+
+Order matters: the environment and moto come before anything creates a botocore client, and the
+app is imported only after that.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ["AWS_DEFAULT_REGION"] = "ap-southeast-1"
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_REGION"):
+    os.environ.pop(name, None)
+
+import boto3  # noqa: E402
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from chalicelib.localstage import gateway  # noqa: E402
+from chalicelib.localstage.server import stage_environment, use_moto_environment  # noqa: E402
+
+use_moto_environment()  # the local stage's variables, .local emails allowed
+gateway.install()  # unknown routes answer like our API Gateway does
+
+from chalice.test import Client  # noqa: E402
+
+import app as app_module  # noqa: E402
+from chalicelib.adapters import clock, outbox  # noqa: E402
+from chalicelib.adapters.config import get_settings  # noqa: E402
+from chalicelib.localstage.resources import create_stage_resources  # noqa: E402
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+LOCAL_ENV = stage_environment("local")
+
+
+@pytest.fixture(autouse=True)
+def _local_state():
+    """Each test starts on real time with an empty outbox."""
+    clock.clear_test_clock()
+    outbox.clear()
+    yield
+    clock.clear_test_clock()
+    outbox.clear()
+
+
+@pytest.fixture
+def aws():
+    """A fresh, empty moto account for one test."""
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def stage(aws):
+    """The local stage's tables, bucket, topic and SES sender, created from infra/resources.yaml."""
+    create_stage_resources(boto3.session.Session(), get_settings())
+    return get_settings()
+
+
+@pytest.fixture
+def seeded(stage):
+    from chalicelib.localstage.seed import seed
+
+    return seed()
+
+
+@pytest.fixture
+def client(stage):
+    """The app in the local stage, called the way API Gateway calls it."""
+    with Client(app_module.app, stage_name="local", project_dir=str(PROJECT_DIR)) as test_client:
+        yield test_client.http
+
+
+@pytest.fixture(params=["dev", "prod"])
+def deployed_client(request, stage):
+    with Client(app_module.app, stage_name=request.param, project_dir=str(PROJECT_DIR)) as test_client:
+        yield test_client.http
