@@ -3,13 +3,15 @@
 from chalice import Chalice, Cron, Rate
 
 from chalicelib.adapters import clock
-from chalicelib.api import local, middleware, public
+from chalicelib.api import account, identity, local, middleware, public
 from chalicelib.jobs.registry import run_job
 
 app = Chalice(app_name="okpay")
 
 middleware.install(app)
 app.register_blueprint(public.bp)
+app.register_blueprint(identity.bp)
+app.register_blueprint(account.bp)
 app.register_blueprint(local.bp)
 
 

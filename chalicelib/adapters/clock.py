@@ -53,6 +53,15 @@ def isoformat(moment: datetime) -> str:
     return to_shanghai(moment).isoformat(timespec="seconds")
 
 
+def stamp(moment: datetime) -> str:
+    """How times are stored: UTC, fixed width with microseconds, so stored strings sort by time."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
 def parse_instant(text: str) -> datetime:
     """Parse ISO 8601; a time without an offset is read in Asia/Shanghai, as every calendar rule is."""
     moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))

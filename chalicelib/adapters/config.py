@@ -23,6 +23,8 @@ _VARIABLES = (
     "OKPAY_SUPPORT_EMAIL",
     "OKPAY_HELP_CENTER_URL",
     "OKPAY_PER_IP_LIMITS",
+    "OKPAY_JWT_SECRET_ARN",
+    "OKPAY_FIELD_KEY_ID",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
 )
@@ -43,6 +45,8 @@ class Settings:
     help_center_url: str
     per_ip_limits: bool
     region: str
+    jwt_secret_arn: str  # Secrets Manager secret holding the master key (deployed stages)
+    field_key_id: str  # KMS key for field encryption (deployed stages)
 
     @property
     def is_local(self) -> bool:
@@ -76,4 +80,6 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         help_center_url=env["OKPAY_HELP_CENTER_URL"] or "https://help.okpay.local",
         per_ip_limits=(per_ip or ("off" if stage == "local" else "on")) == "on",
         region=region,
+        jwt_secret_arn=env["OKPAY_JWT_SECRET_ARN"] or "",
+        field_key_id=env["OKPAY_FIELD_KEY_ID"] or "",
     )

@@ -133,9 +133,46 @@ _VALIDATION_REASONS: dict[str, tuple[str, str]] = {
 }
 
 
+# (code, reason) -> (en, zh-CN): a more specific text for one code
+_REASONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("weak_password", "too_short"): ("Use at least 8 characters.", "密码至少需要 8 个字符。"),
+    ("weak_password", "too_long"): ("Use at most 128 characters.", "密码最多 128 个字符。"),
+    ("weak_password", "common"): (
+        "This password is one of the most common ones. Choose another.",
+        "该密码过于常见，请换一个。",
+    ),
+    ("weak_password", "contains_email"): (
+        "The password must not contain your email name.",
+        "密码不能包含您的邮箱用户名。",
+    ),
+    ("weak_password", "contains_phone"): (
+        "The password must not contain your phone number.",
+        "密码不能包含您的手机号码。",
+    ),
+    ("weak_password", "guessable"): (
+        "This password is too easy to guess. A few uncommon words together work well.",
+        "密码太容易被猜到，建议使用几个不常见的词组合。",
+    ),
+    ("validation_error", "phone_country"): (
+        "We cannot send text messages to this country yet.",
+        "暂不支持向该国家或地区发送短信。",
+    ),
+    ("validation_error", "mfa_method"): (
+        "This verification method is not turned on for the account.",
+        "该账户未开启此验证方式。",
+    ),
+    ("validation_error", "contact_not_verified"): (
+        "Verify this contact before using it for sign-in codes.",
+        "请先验证该联系方式，再用于接收登录验证码。",
+    ),
+}
+
+
 def error_message(code: str, locale: str | None, *, reason: str | None = None, **params: Any) -> str:
     """The text for `code` (or for `reason`, when one is known) in `locale`."""
     index = 1 if locale == "zh-CN" else 0
+    if reason and (code, reason) in _REASONS:
+        return _REASONS[(code, reason)][index]
     if code == "validation_error" and reason in _VALIDATION_REASONS:
         return _VALIDATION_REASONS[reason][index].format(field=params.get("field") or "value")
     texts = _MESSAGES.get(code) or _MESSAGES["internal_error"]

@@ -26,6 +26,52 @@ TEMPLATES: dict[str, dict[str, tuple[str | None, str]]] = {
             "If this was not you, ignore this email and contact support.\n\nOkpay",
         ),
     },
+    "register_existing_sms": {
+        "zh-CN": (
+            None,
+            "【Okpay】有人尝试用本手机号注册 Okpay，但该号码已有账户。如非本人操作请忽略；忘记密码可在登录页找回。",
+        ),
+        "en": (
+            None,
+            "[Okpay] Someone tried to sign up with this number, which already has an Okpay account. "
+            "If it was not you, ignore this. Forgot your password? Reset it from the sign-in screen.",
+        ),
+    },
+    "security_notice_sms": {
+        "zh-CN": (None, "【Okpay】{event}（{when}）。如非本人操作，请立即修改密码并联系客服 {support}。"),
+        "en": (None, "[Okpay] {event} ({when}). If this was not you, change your password now and call {support}."),
+    },
+    "security_notice_email": {
+        "zh-CN": (
+            "Okpay 安全提醒：{event}",
+            "您好，\n\n{event}（{when}，北京时间）。{detail}\n\n"
+            "如非本人操作，请立即修改密码，并联系客服 {support}。\n\nOkpay",
+        ),
+        "en": (
+            "Okpay security notice: {event}",
+            "Hello,\n\n{event} ({when}, Beijing time). {detail}\n\n"
+            "If this was not you, change your password now and contact support at {support}.\n\nOkpay",
+        ),
+    },
+    "password_age_email": {
+        "zh-CN": (
+            "Okpay 提醒：建议更新密码",
+            "您好，\n\n您的 Okpay 密码已使用超过 {days} 天。为了账户安全，建议您在 App 中更新密码。"
+            "这只是提醒，不会影响您登录。\n\nOkpay",
+        ),
+        "en": (
+            "Okpay: consider updating your password",
+            "Hello,\n\nYour Okpay password is more than {days} days old. We suggest changing it in the app. "
+            "This is only a reminder; signing in is not affected.\n\nOkpay",
+        ),
+    },
+    "password_age_sms": {
+        "zh-CN": (None, "【Okpay】您的密码已使用超过 {days} 天，建议在 App 中更新。仅为提醒，不影响登录。"),
+        "en": (
+            None,
+            "[Okpay] Your password is over {days} days old; consider changing it in the app. Sign-in is not affected.",
+        ),
+    },
     "ops_alert": {
         "zh-CN": ("Okpay 运维告警：{title}", "{detail}"),
         "en": ("Okpay alert: {title}", "{detail}"),

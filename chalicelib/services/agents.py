@@ -18,7 +18,7 @@ def create_agent(email: str, password: str, display_name: str = "Okpay Support")
     owner = find_claim_owner(email_claim(normalized))
     if owner is not None:
         return owner, False
-    now = clock.isoformat(clock.now())
+    now = clock.stamp(clock.now())
     user = User(
         f"usr_{uuid.uuid4().hex}",
         role="agent",

@@ -1,0 +1,64 @@
+"""The contract's lists: `?limit=` (1–100, default 20) and an opaque `?cursor=`.
+
+A cursor is a position plus the query it belongs to, signed, so one from another list, another
+user or another filter is `400 invalid_cursor` instead of a wrong page.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from chalicelib.adapters.keys import derived_key
+from chalicelib.api.schemas import Query, ResponseBody
+from chalicelib.errors import OkpayError
+
+
+class PageQuery(Query):
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+
+
+class Page(ResponseBody):
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at the end.")
+
+
+def encode_cursor(scope: str, position: Any) -> str:
+    payload = json.dumps({"s": _scope_tag(scope), "p": position}, separators=(",", ":"), sort_keys=True).encode()
+    signature = hmac.new(derived_key("cursor"), payload, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(signature + payload).decode().rstrip("=")
+
+
+def decode_cursor(scope: str, cursor: str) -> Any:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        signature, payload = raw[:16], raw[16:]
+        if not hmac.compare_digest(signature, hmac.new(derived_key("cursor"), payload, hashlib.sha256).digest()[:16]):
+            raise ValueError("bad signature")
+        data = json.loads(payload)
+        if data["s"] != _scope_tag(scope):
+            raise ValueError("another query's cursor")
+        return data["p"]
+    except (ValueError, KeyError, TypeError):
+        raise OkpayError("invalid_cursor", field="cursor") from None
+
+
+def paginate(items: list[dict], query: PageQuery, *, key: str, scope: str) -> dict:
+    """One page of an already ordered, in-memory list whose items are unique by `key`."""
+    start = 0
+    if query.cursor:
+        after = decode_cursor(scope, query.cursor)
+        positions = [index for index, item in enumerate(items) if item[key] == after]
+        start = positions[0] + 1 if positions else len(items)
+    page = items[start : start + query.limit]
+    more = start + query.limit < len(items)
+    return {"data": page, "next_cursor": encode_cursor(scope, page[-1][key]) if more and page else None}
+
+
+def _scope_tag(scope: str) -> str:
+    return hashlib.sha256(scope.encode()).hexdigest()[:16]

@@ -1,0 +1,69 @@
+"""Short phrases that fill templates: what a code is for, what a security event was."""
+
+from __future__ import annotations
+
+# purpose -> (en, zh-CN); reads after "to …" / "用于…"
+PURPOSES: dict[str, tuple[str, str]] = {
+    "register": ("sign up", "注册账户"),
+    "reset": ("reset your password", "重置密码"),
+    "mfa": ("sign in", "登录验证"),
+    "verify_email": ("verify your email", "验证邮箱"),
+    "verify_phone": ("verify your phone number", "验证手机号"),
+    "change_email": ("confirm your new email", "确认新邮箱"),
+    "change_phone": ("confirm your new phone number", "确认新手机号"),
+}
+
+# event -> ((en title, en detail), (zh title, zh detail))
+EVENTS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "new_device": (
+        ("New sign-in on {device}", "Your account was signed in to from a device not seen before."),
+        ("新设备登录：{device}", "您的账户在一台新设备上登录。"),
+    ),
+    "password_changed": (
+        ("Your password was changed", "All other sign-ins were ended."),
+        ("您的密码已修改", "其他设备上的登录已全部退出。"),
+    ),
+    "password_reset": (
+        ("Your password was reset", "Every device was signed out."),
+        ("您的密码已重置", "所有设备上的登录已全部退出。"),
+    ),
+    "mfa_changed": (
+        ("Your sign-in verification settings changed", "{detail}"),
+        ("您的登录验证设置已更改", "{detail}"),
+    ),
+    "contact_change_requested": (
+        ("A change of your {channel} was requested", "The new {channel} must be confirmed with a code first."),
+        ("有人申请更换您的{channel}", "新的{channel}须先通过验证码确认。"),
+    ),
+    "contact_changed": (
+        ("Your {channel} was changed", "Sign-in and notices now use the new {channel}."),
+        ("您的{channel}已更换", "登录和通知将使用新的{channel}。"),
+    ),
+    "account_closed": (
+        ("Your Okpay account was closed", "Records are kept as the law requires."),
+        ("您的 Okpay 账户已注销", "相关记录将按法律要求保存。"),
+    ),
+    "funding_source_changed": (
+        ("Your bank cards changed", "{detail}"),
+        ("您的银行卡信息已变更", "{detail}"),
+    ),
+}
+
+CHANNELS = {"email": ("email address", "邮箱"), "phone": ("phone number", "手机号")}
+
+MFA_DETAILS = {
+    "totp_on": ("An authenticator app is now required at sign-in.", "登录时需要验证器动态码。"),
+    "totp_off": ("The authenticator app was turned off.", "验证器已关闭。"),
+    "recovery_codes": (
+        "New recovery codes were created; the old ones no longer work.",
+        "已生成新的恢复码，旧恢复码失效。",
+    ),
+    "sms_on": ("SMS codes are now used at sign-in.", "登录时将使用短信验证码。"),
+    "sms_off": ("SMS codes at sign-in were turned off.", "登录短信验证码已关闭。"),
+    "email_on": ("Email codes are now used at sign-in.", "登录时将使用邮箱验证码。"),
+    "email_off": ("Email codes at sign-in were turned off.", "登录邮箱验证码已关闭。"),
+}
+
+
+def pick(pair: tuple[str, str], locale: str) -> str:
+    return pair[1] if locale == "zh-CN" else pair[0]

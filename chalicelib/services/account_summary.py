@@ -1,0 +1,17 @@
+"""What other areas say about an account: its KYC standing, and what stops it being closed.
+
+Identity asks here instead of importing the wallet and KYC services directly; each area adds its
+facts as it lands (verification level, balances, open transfers and disputes).
+"""
+
+from __future__ import annotations
+
+
+def kyc_summary(user_id: str) -> dict:
+    """`{status, level}` for GET /me; unverified until real-name verification lands."""
+    return {"status": "unverified", "level": 0}
+
+
+def closing_blockers(user_id: str) -> list[str]:
+    """Reasons the account cannot be closed yet (money held, cases open); empty when none."""
+    return []

@@ -1,0 +1,62 @@
+"""Security notices to both of a user's contacts, and codes sent to one contact.
+
+Notices never fail the request that caused them: a failed send is logged and the change stands.
+Codes are different: if a code cannot be sent the caller must know, so those errors propagate.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.adapters import clock, notify
+from chalicelib.adapters.config import get_settings
+from chalicelib.adapters.logging import logger
+from chalicelib.i18n.phrases import CHANNELS, EVENTS, PURPOSES, pick
+from chalicelib.store.users import User
+
+CODE_SMS = "verification_code_sms"
+CODE_EMAIL = "verification_code_email"
+
+
+def send_code_by_sms(phone: str, code: str, *, purpose: str, minutes: int, locale: str) -> bool:
+    return notify.send_sms(phone, CODE_SMS, locale, code=code, minutes=minutes, purpose=pick(PURPOSES[purpose], locale))
+
+
+def send_code_by_email(email: str, code: str, *, purpose: str, minutes: int, locale: str) -> None:
+    notify.send_email(email, CODE_EMAIL, locale, code=code, minutes=minutes, purpose=pick(PURPOSES[purpose], locale))
+
+
+def notify_security_event(
+    user: User,
+    event: str,
+    now: datetime,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    **params: str,
+) -> None:
+    """Tell the user by email (if verified) and SMS. `email`/`phone` override the addresses."""
+    locale = user.locale or "en"
+    titles = EVENTS[event][1 if locale == "zh-CN" else 0]
+    values = {key: _localize(key, value, locale) for key, value in params.items()}
+    title = titles[0].format(**values)
+    detail = titles[1].format(**values)
+    when = clock.to_shanghai(now).strftime("%Y-%m-%d %H:%M")
+    support = get_settings().support_phone
+    to_email = email or (user.email if user.email_verified else None)
+    to_phone = phone or user.phone
+    try:
+        if to_email:
+            notify.send_email(
+                to_email, "security_notice_email", locale, event=title, when=when, detail=detail, support=support
+            )
+        if to_phone:
+            notify.send_sms(to_phone, "security_notice_sms", locale, event=title, when=when, support=support)
+    except Exception:
+        logger.exception("security notice not sent", extra={"user_id": user.user_id, "event": event})
+
+
+def _localize(key: str, value: str, locale: str) -> str:
+    if key == "channel" and value in CHANNELS:
+        return pick(CHANNELS[value], locale)
+    return value

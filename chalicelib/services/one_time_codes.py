@@ -1,0 +1,126 @@
+"""Six-digit one-time codes: issued hashed with an expiry, checked with an attempt limit, used once.
+
+A wrong guess is counted with a conditional update, and a right one is used up with a conditional
+delete, so two requests racing with the same code cannot both pass. Issuing a new code for the
+same purpose keeps the attempts already spent: asking again does not buy more guesses.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import DeleteError, UpdateError
+
+from chalicelib.adapters import clock
+from chalicelib.adapters.keys import keyed_hash
+from chalicelib.errors import OkpayError
+from chalicelib.store.codes import Code
+from chalicelib.store.conditions import condition_failed
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    code: str  # the plain code, to send; never stored or logged
+    expires_at: datetime
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def issue(
+    code_id: str,
+    *,
+    lifetime: timedelta,
+    now: datetime,
+    user_id: str | None = None,
+    data: dict[str, Any] | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> IssuedCode | None:
+    """A fresh code for `code_id`; None when its attempts are used up (wait for it to expire)."""
+    existing = _live(code_id, now)
+    attempts = existing.attempts if existing else 0
+    if attempts >= max_attempts:
+        return None
+    code = new_code()
+    expires_at = now + lifetime
+    Code(
+        code_id,
+        code_hash=_hash(code_id, code),
+        expires_at=clock.stamp(expires_at),
+        expires_ttl=expires_at + timedelta(hours=1),
+        attempts=attempts,
+        max_attempts=max_attempts,
+        sends=(existing.sends + 1) if existing else 1,
+        created_at=clock.stamp(now),
+        user_id=user_id,
+        data=data,
+    ).save()
+    return IssuedCode(code, expires_at)
+
+
+def check(code_id: str, code: str, *, now: datetime, consume: bool = True) -> Code:
+    """The code's record when `code` is right; else `422 invalid_code` with attempts_left.
+
+    With consume=False a right code stays usable (a reset that still needs its second factor).
+    """
+    record = _live(code_id, now)
+    if record is None or record.attempts >= record.max_attempts:
+        raise _invalid(0)
+    if not hmac.compare_digest(record.code_hash, _hash(code_id, code)):
+        raise _invalid(_count_wrong_guess(record))
+    if consume:
+        use_up(record)
+    return record
+
+
+def use_up(record: Code) -> None:
+    """Delete the code if it is still the one checked; a concurrent user of it gets invalid_code."""
+    try:
+        record.delete(condition=(Code.code_hash == record.code_hash) & (Code.attempts < record.max_attempts))
+    except DeleteError as error:
+        if condition_failed(error):
+            raise _invalid(0) from None
+        raise
+
+
+def discard(code_id: str) -> None:
+    Code(code_id).delete()
+
+
+def _count_wrong_guess(record: Code) -> int:
+    try:
+        record.update(
+            actions=[Code.attempts.add(1)],
+            condition=(Code.code_hash == record.code_hash) & (Code.attempts < record.max_attempts),
+        )
+    except UpdateError as error:
+        if condition_failed(error):
+            return 0
+        raise
+    return max(0, record.max_attempts - record.attempts)
+
+
+def _live(code_id: str, now: datetime) -> Code | None:
+    try:
+        record = Code.get(code_id, consistent_read=True)
+    except Code.DoesNotExist:
+        return None
+    # TTL deletion is lazy (up to days), so expiry is checked here against the clock.
+    if datetime.fromisoformat(record.expires_at) <= now:
+        return None
+    return record
+
+
+def _hash(code_id: str, code: str) -> str:
+    return keyed_hash("codes", f"{code_id}:{code.strip()}")
+
+
+def _invalid(attempts_left: int) -> OkpayError:
+    return OkpayError("invalid_code", details={"attempts_left": attempts_left})

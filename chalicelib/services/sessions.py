@@ -1,0 +1,257 @@
+"""Sessions and tokens: short-lived signed access tokens, rotating opaque refresh tokens.
+
+- An access token (JWT, HS256, 15 min) names its session; every authenticated request reads the
+  session record, so revocation takes effect on the very next request.
+- A refresh token is `<session_id>.<secret>`; only SHA-256 of the secret is stored. Each use
+  rotates it. The previous token still returns the same new pair for 30 s (a retry after a lost
+  reply); used later, or any older token used at all, revokes the whole session (`token_reused`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.adapters import clock
+from chalicelib.adapters.keys import derived_key
+from chalicelib.adapters.logging import logger
+from chalicelib.errors import OkpayError
+from chalicelib.store.conditions import condition_failed
+from chalicelib.store.sessions import Session
+from chalicelib.store.users import User
+
+ACCESS_TOKEN_LIFETIME = timedelta(minutes=15)
+SESSION_IDLE_LIFETIME = timedelta(days=30)
+REFRESH_GRACE = timedelta(seconds=30)
+RETIRED_KEPT = 50
+ISSUER = "okpay"
+AUDIENCE = "okpay-app"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: from a valid access token whose session is still active."""
+
+    user_id: str
+    session_id: str
+    role: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    session_id: str
+    user_id: str
+
+    def as_reply(self) -> dict:
+        return {
+            "user_id": self.user_id,
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "token_type": "Bearer",
+            "expires_in": int(ACCESS_TOKEN_LIFETIME.total_seconds()),
+            "session_id": self.session_id,
+        }
+
+
+def start_session(user: User, *, device_id: str | None, device_name: str | None, now: datetime) -> TokenPair:
+    session_id = f"ses_{uuid.uuid4().hex}"
+    secret = secrets.token_urlsafe(32)
+    Session(
+        session_id,
+        user_id=user.user_id,
+        role=user.role,
+        locale=user.locale,
+        device_id=device_id,
+        device_name=device_name,
+        created_at=clock.stamp(now),
+        last_used_at=clock.stamp(now),
+        expires_at=clock.stamp(now + SESSION_IDLE_LIFETIME),
+        expires_ttl=now + SESSION_IDLE_LIFETIME + timedelta(days=1),
+        refresh_hash=_digest(secret),
+    ).save(condition=Session.session_id.does_not_exist())
+    logger.info("session started", extra={"user_id": user.user_id, "session_id": session_id})
+    return TokenPair(
+        _access_token(user.user_id, session_id, user.role, now), f"{session_id}.{secret}", session_id, user.user_id
+    )
+
+
+def authenticate(authorization: str | None, now: datetime) -> Principal:
+    """The caller behind `Authorization: Bearer <access token>`, or 401 unauthorized."""
+    import jwt  # deferred: only authenticated routes need it
+
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise OkpayError("unauthorized")
+    token = authorization[7:].strip()
+    try:
+        claims = jwt.decode(
+            token,
+            derived_key("jwt"),
+            algorithms=["HS256"],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "sid"], "verify_exp": False},
+        )
+    except jwt.PyJWTError:
+        raise OkpayError("unauthorized") from None
+    # Expiry against our clock (the local test clock moves it too), not the machine's.
+    if claims["exp"] <= now.timestamp():
+        raise OkpayError("unauthorized")
+    try:
+        session = Session.get(claims["sid"])
+    except Session.DoesNotExist:
+        raise OkpayError("unauthorized") from None
+    if session.status != "active" or session.user_id != claims["sub"] or clock.from_stamp(session.expires_at) <= now:
+        raise OkpayError("unauthorized")
+    return Principal(session.user_id, session.session_id, session.role, session.locale)
+
+
+def refresh(refresh_token: str, now: datetime) -> TokenPair:
+    session_id, _, secret = refresh_token.partition(".")
+    if not session_id.startswith("ses_") or not secret:
+        raise OkpayError("invalid_refresh_token")
+    try:
+        session = Session.get(session_id, consistent_read=True)
+    except Session.DoesNotExist:
+        raise OkpayError("invalid_refresh_token") from None
+    if session.status != "active" or clock.from_stamp(session.expires_at) <= now:
+        raise OkpayError("invalid_refresh_token")
+    presented = _digest(secret)
+    if hmac.compare_digest(presented, session.refresh_hash):
+        return _rotate(session, secret, presented, now)
+    if session.previous_refresh_hash and hmac.compare_digest(presented, session.previous_refresh_hash):
+        if session.rotated_at and now - clock.from_stamp(session.rotated_at) <= REFRESH_GRACE and session.sealed_pair:
+            return _unseal(session.sealed_pair, secret, session)
+        _revoke_for_reuse(session)
+    if presented in (session.retired_hashes or set()):
+        _revoke_for_reuse(session)
+    raise OkpayError("invalid_refresh_token")
+
+
+def _rotate(session: Session, secret: str, presented: str, now: datetime) -> TokenPair:
+    new_secret = secrets.token_urlsafe(32)
+    pair = TokenPair(
+        _access_token(session.user_id, session.session_id, session.role, now),
+        f"{session.session_id}.{new_secret}",
+        session.session_id,
+        session.user_id,
+    )
+    retired = set(session.retired_hashes or set())
+    if session.previous_refresh_hash:
+        retired.add(session.previous_refresh_hash)
+    retired = set(sorted(retired)[-RETIRED_KEPT:]) if len(retired) > RETIRED_KEPT else retired
+    actions = [
+        Session.refresh_hash.set(_digest(new_secret)),
+        Session.previous_refresh_hash.set(presented),
+        Session.rotated_at.set(clock.stamp(now)),
+        Session.sealed_pair.set(_seal(pair, secret)),
+        Session.last_used_at.set(clock.stamp(now)),
+        Session.expires_at.set(clock.stamp(now + SESSION_IDLE_LIFETIME)),
+        Session.expires_ttl.set(now + SESSION_IDLE_LIFETIME + timedelta(days=1)),
+        Session.refresh_count.add(1),
+    ]
+    actions.append(Session.retired_hashes.set(retired) if retired else Session.retired_hashes.remove())
+    try:
+        # Only if nobody rotated it since our read: two racing refreshes cannot both rotate.
+        session.update(actions=actions, condition=(Session.refresh_hash == presented) & (Session.status == "active"))
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        # The other request rotated it first: this token is now "previous" and gets its pair.
+        return refresh(f"{session.session_id}.{secret}", now)
+    return pair
+
+
+def _revoke_for_reuse(session: Session) -> None:
+    revoke(session.session_id, session.user_id, reason="token_reused")
+    logger.warning(
+        "refresh token reused; session revoked", extra={"user_id": session.user_id, "session_id": session.session_id}
+    )
+    raise OkpayError("token_reused")
+
+
+def revoke(session_id: str, user_id: str, *, reason: str) -> bool:
+    """Revoke one of `user_id`'s sessions; False if it is not theirs (or not there)."""
+    try:
+        Session(session_id).update(
+            actions=[Session.status.set("revoked"), Session.revoked_reason.set(reason)],
+            condition=Session.user_id == user_id,
+        )
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
+    logger.info("session revoked", extra={"user_id": user_id, "session_id": session_id, "reason": reason})
+    return True
+
+
+def active_sessions(user_id: str) -> list[Session]:
+    """The user's active sessions, newest first (GSI by_user)."""
+    return [s for s in Session.by_user.query(user_id, scan_index_forward=False) if s.status == "active"]
+
+
+def revoke_all(user_id: str, *, except_session: str | None = None, reason: str) -> int:
+    revoked = 0
+    for session in active_sessions(user_id):
+        if session.session_id != except_session and revoke(session.session_id, user_id, reason=reason):
+            revoked += 1
+    return revoked
+
+
+def update_locale(user_id: str, locale: str) -> None:
+    """Sessions carry the locale so a request needs no user read to pick its language."""
+    for session in active_sessions(user_id):
+        session.update(actions=[Session.locale.set(locale)])
+
+
+def _access_token(user_id: str, session_id: str, role: str, now: datetime) -> str:
+    import jwt
+
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": user_id,
+        "sid": session_id,
+        "role": role,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ACCESS_TOKEN_LIFETIME).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, derived_key("jwt"), algorithm="HS256")
+
+
+def _digest(secret: str) -> str:
+    # The secret has 256 bits of entropy: a plain hash is enough, unlike passwords and codes.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _seal(pair: TokenPair, previous_secret: str) -> str:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = os.urandom(12)
+    payload = json.dumps({"a": pair.access_token, "r": pair.refresh_token}).encode()
+    return base64.b64encode(nonce + AESGCM(_seal_key(previous_secret)).encrypt(nonce, payload, None)).decode()
+
+
+def _unseal(sealed: str, previous_secret: str, session: Session) -> TokenPair:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    raw = base64.b64decode(sealed)
+    data = json.loads(AESGCM(_seal_key(previous_secret)).decrypt(raw[:12], raw[12:], None))
+    return TokenPair(data["a"], data["r"], session.session_id, session.user_id)
+
+
+def _seal_key(previous_secret: str) -> bytes:
+    # Only a holder of the previous refresh token can open the pair stored for its retry.
+    return hashlib.sha256(b"okpay/refresh-retry/" + previous_secret.encode()).digest()

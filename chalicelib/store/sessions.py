@@ -1,0 +1,47 @@
+"""Signed-in sessions (table `sessions`): one per device sign-in, listed per user by GSI by_user."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.store.base import BaseModel, StageTable
+
+
+class SessionsByUser(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class Session(BaseModel):
+    class Meta(metaclass=StageTable):
+        table = "sessions"
+
+    session_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    role = UnicodeAttribute()  # copied here so checking a request needs this one read
+    locale = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")  # "active" | "revoked"
+    revoked_reason = UnicodeAttribute(null=True)
+    device_id = UnicodeAttribute(null=True)
+    device_name = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    last_used_at = UnicodeAttribute()
+    expires_at = UnicodeAttribute()  # idle expiry, moved on by each refresh
+    expires_ttl = TTLAttribute(null=True)
+
+    # Refresh tokens are stored as SHA-256 of their 256-bit secret part.
+    refresh_hash = UnicodeAttribute()
+    previous_refresh_hash = UnicodeAttribute(null=True)
+    rotated_at = UnicodeAttribute(null=True)
+    # The pair handed out by the last rotation, sealed with a key only the previous token yields,
+    # so a retry with that token within 30 s gets the same pair back.
+    sealed_pair = UnicodeAttribute(null=True)
+    retired_hashes = UnicodeSetAttribute(null=True)  # older refresh tokens: reuse revokes the session
+    refresh_count = NumberAttribute(default=0)
+
+    by_user = SessionsByUser()
