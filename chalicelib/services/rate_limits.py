@@ -62,9 +62,10 @@ def hit(key: str, *, limit: int, window: timedelta, now: datetime) -> None:
     seconds = int(window.total_seconds())
     slot = int(now.timestamp()) // seconds
     window_end = (slot + 1) * seconds
+    forget_at = datetime.fromtimestamp(window_end + seconds, tz=UTC)
     try:
         Counter(f"{key}#{slot}").update(
-            actions=[Counter.count.add(1), Counter.expires_ttl.set(datetime.fromtimestamp(window_end + seconds, tz=UTC))],
+            actions=[Counter.count.add(1), Counter.expires_ttl.set(forget_at)],
             condition=Counter.count.does_not_exist() | (Counter.count < limit),
         )
     except UpdateError as error:
