@@ -32,7 +32,7 @@ bench: $(INSTALLED)
 fuzz: $(INSTALLED)
 	$(PY) -m tests.perf.fuzz
 
-# CloudFormation for a real account: build/$(STAGE)/sam.json (see README, "Deploy").
+# CloudFormation for a real account: build/$(STAGE)/sam.yaml (see docs/deploy.md).
 package: $(INSTALLED)
 	rm -rf build/$(STAGE)
 	AWS_DEFAULT_REGION=$(REGION) $(VENV)/bin/chalice package --stage $(STAGE) \

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 
 from chalicelib.store.base import BaseModel, StageTable
 
@@ -11,7 +11,8 @@ from chalicelib.store.base import BaseModel, StageTable
 class SessionsByUser(GlobalSecondaryIndex):
     class Meta:
         index_name = "by_user"
-        projection = AllProjection()
+        # Only what the device list shows: refresh-token hashes stay out of the index.
+        projection = IncludeProjection(["status", "device_name", "last_used_at", "expires_at"])
 
     user_id = UnicodeAttribute(hash_key=True)
     created_at = UnicodeAttribute(range_key=True)

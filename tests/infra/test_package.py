@@ -1,0 +1,441 @@
+"""What `make package` builds for a real account: it lints clean and keeps the promises a reviewer checks.
+
+`chalice package --stage <stage> --merge-template infra/resources.yaml` runs once per test session
+(per stage) into a temporary directory, never into build/. The first run pip-downloads the Lambda
+requirements into .chalice/deployments (gitignored); later runs reuse that zip.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from chalicelib.adapters import config as settings_module
+from chalicelib.errors import RETRY_AFTER_CODES, STATUS_BY_CODE
+from chalicelib.i18n import error_message
+from chalicelib.localstage.resources import table_definitions
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+CHALICE = Path(sys.executable).parent / "chalice"
+REGION = "ap-southeast-1"  # the Makefile's default REGION
+DEPLOYED_STAGES = ("dev", "prod")
+ALL_STAGES = ("local", "dev", "prod")
+
+# Chalice's logical ids for this app (app.py): the API, the four scheduled jobs, one role each.
+FUNCTIONS = ("APIHandler", "DisputeSla", "TicketSla", "Reconcile", "PasswordAge")
+ROLES = ("ApiHandlerRole", "DisputeSlaRole", "TicketSlaRole", "ReconcileRole", "PasswordAgeRole")
+
+# Variables whose values exist only once the stack does: the template puts them in every function.
+RESOURCE_ENVIRONMENT = {
+    "OKPAY_KYC_BUCKET": {"Ref": "KycDocumentsBucket"},
+    "OKPAY_ALERT_TOPIC_ARN": {"Ref": "AlertTopic"},
+    "OKPAY_FIELD_KEY_ID": {"Ref": "FieldKey"},
+    "OKPAY_JWT_SECRET_ARN": {"Ref": "JwtSigningSecret"},
+}
+
+# Tables whose items expire (sessions, one-time codes, counters, idempotency records).
+EXPIRING_TABLES = {"sessions", "codes", "counters", "idempotency"}
+
+# API Gateway's own errors -> the contract code they answer with.
+GATEWAY_RESPONSES = {
+    "MISSING_AUTHENTICATION_TOKEN": "not_found",  # unknown route
+    "RESOURCE_NOT_FOUND": "not_found",
+    "THROTTLED": "rate_limited",
+    "QUOTA_EXCEEDED": "rate_limited",
+    "REQUEST_TOO_LARGE": "payload_too_large",
+    "UNSUPPORTED_MEDIA_TYPE": "unsupported_media_type",
+    "UNAUTHORIZED": "unauthorized",
+    "ACCESS_DENIED": "forbidden",
+    "WAF_FILTERED": "forbidden",
+    "INTEGRATION_TIMEOUT": "try_again",
+    "INTEGRATION_FAILURE": "try_again",
+    "DEFAULT_4XX": "validation_error",
+    "DEFAULT_5XX": "internal_error",
+}
+
+# Everything a stage's policy file may grant. Adding to it is a security review, on purpose.
+POLICY_FILE_ACTIONS = {
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",  # with Put/Update/Delete/Get, what TransactWriteItems is authorised by
+    "ses:SendEmail",
+    "ses:SendRawEmail",
+    "sns:Publish",
+}
+
+
+# --- building -------------------------------------------------------------------------------------
+
+
+def _package(stage: str, out: Path) -> None:
+    env = {**os.environ, "AWS_DEFAULT_REGION": REGION}
+    command = [str(CHALICE), "package", "--stage", stage, "--merge-template", "infra/resources.yaml", str(out)]
+    result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, f"chalice package --stage {stage} failed:\n{result.stdout}\n{result.stderr}"
+
+
+@pytest.fixture(scope="session")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """stage -> the packaged SAM template, built once per run (shared by xdist workers, under a lock)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.getbasetemp().parent  # this run's directory, common to its workers
+    else:
+        root = tmp_path_factory.getbasetemp()
+    templates = {}
+    with (root / "okpay-package.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one chalice at a time: they share .chalice/deployments
+        try:
+            for stage in DEPLOYED_STAGES:
+                out = root / "okpay-package" / stage
+                # A YAML merge template makes Chalice write sam.yaml (not sam.json).
+                if not (out / "done").exists():
+                    _package(stage, out)
+                    (out / "done").touch()
+                templates[stage] = out / "sam.yaml"
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return templates
+
+
+@pytest.fixture(params=DEPLOYED_STAGES)
+def packaged(request: pytest.FixtureRequest, packages: dict[str, Path]) -> tuple[str, dict[str, Any]]:
+    """(stage, the packaged template as a dict)."""
+    stage = request.param
+    return stage, yaml.safe_load(packages[stage].read_text(encoding="utf-8"))
+
+
+def resolve(value: Any, stage: str) -> Any:
+    """The value with `Fn::If` on the template's IsProd condition decided for `stage`."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            condition, when_true, when_false = value["Fn::If"]
+            assert condition == "IsProd", f"unexpected condition {condition}"
+            return resolve(when_true if stage == "prod" else when_false, stage)
+        return {key: resolve(item, stage) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolve(item, stage) for item in value]
+    return value
+
+
+def of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+def policy_file(stage: str) -> tuple[str, dict[str, Any]]:
+    text = (PROJECT_DIR / ".chalice" / f"policy-{stage}.json").read_text(encoding="utf-8")
+    return text, json.loads(text)
+
+
+def chalice_config() -> dict[str, Any]:
+    return json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text(encoding="utf-8"))
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --- the template as a whole ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_the_packaged_template_lints_without_errors(packages, stage):
+    from cfnlint.api import ManualArgs, lint_file
+
+    matches = lint_file(packages[stage], config=ManualArgs(regions=[REGION, "us-east-1"]))
+    errors = [str(match) for match in matches if match.rule.id.startswith("E")]
+    assert not errors, "\n".join(errors)
+    for match in matches:
+        warnings.warn(f"cfn-lint ({stage}): {match}", stacklevel=1)
+
+
+def test_the_stage_parameter_must_be_given_and_names_a_deployed_stage(packaged):
+    _, template = packaged
+    stage_parameter = template["Parameters"]["Stage"]
+    assert set(stage_parameter["AllowedValues"]) == set(DEPLOYED_STAGES)
+    # No default: a dev package deployed without Stage=dev would otherwise make prod-named resources.
+    assert "Default" not in stage_parameter
+
+
+def test_build_output_is_never_committed():
+    ignored = (PROJECT_DIR / ".gitignore").read_text(encoding="utf-8").split()
+    assert "build/" in ignored
+    assert ".chalice/deployments/" in ignored
+
+
+# --- tables ---------------------------------------------------------------------------------------
+
+
+def test_every_table_is_on_demand_backed_up_encrypted_and_kept(packaged):
+    stage, template = packaged
+    tables = of_type(template, "AWS::DynamoDB::Table")
+    names = set()
+    for logical, table in tables.items():
+        properties = resolve(table["Properties"], stage)
+        sub = properties["TableName"]["Fn::Sub"]
+        assert sub.startswith("okpay-${Stage}-"), logical  # chalicelib/localstage/resources.py parses this
+        names.add(sub.removeprefix("okpay-${Stage}-"))
+        assert properties["BillingMode"] == "PAY_PER_REQUEST", logical
+        assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, logical
+        assert properties["SSESpecification"]["SSEEnabled"] is True, logical
+        assert table["DeletionPolicy"] == "Retain", logical
+        assert table["UpdateReplacePolicy"] == "Retain", logical
+        assert properties["DeletionProtectionEnabled"] is (stage == "prod"), logical
+        ttl = properties.get("TimeToLiveSpecification")
+        if ttl is not None:
+            assert ttl == {"AttributeName": "expires_ttl", "Enabled": True}, logical
+    with_ttl = {
+        resolve(t["Properties"], stage)["TableName"]["Fn::Sub"].removeprefix("okpay-${Stage}-")
+        for t in tables.values()
+        if "TimeToLiveSpecification" in t["Properties"]
+    }
+    assert with_ttl >= EXPIRING_TABLES
+    # Every table of infra/resources.yaml, as the local stage reads them, is in the package.
+    assert names == set(table_definitions())
+    assert len(names) == len(tables)
+
+
+# --- KYC bucket, alerts, key, secret -------------------------------------------------------------
+
+
+def test_the_kyc_bucket_is_private_encrypted_versioned_and_kept(packaged):
+    _, template = packaged
+    bucket = template["Resources"]["KycDocumentsBucket"]
+    properties = bucket["Properties"]
+    assert bucket["Type"] == "AWS::S3::Bucket"
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["UpdateReplacePolicy"] == "Retain"
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert properties["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    (rule,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    lifecycle = properties["LifecycleConfiguration"]["Rules"]
+    assert any(r["Status"] == "Enabled" and "AbortIncompleteMultipartUpload" in r for r in lifecycle)
+
+
+def test_the_kyc_bucket_refuses_requests_without_tls(packaged):
+    _, template = packaged
+    policy = of_type(template, "AWS::S3::BucketPolicy")["KycDocumentsBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "KycDocumentsBucket"}
+    statements = policy["PolicyDocument"]["Statement"]
+    (tls,) = [s for s in statements if s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"]
+    assert tls["Effect"] == "Deny"
+    assert tls["Principal"] == "*"
+    assert tls["Action"] == "s3:*"
+    assert {"Fn::GetAtt": ["KycDocumentsBucket", "Arn"]} in tls["Resource"]
+    assert {"Fn::Sub": "${KycDocumentsBucket.Arn}/*"} in tls["Resource"]
+    assert all(s["Effect"] == "Deny" for s in statements)  # it only ever takes access away
+
+
+def test_the_alert_topic_is_encrypted_and_mails_the_alert_email_when_given(packaged):
+    _, template = packaged
+    topic = template["Resources"]["AlertTopic"]["Properties"]
+    assert topic["TopicName"] == {"Fn::Sub": "okpay-${Stage}-alerts"}
+    assert topic["KmsMasterKeyId"] == "alias/aws/sns"
+    subscription = template["Resources"]["AlertEmailSubscription"]
+    assert subscription["Condition"] == "HasAlertEmail"
+    assert subscription["Properties"] == {
+        "TopicArn": {"Ref": "AlertTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlertEmail"},
+    }
+    assert template["Parameters"]["AlertEmail"]["Default"] == ""
+
+
+def test_the_field_key_rotates_is_kept_and_has_its_alias(packaged):
+    _, template = packaged
+    key = template["Resources"]["FieldKey"]
+    assert key["Type"] == "AWS::KMS::Key"
+    assert key["DeletionPolicy"] == "Retain"  # without it, the tables' encrypted fields are lost
+    assert key["Properties"]["EnableKeyRotation"] is True
+    alias = template["Resources"]["FieldKeyAlias"]["Properties"]
+    assert alias == {"AliasName": {"Fn::Sub": "alias/okpay-${Stage}-fields"}, "TargetKeyId": {"Ref": "FieldKey"}}
+
+
+def test_the_jwt_signing_key_is_generated_not_written_down(packaged):
+    _, template = packaged
+    secret = template["Resources"]["JwtSigningSecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    # Also keys the stored hashes of codes and ID numbers (chalicelib/adapters/keys.py): never lost.
+    assert secret["DeletionPolicy"] == "Retain"
+    assert secret["UpdateReplacePolicy"] == "Retain"
+    assert "SecretString" not in secret["Properties"]
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 64
+
+
+# --- functions ------------------------------------------------------------------------------------
+
+
+def test_chalice_still_generates_the_functions_and_roles_the_template_refers_to(packaged):
+    _, template = packaged
+    assert set(of_type(template, "AWS::Serverless::Function")) == set(FUNCTIONS)
+    assert set(of_type(template, "AWS::IAM::Role")) == set(ROLES)
+    assert template["Resources"]["RestAPI"]["Type"] == "AWS::Serverless::Api"
+
+
+def test_every_function_gets_every_variable_the_code_reads(packaged):
+    _, template = packaged
+    read_by_code = {name for name in settings_module._VARIABLES if name.startswith("OKPAY_")}
+    for logical, function in of_type(template, "AWS::Serverless::Function").items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        for name, value in RESOURCE_ENVIRONMENT.items():
+            assert variables.get(name) == value, (logical, name)
+        assert read_by_code <= set(variables), (logical, read_by_code - set(variables))
+
+
+def test_every_function_has_a_fixed_name_a_log_group_with_retention_and_the_resource_policy(packaged):
+    _, template = packaged
+    log_groups = {
+        resource["Properties"]["LogGroupName"]["Fn::Sub"]: resource["Properties"]
+        for resource in of_type(template, "AWS::Logs::LogGroup").values()
+    }
+    access = template["Resources"]["FunctionResourceAccess"]
+    attached = {role["Ref"] for role in access["Properties"]["Roles"]}
+    for logical, function in of_type(template, "AWS::Serverless::Function").items():
+        properties = function["Properties"]
+        # /aws/lambda/okpay-<stage>-* is all the stage policy file lets a function write logs to.
+        assert properties["FunctionName"]["Fn::Sub"].startswith("okpay-${Stage}-"), logical
+        assert log_groups[f"/aws/lambda/${{{logical}}}"]["RetentionInDays"] > 0, logical
+        assert properties["Role"]["Fn::GetAtt"][0] in attached, logical
+        assert function.get("DependsOn") == "FunctionResourceAccess", logical
+    assert attached == set(of_type(template, "AWS::IAM::Role"))
+
+
+def test_only_the_api_reserves_concurrency(packaged):
+    stage, template = packaged
+    # Reserving the same amount for each scheduled job too would take the whole account's concurrency.
+    reserved = {
+        logical: function["Properties"].get("ReservedConcurrentExecutions")
+        for logical, function in of_type(template, "AWS::Serverless::Function").items()
+    }
+    assert {logical for logical, value in reserved.items() if value is not None} <= {"APIHandler"}
+    if stage == "prod":
+        assert reserved["APIHandler"] == 200
+
+
+def test_the_resource_policy_grants_only_the_template_resources(packaged):
+    _, template = packaged
+    document = template["Resources"]["FunctionResourceAccess"]["Properties"]["PolicyDocument"]
+    granted = {}
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            granted[action] = statement["Resource"]
+    assert granted == {
+        "s3:PutObject": {"Fn::Sub": "${KycDocumentsBucket.Arn}/*"},
+        "s3:GetObject": {"Fn::Sub": "${KycDocumentsBucket.Arn}/*"},
+        "sns:Publish": {"Ref": "AlertTopic"},
+        "kms:Encrypt": {"Fn::GetAtt": ["FieldKey", "Arn"]},
+        "kms:Decrypt": {"Fn::GetAtt": ["FieldKey", "Arn"]},
+        "kms:GenerateDataKey": {"Fn::GetAtt": ["FieldKey", "Arn"]},
+        "secretsmanager:GetSecretValue": {"Ref": "JwtSigningSecret"},
+    }
+
+
+# --- API Gateway's own errors ---------------------------------------------------------------------
+
+
+def test_api_gateway_errors_use_the_contract_envelope(packaged):
+    _, template = packaged
+    api = template["Resources"]["RestAPI"]["Properties"]
+    responses = api["GatewayResponses"]
+    assert set(responses) == set(GATEWAY_RESPONSES)
+    # Stand-alone GatewayResponse resources miss the SAM deployment and are dropped on the next one.
+    assert not of_type(template, "AWS::ApiGateway::GatewayResponse")
+    for response_type, code in GATEWAY_RESPONSES.items():
+        response = responses[response_type]
+        assert int(response["StatusCode"]) == STATUS_BY_CODE[code], response_type
+        headers = response["ResponseParameters"]["Headers"]
+        assert headers["X-Request-Id"] == "context.requestId", response_type
+        body = json.loads(response["ResponseTemplates"]["application/json"].replace("$context.requestId", "REQ"))
+        error = body["error"]
+        assert error["code"] == code, response_type
+        assert error["message"] == error_message(code, "en"), response_type
+        assert error["request_id"] == "REQ", response_type
+        if code in RETRY_AFTER_CODES:
+            retry_after = headers["Retry-After"]
+            assert retry_after.startswith("'") and retry_after.endswith("'"), response_type  # a static value
+            assert error["details"] == {"retry_after": int(retry_after.strip("'"))}, response_type
+        else:
+            assert "Retry-After" not in headers, response_type
+            assert "details" not in error, response_type
+
+
+# --- the stage policy files and config.json -------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_the_stage_policy_file_is_least_privilege(stage):
+    text, policy = policy_file(stage)
+    for other in ALL_STAGES:
+        if other != stage:
+            assert f"okpay-{other}-" not in text, f"policy-{stage}.json mentions the {other} stage"
+    actions = set()
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        statement_actions = set(as_list(statement["Action"]))
+        actions |= statement_actions
+        resources = as_list(statement.get("Resource", []))
+        assert "*" not in resources, statement
+        if any(action.startswith("dynamodb:") for action in statement_actions):
+            assert resources == [
+                f"arn:aws:dynamodb:*:*:table/okpay-{stage}-*",
+                f"arn:aws:dynamodb:*:*:table/okpay-{stage}-*/index/*",
+            ]
+        if any(action.startswith("logs:") for action in statement_actions):
+            assert resources == [f"arn:aws:logs:*:*:log-group:/aws/lambda/okpay-{stage}-*:*"]
+        if statement_actions & {"ses:SendEmail", "ses:SendRawEmail"}:
+            sender = chalice_config()["stages"][stage]["environment_variables"]["OKPAY_SES_SENDER"]
+            assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": sender}}
+        if "sns:Publish" in statement_actions:
+            # SMS to a phone number has no ARN; NotResource leaves every topic and endpoint out.
+            assert statement_actions == {"sns:Publish"}
+            assert "Resource" not in statement
+            assert statement["NotResource"] == "arn:aws:sns:*:*:*"
+    assert actions <= POLICY_FILE_ACTIONS, actions - POLICY_FILE_ACTIONS
+    assert not any(action.endswith("*") for action in actions)
+
+
+def test_each_role_carries_its_stage_policy_file(packaged):
+    stage, template = packaged
+    _, policy = policy_file(stage)
+    for logical, role in of_type(template, "AWS::IAM::Role").items():
+        (inline,) = role["Properties"]["Policies"]
+        assert inline["PolicyDocument"] == policy, logical
+
+
+def test_config_json_names_each_stage_tables_and_policy():
+    config = chalice_config()
+    assert config["autogen_policy"] is False
+    for stage in ALL_STAGES:
+        stage_config = config["stages"][stage]
+        assert stage_config["environment_variables"]["OKPAY_TABLE_PREFIX"] == f"okpay-{stage}-", stage
+        assert stage_config["environment_variables"]["OKPAY_STAGE"] == stage, stage
+    for stage in DEPLOYED_STAGES:
+        stage_config = config["stages"][stage]
+        assert stage_config["iam_policy_file"] == f"policy-{stage}.json", stage
+        # The template's resources are the only source of these in a deployed stage.
+        for name in RESOURCE_ENVIRONMENT:
+            assert name not in stage_config["environment_variables"], (stage, name)
+        assert not set(RESOURCE_ENVIRONMENT) & set(config.get("environment_variables", {}))
