@@ -41,6 +41,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "account_not_empty": 409,
     "identity_in_use": 409,
     "kyc_pending": 409,
+    "kyc_not_pending": 409,
     "funding_source_exists": 409,
     "transfer_not_pending": 409,
     "already_paid": 409,

@@ -51,6 +51,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "identity_in_use": ("This identity is already verified on another account.", "该身份已在其他账号完成实名认证。"),
     "kyc_pending": ("A verification request is already being reviewed.", "已有实名认证申请在审核中。"),
+    "kyc_not_pending": ("This verification request is not waiting for a decision.", "该实名认证申请不在待审核状态。"),
     "funding_source_exists": ("This card is already added.", "该银行卡已添加。"),
     "transfer_not_pending": ("This transfer is no longer waiting for confirmation.", "该转账已不在待确认状态。"),
     "already_paid": ("This order has already been paid.", "该订单已支付。"),
@@ -160,6 +161,10 @@ _REASONS: dict[tuple[str, str], tuple[str, str]] = {
     ("validation_error", "mfa_method"): (
         "This verification method is not turned on for the account.",
         "该账户未开启此验证方式。",
+    ),
+    ("validation_error", "documents_required"): (
+        "Upload the documents this level needs first (see details.missing).",
+        "请先上传该等级所需的证件材料（见 details.missing）。",
     ),
     ("validation_error", "contact_not_verified"): (
         "Verify this contact before using it for sign-in codes.",

@@ -67,3 +67,11 @@ MFA_DETAILS = {
 
 def pick(pair: tuple[str, str], locale: str) -> str:
     return pair[1] if locale == "zh-CN" else pair[0]
+
+
+DOCUMENT_KINDS = {
+    "id_front": ("front of the ID", "证件正面"),
+    "id_back": ("back of the ID", "证件反面"),
+    "proof_of_address": ("proof of address", "住址证明"),
+    "selfie": ("a selfie holding the ID", "手持证件照"),
+}

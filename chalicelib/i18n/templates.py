@@ -72,6 +72,46 @@ TEMPLATES: dict[str, dict[str, tuple[str | None, str]]] = {
             "[Okpay] Your password is over {days} days old; consider changing it in the app. Sign-in is not affected.",
         ),
     },
+    "kyc_approve_email": {
+        "zh-CN": ("Okpay 实名认证已通过", "您好，\n\n您的实名认证已通过，账户等级为 {level} 级。\n\nOkpay"),
+        "en": (
+            "Okpay: your identity is verified",
+            "Hello,\n\nYour identity is verified. Your account is now level {level}.\n\nOkpay",
+        ),
+    },
+    "kyc_approve_sms": {
+        "zh-CN": (None, "【Okpay】您的实名认证已通过，账户等级：{level} 级。"),
+        "en": (None, "[Okpay] Your identity is verified. Account level: {level}."),
+    },
+    "kyc_reject_email": {
+        "zh-CN": (
+            "Okpay 实名认证未通过",
+            "您好，\n\n您的实名认证未通过，原因：{reason}\n您可以在 App 中修改后重新提交。\n\nOkpay",
+        ),
+        "en": (
+            "Okpay: identity verification not approved",
+            "Hello,\n\nYour identity verification was not approved. Reason: {reason}\n"
+            "You can correct it and submit again in the app.\n\nOkpay",
+        ),
+    },
+    "kyc_reject_sms": {
+        "zh-CN": (None, "【Okpay】您的实名认证未通过：{reason}。可在 App 中重新提交。"),
+        "en": (None, "[Okpay] Identity verification not approved: {reason}. You can submit again in the app."),
+    },
+    "kyc_request_documents_email": {
+        "zh-CN": (
+            "Okpay 实名认证需补充材料",
+            "您好，\n\n请在 App 中补充以下材料：{documents}。\n说明：{reason}\n\nOkpay",
+        ),
+        "en": (
+            "Okpay: more documents needed",
+            "Hello,\n\nPlease upload in the app: {documents}.\nNote: {reason}\n\nOkpay",
+        ),
+    },
+    "kyc_request_documents_sms": {
+        "zh-CN": (None, "【Okpay】实名认证需补充材料：{documents}。请在 App 中上传。"),
+        "en": (None, "[Okpay] Identity verification needs: {documents}. Please upload them in the app."),
+    },
     "ops_alert": {
         "zh-CN": ("Okpay 运维告警：{title}", "{detail}"),
         "en": ("Okpay alert: {title}", "{detail}"),

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 
 def kyc_summary(user_id: str) -> dict:
-    """`{status, level}` for GET /me; unverified until real-name verification lands."""
-    return {"status": "unverified", "level": 0}
+    """`{status, level}` for GET /me."""
+    from chalicelib.services.kyc import status_of
+    from chalicelib.store.kyc import get_case
+
+    case = get_case(user_id)
+    return {"status": status_of(case), "level": int(case.level or 0) if case else 0}
 
 
 def closing_blockers(user_id: str) -> list[str]:

@@ -1,0 +1,88 @@
+"""What a user may send and how much is left: the one place that answers it.
+
+Levels follow the PBOC classes of payment accounts (2015 No. 43). Caps are in CNY minor units and
+count payments and transfers in CNY equivalent; conversions and withdrawals to the user's own
+same-name card do not count. Windows are read in Asia/Shanghai: `lifetime` since the account was
+opened, `year` the calendar year. Usage lives in counters (`limit#<user>#<window id>`) that every
+money movement updates inside its own transaction, so a limit cannot be raced past.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.adapters import clock
+from chalicelib.store.counters import Counter
+
+
+@dataclass(frozen=True)
+class LevelRule:
+    window: str | None  # None: may not send at all
+    cap: int  # CNY minor units
+
+
+# Configuration: change here, nowhere else.
+LEVEL_RULES: dict[int, LevelRule] = {
+    0: LevelRule(window=None, cap=0),
+    1: LevelRule(window="lifetime", cap=1_000_00),
+    2: LevelRule(window="year", cap=100_000_00),
+    3: LevelRule(window="year", cap=200_000_00),
+}
+
+
+@dataclass(frozen=True)
+class Allowance:
+    level: int
+    can_send: bool
+    window: str | None
+    cap: int
+    used: int
+    remaining: int
+    resets_at: datetime | None
+    counter_id: str | None
+
+    def as_limit(self) -> dict:
+        return {
+            "window": self.window,
+            "cap": self.cap,
+            "used": self.used,
+            "remaining": self.remaining,
+            "resets_at": clock.isoformat(self.resets_at) if self.resets_at else None,
+        }
+
+    def exceeded_details(self) -> dict:
+        return {
+            "remaining": {"amount": self.remaining, "currency": "CNY"},
+            "window": self.window,
+            "resets_at": clock.isoformat(self.resets_at) if self.resets_at else None,
+        }
+
+
+def window_of(level: int, now: datetime) -> tuple[str | None, str | None, datetime | None]:
+    """(window name, window id for counters, when it resets) for a level at `now`."""
+    rule = LEVEL_RULES[level]
+    if rule.window == "lifetime":
+        return "lifetime", "lifetime", None
+    if rule.window == "year":
+        year = clock.to_shanghai(now).year
+        resets = datetime(year + 1, 1, 1, tzinfo=clock.SHANGHAI)
+        return "year", f"year#{year}", resets
+    return None, None, None
+
+
+def limit_counter_id(user_id: str, window_id: str) -> str:
+    return f"limit#{user_id}#{window_id}"
+
+
+def allowance(user_id: str, level: int, now: datetime) -> Allowance:
+    rule = LEVEL_RULES[level]
+    window, window_id, resets_at = window_of(level, now)
+    if window is None:
+        return Allowance(level, False, None, 0, 0, 0, None, None)
+    counter_id = limit_counter_id(user_id, window_id)
+    try:
+        used = int(Counter.get(counter_id).count)
+    except Counter.DoesNotExist:
+        used = 0
+    return Allowance(level, True, window, rule.cap, used, max(0, rule.cap - used), resets_at, counter_id)
