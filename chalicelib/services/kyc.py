@@ -143,6 +143,8 @@ def decide(
         if case is None or user is None:
             raise OkpayError("not_found")
         raise OkpayError("kyc_not_pending", details={"status": status_of(case)})
+    if decision == "approve" and _identity_owner(case.id_hash) not in (None, user_id):
+        raise OkpayError("identity_in_use")
     stamp = clock.stamp(now)
     granted = level or int(case.target_level or 1)
     actions = [KycRecord.reviewed_at.set(stamp), KycRecord.queue_status.remove()]
@@ -164,14 +166,9 @@ def decide(
             KycRecord.required_documents.set(list(documents)),
         ]
     entry = KycRecord(
-        user_id,
-        f"decision#{stamp}",
-        decision=decision,
-        agent_id=agent_id,
-        reason=reason,
-        created_at=stamp,
-        level=granted if decision == "approve" else None,
+        user_id, f"decision#{stamp}", decision=decision, agent_id=agent_id, reason=reason, created_at=stamp
     )
+    entry.level = granted if decision == "approve" else 0
     try:
         with TransactWrite(connection=shared_connection()) as transaction:
             # Decided once: a second agent deciding the same case at the same time fails here.
@@ -185,13 +182,17 @@ def decide(
     except TransactWriteError as error:
         if not condition_failed(error):
             raise
-        reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
-        if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+        # Which condition failed is read back from the items, not from the cancellation reasons.
+        if decision == "approve" and _identity_owner(case.id_hash) not in (None, user_id):
             raise OkpayError("identity_in_use") from None
         raise OkpayError("kyc_not_pending", details={"status": status_of(get_case(user_id))}) from None
     logger.info("kyc decided", extra={"user_id": user_id, "agent_id": agent_id, "event": f"kyc_{decision}"})
     _tell_user(user, decision, granted, reason, documents)
     return summary(user_id)
+
+
+def _identity_owner(id_hash: str | None) -> str | None:
+    return find_claim_owner(identity_claim(id_hash)) if id_hash else None
 
 
 def review_queue_item(case: KycRecord) -> dict:
