@@ -60,7 +60,7 @@ def test_the_upload_policy_pins_the_type_and_caps_the_size_at_10_mb(client, stag
 
 
 def test_a_file_over_10_mb_never_counts(client, stage):
-    user, headers = make_user()
+    _user, headers = make_user()
     document = new_document(client, headers)
     # moto's S3 does not enforce POST policies; real S3 refuses the upload. Either way the
     # submission checks the stored size itself.
@@ -78,7 +78,7 @@ def test_a_file_over_10_mb_never_counts(client, stage):
 
 
 def test_a_document_never_uploaded_or_of_another_user_does_not_count(client, stage):
-    owner, owner_headers = make_user()
+    _owner, owner_headers = make_user()
     _, other_headers = make_user()
     document = new_document(client, owner_headers)
     upload(document, b"jpeg")

@@ -126,7 +126,7 @@ def test_the_same_identity_cannot_be_verified_on_two_accounts(client, agent):
     submit(client, second_headers, number)  # both pending: nobody verified yet
     decide(client, agent_headers, first.user_id, decision="approve", level=1)
     assert_error(decide(client, agent_headers, second.user_id, decision="approve", level=1), 409, "identity_in_use")
-    third, third_headers = make_user()
+    _third, third_headers = make_user()
     assert_error(submit(client, third_headers, number), 409, "identity_in_use")
 
 
