@@ -12,6 +12,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The instants the app accepts: datetime arithmetic and ISO offsets stay well-defined inside them.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 
 _lock = threading.Lock()
 _offset: timedelta | None = None  # test clock minus real time, when a test clock is set
@@ -67,4 +70,10 @@ def parse_instant(text: str) -> datetime:
     moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=SHANGHAI)
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"instant out of range: {text!r}") from None
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"instant out of range: {text!r}")
+    return moment

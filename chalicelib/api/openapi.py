@@ -8,17 +8,21 @@ source. Built once per process, on first request.
 from __future__ import annotations
 
 import re
+import typing
 from functools import lru_cache
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.api.routing import OPERATIONS, Operation
-from chalicelib.api.schemas import DETAILS_SCHEMAS, ErrorEnvelope
+from chalicelib.api.schemas import DETAILS_SCHEMAS, ErrorEnvelope, Instant
 from chalicelib.errors import RETRY_AFTER_CODES, STATUS_BY_CODE
 
 _REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
+# Annotated string types whose JSON Schema `format` pydantic cannot know (they are plain `str`).
+_FORMATS = {Instant: "date-time"}
 
 
 def document() -> dict[str, Any]:
@@ -33,6 +37,9 @@ def _build(_operation_count: int) -> dict[str, Any]:
     keyed = [(model, "validation" if _is_request(model) else "serialization") for model in models]
     _, definitions = models_json_schema(keyed, ref_template=_REF)
     schemas = definitions.get("$defs", {})
+    for model in _with_nested(models):
+        if model.__name__ in schemas:
+            _add_formats(model, schemas[model.__name__])
 
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
@@ -83,6 +90,55 @@ def _is_request(model: type) -> bool:
     return issubclass(model, RequestBody)
 
 
+def _with_nested(models: set[type[BaseModel]]) -> set[type[BaseModel]]:
+    """`models` and every model their fields use, at any depth."""
+    found: set[type[BaseModel]] = set()
+    pending = list(models)
+    while pending:
+        model = pending.pop()
+        if model in found:
+            continue
+        found.add(model)
+        for field in model.model_fields.values():
+            pending.extend(_models_in(field.annotation))
+    return found
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+
+
+def _add_formats(model: type[BaseModel], schema: dict[str, Any]) -> dict[str, Any]:
+    """Give the string schema of each field typed with a `_FORMATS` alias (also inside `X | None`)
+    its `format`, e.g. `date-time` for `Instant`, so clients and fuzzers know what is accepted."""
+    try:
+        hints = typing.get_type_hints(model, include_extras=True)
+    except (NameError, TypeError):  # an annotation only a type checker can resolve: no formats
+        return schema
+    properties = schema.get("properties", {})
+    for name, field in model.model_fields.items():
+        property_schema = properties.get(field.alias or name)
+        format_name = _format_of(hints.get(name))
+        if property_schema is None or format_name is None:
+            continue
+        for branch in [property_schema, *property_schema.get("anyOf", [])]:
+            if branch.get("type") == "string":
+                branch["format"] = format_name
+    return schema
+
+
+def _format_of(annotation: Any) -> str | None:
+    for alias, format_name in _FORMATS.items():
+        if annotation == alias:
+            return format_name
+    for arg in typing.get_args(annotation):
+        if format_name := _format_of(arg):
+            return format_name
+    return None
+
+
 def _operation(op: Operation) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "operationId": f"{op.method.lower()}_{re.sub(r'[^a-zA-Z0-9]+', '_', op.path).strip('_')}",
@@ -96,8 +152,9 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.auth != "public":
         entry["security"] = [{"bearer": []}]
     if op.body is not None:
+        # No body reads as `{}`, so a body may be left out only when it has no required field.
         entry["requestBody"] = {
-            "required": False,
+            "required": any(field.is_required() for field in op.body.model_fields.values()),
             "content": {"application/json": {"schema": {"$ref": _REF.format(model=op.body.__name__)}}},
         }
     return entry
@@ -109,7 +166,7 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
         for name in _PATH_PARAM.findall(op.path)
     ]
     if op.query is not None:
-        schema = op.query.model_json_schema(ref_template=_REF)
+        schema = _add_formats(op.query, op.query.model_json_schema(ref_template=_REF))
         required = set(schema.get("required", []))
         for name, prop in schema.get("properties", {}).items():
             prop = dict(prop)

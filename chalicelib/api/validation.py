@@ -57,7 +57,9 @@ def parse_json_object(raw: bytes | None) -> dict[str, Any]:
 
 def validate(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
     # Absent optional fields and null are the same (contract, section 1).
-    data = {key: value for key, value in data.items() if value is not None}
+    # An unknown field stays in, null or not, so it is still refused by name.
+    known = {field.alias or name for name, field in model.model_fields.items()}
+    data = {key: value for key, value in data.items() if value is not None or key not in known}
     try:
         return model.model_validate(data)
     except ValidationError as error:

@@ -38,3 +38,5 @@ def _handle_request(self, method, path, headers, body):
 
 def install() -> None:
     local.LocalGateway.handle_request = _handle_request
+    # The dev server has no TRACE handler and would answer with its own HTML 501.
+    local.ChaliceRequestHandler.do_TRACE = local.ChaliceRequestHandler._generic_handle

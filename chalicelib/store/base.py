@@ -11,6 +11,7 @@ known then (see `chalicelib.adapters.config`).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from pynamodb.connection import Connection
@@ -56,6 +57,9 @@ class BaseModel(Model):
         table_connection = super()._get_connection()
         shared = shared_connection()
         if table_connection.connection is not shared:
-            shared.add_meta_table(table_connection.connection.get_meta_table(cls.Meta.table_name))
+            meta_table = table_connection.connection.get_meta_table(cls.Meta.table_name)
+            # Several models may share a table (counters, job state): the first one adds it.
+            with _lock, contextlib.suppress(ValueError):
+                shared.add_meta_table(meta_table)
             table_connection.connection = shared
         return table_connection

@@ -105,3 +105,12 @@ def test_other_aws_failures_are_500(client, seeded, monkeypatch):
 
     monkeypatch.setattr(catalog, "list_merchants", denied)
     assert_error(client.get("/merchants"), 500, "internal_error")
+
+
+def test_an_unknown_field_is_refused_even_when_null(client):
+    assert_error(
+        put_json(client, "/_local/clock", {"now": "2026-01-01T00:00:00Z", "nwo": None}),
+        400,
+        "validation_error",
+        field="nwo",
+    )

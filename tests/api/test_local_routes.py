@@ -107,3 +107,9 @@ def test_clock_reads_times_without_offset_in_shanghai_and_z_as_utc(client):
 @pytest.mark.parametrize("value", ["yesterday", "2026-13-01T00:00:00Z", "", 1700000000, True])
 def test_clock_refuses_what_is_not_a_date_and_time(client, value):
     assert_error(put_json(client, "/_local/clock", {"now": value}), 400, "validation_error", field="now")
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00", "1900-01-01T00:00:00Z"])
+def test_instants_outside_the_supported_range_are_400(client, value):
+    assert_error(put_json(client, "/_local/clock", {"now": value}), 400, "validation_error", field="now")
+    assert client.get("/support/contact").status_code == 200

@@ -1,0 +1,471 @@
+"""`make bench`: what a request costs, in AWS calls and in time, and what `import app` costs.
+
+For each operation in `OPERATIONS`:
+
+* AWS calls per request, counted with a botocore `before-call` hook on every botocore session
+  (PynamoDB's per-thread sessions, boto3's, ours), so a request that starts making an extra call
+  shows up here;
+* p50/p95 latency through `chalice.test.Client` in the local stage, on moto, after a warm-up;
+* the p50 of a "bare" version of the request: the minimal AWS calls the operation needs, made with
+  a raw botocore client in the same process, or for an operation that needs none, a bare Chalice app
+  route that returns a constant through the same test client; and the ratio app/bare.
+
+Then the cold start: `import app` against a bare `import chalice, boto3`, each in fresh processes with
+only a region in the environment.
+
+Adding an operation is a few lines: `register(Operation("GET /path", bare=..., calls={...}))`.
+This is a script, not a test: `python -m tests.perf.bench [-n ITERATIONS]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+REGION = "ap-southeast-1"
+COLD_START_TARGET = 1.5
+
+
+# --- the registry ---------------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    """What operations get to work with. Built by `main()` inside `mock_aws()`."""
+
+    http: Any  # chalice.test.TestHTTPClient on the app, stage `local`
+    bare_http: Any  # the same kind of client on a bare Chalice app (routes /constant)
+    settings: Any  # chalicelib.adapters.config.Settings of the local stage
+    state: dict[str, Any] = field(default_factory=dict)  # for operations' setup (tokens, ids …)
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        """A raw botocore client for the bare functions, made once and reused like the app's."""
+        if service not in self._clients:
+            import botocore.session
+
+            self._clients[service] = botocore.session.get_session().create_client(service, region_name=REGION)
+        return self._clients[service]
+
+    def table(self, logical: str) -> str:
+        return self.settings.table_name(logical)
+
+
+Request = Callable[[Bench], Any]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One request to measure.
+
+    `request` performs it through `bench.http` and returns the response; by default it sends `method`
+    and `path` (from `name`) with `body` and `headers`. `bare` makes the minimal AWS calls the
+    operation needs; None means the operation needs none, so it is compared with a bare Chalice route
+    returning a constant. `calls` is what one request must call, e.g. {"dynamodb.Query": 1}; the
+    bench checks it (and that `bare` makes the same calls).
+    """
+
+    name: str  # "METHOD /path"
+    request: Request | None = None
+    bare: Request | None = None
+    bare_label: str = ""
+    calls: dict[str, int] = field(default_factory=dict)
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    status: int = 200
+    setup: Callable[[Bench], None] | None = None  # run once, before the warm-up
+
+    @property
+    def method(self) -> str:
+        return self.name.split(" ", 1)[0]
+
+    @property
+    def path(self) -> str:
+        return self.name.split(" ", 1)[1]
+
+    def perform(self, bench: Bench) -> Any:
+        if self.request is not None:
+            return self.request(bench)
+        headers = dict(self.headers)
+        body = b""
+        if self.body is not None:
+            headers.setdefault("Content-Type", "application/json")
+            body = json.dumps(self.body).encode()
+        return bench.http.request(self.method, self.path, headers=headers, body=body)
+
+    def perform_bare(self, bench: Bench) -> Any:
+        if self.bare is not None:
+            return self.bare(bench)
+        if self.method == "GET":
+            return bench.bare_http.get("/constant")
+        return bench.bare_http.request(
+            self.method, "/constant", headers={"Content-Type": "application/json"}, body=b"{}"
+        )
+
+    @property
+    def bare_description(self) -> str:
+        return self.bare_label or ("constant Chalice route" if self.bare is None else "bare AWS calls")
+
+
+OPERATIONS: list[Operation] = []
+
+
+def register(operation: Operation) -> Operation:
+    OPERATIONS.append(operation)
+    return operation
+
+
+def _query_merchants(bench: Bench) -> Any:
+    return bench.client("dynamodb").query(
+        TableName=bench.table("catalog"),
+        KeyConditionExpression="#kind = :kind",
+        ExpressionAttributeNames={"#kind": "kind"},
+        ExpressionAttributeValues={":kind": {"S": "merchant"}},
+    )
+
+
+def _get_latest_rates(bench: Bench) -> Any:
+    return bench.client("dynamodb").get_item(
+        TableName=bench.table("catalog"), Key={"kind": {"S": "fx_rates"}, "item_id": {"S": "latest"}}
+    )
+
+
+register(Operation("GET /health"))
+register(Operation("GET /support/contact"))
+register(
+    Operation(
+        "GET /merchants",
+        bare=_query_merchants,
+        bare_label="1 Query catalog/merchant",
+        calls={"dynamodb.Query": 1},
+        headers={"Accept-Language": "zh-CN"},
+    )
+)
+register(
+    Operation("GET /fx/rates", bare=_get_latest_rates, bare_label="1 GetItem catalog", calls={"dynamodb.GetItem": 1})
+)
+register(Operation("GET /openapi.json"))
+register(Operation("POST /_local/jobs/reconcile", body={}))
+
+
+# --- counting AWS calls -----------------------------------------------------------------------
+
+
+class AwsCalls:
+    """Counts botocore API calls (not HTTP attempts) of every session made after `install()`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+    def install(self) -> None:
+        import botocore
+
+        botocore.register_initializer(self._on_session)
+
+    def _on_session(self, session: Any) -> None:
+        session.register("before-call", self._on_call)
+
+    def _on_call(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.counts[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    def take(self) -> Counter[str]:
+        with self._lock:
+            taken, self.counts = self.counts, Counter()
+        return taken
+
+
+# --- measuring ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    calls: dict[str, float]
+    bare_calls: dict[str, float]
+    steady: bool  # every request made the same calls
+    p50: float
+    p95: float
+    bare_p50: float
+    bare_description: str
+    problems: list[str]
+
+
+def _percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _status(response: Any) -> int | None:
+    return getattr(response, "status_code", None)
+
+
+def measure(op: Operation, bench: Bench, counter: AwsCalls, iterations: int, warmup: int) -> Result:
+    problems: list[str] = []
+    if op.setup is not None:
+        op.setup(bench)
+    for _ in range(max(1, warmup)):
+        response = op.perform(bench)
+        op.perform_bare(bench)
+    if _status(response) != op.status:
+        problems.append(f"{op.name}: status {_status(response)}, expected {op.status}: {response.body[:200]!r}")
+
+    counter.take()
+    per_request: list[Counter[str]] = []
+    bare_per_request: list[Counter[str]] = []
+    samples: list[float] = []
+    bare_samples: list[float] = []
+    for _ in range(iterations):  # interleaved, so drift on the machine hits both alike
+        started = time.perf_counter()
+        response = op.perform(bench)
+        samples.append(time.perf_counter() - started)
+        per_request.append(counter.take())
+        if _status(response) != op.status and len(problems) < 3:
+            problems.append(f"{op.name}: status {_status(response)}, expected {op.status}")
+
+        started = time.perf_counter()
+        op.perform_bare(bench)
+        bare_samples.append(time.perf_counter() - started)
+        bare_per_request.append(counter.take())
+
+    calls = _average(per_request)
+    bare_calls = _average(bare_per_request)
+    steady = all(request == per_request[0] for request in per_request)
+    if calls != {name: float(count) for name, count in op.calls.items()} or not steady:
+        problems.append(f"{op.name}: AWS calls per request {_format_calls(calls)}, expected {op.calls or 'none'}")
+    if op.bare is not None and bare_calls != calls:
+        problems.append(f"{op.name}: bare makes {_format_calls(bare_calls)}, the app {_format_calls(calls)}")
+    return Result(
+        name=op.name,
+        calls=calls,
+        bare_calls=bare_calls,
+        steady=steady,
+        p50=statistics.median(samples),
+        p95=_percentile(samples, 0.95),
+        bare_p50=statistics.median(bare_samples),
+        bare_description=op.bare_description,
+        problems=problems,
+    )
+
+
+def _average(per_request: list[Counter[str]]) -> dict[str, float]:
+    total: Counter[str] = Counter()
+    for request in per_request:
+        total.update(request)
+    return {name: count / len(per_request) for name, count in sorted(total.items())}
+
+
+def _format_calls(calls: dict[str, float]) -> str:
+    if not calls:
+        return "0"
+    return ", ".join(f"{count:g} {name.split('.', 1)[1]}" for name, count in calls.items())
+
+
+# --- cold start -----------------------------------------------------------------------------------
+
+_TIMED_IMPORT = "import time; t = time.perf_counter(); import {modules}; print(time.perf_counter() - t)"
+
+
+def _import_seconds(modules: str) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", _TIMED_IMPORT.format(modules=modules)],
+        cwd=PROJECT_DIR,
+        env={"AWS_DEFAULT_REGION": REGION},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip())
+
+
+def cold_start(runs: int) -> tuple[float, float]:
+    _import_seconds("app")  # compile .pyc files once, outside the figures
+    _import_seconds("chalice, boto3")
+    app_times, bare_times = [], []
+    for _ in range(runs):  # interleaved, so drift on the machine hits both alike
+        app_times.append(_import_seconds("app"))
+        bare_times.append(_import_seconds("chalice, boto3"))
+    return statistics.median(app_times), statistics.median(bare_times)
+
+
+_IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)$")
+
+
+def import_costs() -> Counter[str]:
+    """What `import app` adds to `import chalice, boto3`: self time (ms) per top-level package, and
+    per module for chalicelib, from `python -X importtime`."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import chalice, boto3; import app"],
+        cwd=PROJECT_DIR,
+        env={"AWS_DEFAULT_REGION": REGION},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    costs: Counter[str] = Counter()
+    after_bare = False
+    for line in out.stderr.splitlines():
+        match = _IMPORTTIME.match(line)
+        if match is None:
+            continue
+        self_us, _, indent, module = match.groups()
+        if not after_bare:
+            after_bare = module == "boto3" and len(indent) == 1
+            continue
+        key = module if module.split(".")[0] in ("chalicelib", "app") else module.split(".")[0]
+        costs[key] += int(self_us) / 1000
+    return costs
+
+
+# --- set-up and report --------------------------------------------------------------------------
+
+
+def _prepare_environment() -> None:
+    """As tests/conftest.py does: moto only, dummy credentials, the local stage's variables."""
+    os.environ["AWS_DEFAULT_REGION"] = REGION
+    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_REGION"):
+        os.environ.pop(name, None)
+
+
+def _quiet_app_logs() -> None:
+    """Keep the access log's cost (formatting and a write) but send it nowhere."""
+    from chalicelib.adapters.logging import logger
+
+    handler = getattr(logger, "registered_handler", None)
+    if hasattr(handler, "setStream"):
+        handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 (lives as long as the process)
+
+
+def _bare_app() -> Any:
+    from chalice import Chalice
+
+    bare = Chalice(app_name="bare")
+
+    @bare.route("/constant", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def constant() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return bare
+
+
+def run_operations(iterations: int, warmup: int) -> list[Result]:
+    _prepare_environment()
+    counter = AwsCalls()
+    counter.install()  # before anything makes a botocore session
+
+    from moto import mock_aws
+
+    from chalicelib.localstage.server import use_moto_environment
+
+    use_moto_environment()  # the local stage's variables, .local emails allowed; no endpoint
+    import boto3
+    from chalice.test import Client
+
+    import app as app_module
+    from chalicelib.adapters import clock
+    from chalicelib.adapters.config import get_settings
+    from chalicelib.localstage import gateway, seed
+    from chalicelib.localstage.resources import create_stage_resources
+
+    gateway.install()
+    _quiet_app_logs()
+    clock.clear_test_clock()
+    results = []
+    with mock_aws():
+        create_stage_resources(boto3.session.Session(), get_settings())
+        seed.seed()
+        app_client = Client(app_module.app, stage_name="local", project_dir=str(PROJECT_DIR))
+        bare_client = Client(_bare_app(), stage_name="local", project_dir=str(PROJECT_DIR))
+        bench = Bench(http=app_client.http, bare_http=bare_client.http, settings=get_settings())
+        for op in OPERATIONS:
+            results.append(measure(op, bench, counter, iterations, warmup))
+    return results
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f}"
+
+
+def print_table(results: list[Result], iterations: int, warmup: int) -> None:
+    print(f"Requests through chalice.test.Client, stage local, on moto: {iterations} timed after {warmup} warm-up")
+    header = ("operation", "AWS calls/request", "p50 ms", "p95 ms", "bare p50 ms", "app/bare", "bare")
+    rows = [
+        (
+            result.name,
+            _format_calls(result.calls) + ("" if result.steady else " (varies)"),
+            _ms(result.p50),
+            _ms(result.p95),
+            _ms(result.bare_p50),
+            f"{result.p50 / result.bare_p50:.1f}x",
+            result.bare_description,
+        )
+        for result in results
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    right = {2, 3, 4, 5}
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = [cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)]
+        return "  ".join(cells).rstrip()
+
+    print(line(header))
+    print("  ".join("-" * width for width in widths))
+    for row in rows:
+        print(line(row))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--iterations", type=int, default=200, help="timed requests per operation")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed requests per operation first")
+    parser.add_argument("--cold-runs", type=int, default=7, help="fresh processes per import measured")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    results = run_operations(args.iterations, args.warmup)
+    print_table(results, args.iterations, args.warmup)
+
+    app_import, bare_import = cold_start(args.cold_runs)
+    ratio = app_import / bare_import
+    verdict = "within target" if ratio <= COLD_START_TARGET else "OVER TARGET"
+    print()
+    print(f"Cold start: median import time of {args.cold_runs} fresh processes, only AWS_DEFAULT_REGION set")
+    print(f"  import app             {_ms(app_import):>8} ms")
+    print(f"  import chalice, boto3  {_ms(bare_import):>8} ms")
+    print(f"  ratio                  {ratio:>8.2f}x  (target <= {COLD_START_TARGET}x: {verdict})")
+    if ratio > COLD_START_TARGET:
+        costs = import_costs()
+        print("  What `import app` adds to chalice and boto3, self time (python -X importtime, one run):")
+        for name, milliseconds in costs.most_common(12):
+            print(f"    {name:<40} {milliseconds:7.1f} ms")
+        print(f"    {'all ' + str(len(costs)) + ' packages and chalicelib modules':<40} {sum(costs.values()):7.1f} ms")
+
+    problems = [problem for result in results for problem in result.problems]
+    if problems:
+        print()
+        print("PROBLEMS:")
+        for problem in problems:
+            print(f"  {problem}")
+    print()
+    print(f"bench took {time.perf_counter() - started:.1f} s")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
