@@ -87,6 +87,8 @@ class Operation:
     headers: dict[str, str] = field(default_factory=dict)
     status: int = 200
     setup: Callable[[Bench], None] | None = None  # run once, before the warm-up
+    # False when `bare` is the floor the operation is compared with, not the same calls made leaner.
+    bare_matches_calls: bool = True
 
     @property
     def method(self) -> str:
@@ -159,6 +161,254 @@ register(
 )
 register(Operation("GET /openapi.json"))
 register(Operation("POST /_local/jobs/reconcile", body={}))
+
+
+# --- identity and KYC ---------------------------------------------------------------------------
+
+BENCH_PASSWORD = "Plum-Orbit-Canvas-93!"
+
+
+def _make_user(bench: Bench, n: int, *, with_password: bool = False) -> Any:
+    from chalicelib.adapters import clock
+    from chalicelib.services.passwords import hash_password
+    from chalicelib.store.users import Claim, User, phone_claim
+
+    user = User(
+        f"usr_bench{n:05d}",
+        created_at=clock.stamp(clock.now()),
+        phone=f"+86135{n:08d}",
+        phone_verified=True,
+        email=f"bench{n}@example.com",
+        email_verified=True,
+        locale="zh-CN",
+        password_hash=hash_password(BENCH_PASSWORD) if with_password else None,
+    )
+    user.save()
+    Claim(phone_claim(user.phone), user_id=user.user_id, created_at=user.created_at).save()
+    return user
+
+
+def _token(user: Any, device: str = "bench-device") -> Any:
+    from chalicelib.adapters import clock
+    from chalicelib.services import sessions
+
+    return sessions.start_session(user, device_id=device, device_name=None, now=clock.now())
+
+
+def _login_setup(bench: Bench) -> None:
+    from chalicelib.adapters import clock
+    from chalicelib.store.users import claim_once, device_claim
+
+    user = _make_user(bench, 1, with_password=True)
+    claim_once(device_claim(user.user_id, "bench-phone"), user.user_id, clock.stamp(clock.now()))  # a known device
+    bench.state["login_user"] = user
+
+
+def _get_user(bench: Bench, user_id: str) -> Any:
+    return bench.client("dynamodb").get_item(
+        TableName=bench.table("users"), Key={"user_id": {"S": user_id}}, ConsistentRead=True
+    )
+
+
+def _bare_login(bench: Bench) -> Any:
+    # What a sign-in must do at least: find the account, read it, write a session.
+    user = bench.state["login_user"]
+    dynamodb = bench.client("dynamodb")
+    dynamodb.get_item(TableName=bench.table("claims"), Key={"claim": {"S": f"phone#{user.phone}"}})
+    _get_user(bench, user.user_id)
+    return dynamodb.put_item(
+        TableName=bench.table("sessions"), Item={"session_id": {"S": f"ses_bare{time.perf_counter_ns()}"}}
+    )
+
+
+def _refresh_setup(bench: Bench) -> None:
+    user = _make_user(bench, 2)
+    bench.state["refresh_token"] = _token(user).refresh_token
+
+
+def _refresh(bench: Bench) -> Any:
+    response = bench.http.post(
+        "/auth/token/refresh",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"refresh_token": bench.state["refresh_token"]}).encode(),
+    )
+    if response.status_code == 200:
+        bench.state["refresh_token"] = json.loads(response.body)["refresh_token"]
+    return response
+
+
+def _bare_refresh(bench: Bench) -> Any:
+    dynamodb = bench.client("dynamodb")
+    key = {"session_id": {"S": bench.state["refresh_token"].split(".")[0]}}
+    dynamodb.get_item(TableName=bench.table("sessions"), Key=key, ConsistentRead=True)
+    return dynamodb.update_item(
+        TableName=bench.table("sessions"),
+        Key=key,
+        UpdateExpression="SET refresh_count = :n",
+        ExpressionAttributeValues={":n": {"N": "1"}},
+    )
+
+
+def _me_setup(bench: Bench) -> None:
+    user = _make_user(bench, 3)
+    bench.state["me_user"] = user
+    bench.state["me_auth"] = {"Authorization": f"Bearer {_token(user).access_token}"}
+
+
+def _me(bench: Bench) -> Any:
+    return bench.http.get("/me", headers=bench.state["me_auth"])
+
+
+def _bare_me(bench: Bench) -> Any:
+    # The route's own reads: the user and the KYC case (the session check is the one extra read).
+    user_id = bench.state["me_user"].user_id
+    _get_user(bench, user_id)
+    return bench.client("dynamodb").get_item(
+        TableName=bench.table("kyc"), Key={"user_id": {"S": user_id}, "record": {"S": "current"}}
+    )
+
+
+_KYC_USERS = 400
+
+
+def _kyc_setup(bench: Bench) -> None:
+    users = [_make_user(bench, 1000 + n) for n in range(_KYC_USERS)]
+    bench.state["kyc_auth"] = [{"Authorization": f"Bearer {_token(user).access_token}"} for user in users]
+    bench.state["kyc_users"] = users
+
+
+def _resident_id(n: int) -> str:
+    from stdnum.cn import ric
+
+    body = f"110105{1960 + n % 40}0101{n % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def _submit_kyc(bench: Bench) -> Any:
+    n = bench.state.setdefault("kyc_next", 0)
+    bench.state["kyc_next"] = n + 1
+    payload = {"real_name": "张三", "id_type": "cn_resident_id", "id_number": _resident_id(n)}
+    return bench.http.post(
+        "/me/kyc",
+        headers={**bench.state["kyc_auth"][n], "Content-Type": "application/json"},
+        body=json.dumps(payload).encode(),
+    )
+
+
+def _bare_submit_kyc(bench: Bench) -> Any:
+    # Read the case and the identity claim, write the case.
+    n = bench.state.get("kyc_next", 0)
+    user_id = bench.state["kyc_users"][n % _KYC_USERS].user_id
+    dynamodb = bench.client("dynamodb")
+    key = {"user_id": {"S": user_id}, "record": {"S": "bare"}}
+    dynamodb.get_item(TableName=bench.table("kyc"), Key=key, ConsistentRead=True)
+    dynamodb.get_item(TableName=bench.table("claims"), Key={"claim": {"S": f"identity#bare{n}"}})
+    return dynamodb.put_item(TableName=bench.table("kyc"), Item={**key, "status": {"S": "pending"}})
+
+
+def _agent_setup(bench: Bench) -> None:
+    from chalicelib.localstage.seed import AGENT_EMAIL
+    from chalicelib.store.users import User, email_claim, find_claim_owner
+
+    agent = User.get(find_claim_owner(email_claim(AGENT_EMAIL)))
+    bench.state["agent_auth"] = {"Authorization": f"Bearer {_token(agent).access_token}"}
+    bench.state["decided"] = 0
+
+
+def _decide_kyc(bench: Bench) -> Any:
+    n = bench.state["decided"]
+    bench.state["decided"] = n + 1
+    user_id = bench.state["kyc_users"][n].user_id
+    return bench.http.post(
+        f"/admin/kyc/{user_id}/decision",
+        headers={**bench.state["agent_auth"], "Content-Type": "application/json"},
+        body=json.dumps({"decision": "approve", "level": 1}).encode(),
+    )
+
+
+def _bare_decide_kyc(bench: Bench) -> Any:
+    # Read the case and the user, then one transaction: case, decision record, identity claim.
+    n = bench.state["decided"]
+    user_id = bench.state["kyc_users"][n % _KYC_USERS].user_id
+    dynamodb = bench.client("dynamodb")
+    dynamodb.get_item(TableName=bench.table("kyc"), Key={"user_id": {"S": user_id}, "record": {"S": "current"}})
+    _get_user(bench, user_id)
+    return dynamodb.transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": bench.table("kyc"),
+                    "Item": {"user_id": {"S": user_id}, "record": {"S": f"bare#{n}a"}},
+                }
+            },
+            {
+                "Put": {
+                    "TableName": bench.table("kyc"),
+                    "Item": {"user_id": {"S": user_id}, "record": {"S": f"bare#{n}b"}},
+                }
+            },
+            {"Put": {"TableName": bench.table("claims"), "Item": {"claim": {"S": f"identity#bare-decided{n}"}}}},
+        ]
+    )
+
+
+register(
+    Operation(
+        "POST /auth/login",
+        body={"login": "+8613500000001", "password": BENCH_PASSWORD, "device_id": "bench-phone"},
+        setup=_login_setup,
+        bare=_bare_login,
+        bare_label="claim + user + session (no argon2)",
+        bare_matches_calls=False,
+        # lock check, claim, user; session, device seen (conditional); clear the failure count
+        calls={"dynamodb.GetItem": 3, "dynamodb.PutItem": 2, "dynamodb.DeleteItem": 1},
+    )
+)
+register(
+    Operation(
+        "POST /auth/token/refresh",
+        request=_refresh,
+        setup=_refresh_setup,
+        bare=_bare_refresh,
+        bare_label="GetItem + UpdateItem session",
+        calls={"dynamodb.GetItem": 1, "dynamodb.UpdateItem": 1},
+    )
+)
+register(
+    Operation(
+        "GET /me",
+        request=_me,
+        setup=_me_setup,
+        bare=_bare_me,
+        bare_label="GetItem user + kyc (no session check)",
+        bare_matches_calls=False,
+        calls={"dynamodb.GetItem": 3},  # the session check is the one read beyond the route's own
+    )
+)
+register(
+    Operation(
+        "POST /me/kyc",
+        request=_submit_kyc,
+        setup=_kyc_setup,
+        bare=_bare_submit_kyc,
+        status=202,
+        bare_label="case + identity claim + PutItem",
+        bare_matches_calls=False,
+        calls={"dynamodb.GetItem": 4, "dynamodb.PutItem": 1},  # session, user, case, identity claim
+    )
+)
+register(
+    Operation(
+        "POST /admin/kyc/{user_id}/decision",
+        request=_decide_kyc,
+        setup=_agent_setup,
+        bare=_bare_decide_kyc,
+        bare_label="case + user + TransactWriteItems",
+        bare_matches_calls=False,
+        # session, case, user, identity claim (twice: before and inside the decision); email and SMS
+        calls={"dynamodb.GetItem": 5, "dynamodb.TransactWriteItems": 1, "ses.SendEmail": 1, "sns.Publish": 1},
+    )
+)
 
 
 # --- counting AWS calls -----------------------------------------------------------------------
@@ -247,7 +497,7 @@ def measure(op: Operation, bench: Bench, counter: AwsCalls, iterations: int, war
     steady = all(request == per_request[0] for request in per_request)
     if calls != {name: float(count) for name, count in op.calls.items()} or not steady:
         problems.append(f"{op.name}: AWS calls per request {_format_calls(calls)}, expected {op.calls or 'none'}")
-    if op.bare is not None and bare_calls != calls:
+    if op.bare is not None and op.bare_matches_calls and bare_calls != calls:
         problems.append(f"{op.name}: bare makes {_format_calls(bare_calls)}, the app {_format_calls(calls)}")
     return Result(
         name=op.name,
