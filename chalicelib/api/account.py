@@ -2,133 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
 from chalice import Blueprint
-from pydantic import Field
 
 from chalicelib.adapters import clock
-from chalicelib.api.identity import Code6, DisplayName, Password, Text
-from chalicelib.api.pagination import Page, PageQuery, paginate
+from chalicelib.api.pagination import paginate
 from chalicelib.api.routing import Call, Reply, operation
-from chalicelib.api.schemas import Locale, RequestBody, ResponseBody
 from chalicelib.errors import OkpayError
 from chalicelib.services import accounts, contacts, mfa_settings, sessions
 
 bp = Blueprint(__name__)
 
 
-class Kyc(ResponseBody):
-    status: Literal["unverified", "pending", "approved", "rejected", "needs_documents"]
-    level: int
-
-
-class MfaState(ResponseBody):
-    totp: bool
-    sms: bool
-    email: bool
-
-
-class Profile(ResponseBody):
-    user_id: str
-    email: str | None
-    phone: str | None
-    display_name: str | None
-    locale: Locale
-    email_verified: bool
-    phone_verified: bool
-    kyc: Kyc
-    mfa: MfaState
-    password_changed_at: str | None
-    password_change_recommended: bool
-    role: Literal["user", "agent"]
-    created_at: str
-
-
-class ProfileChange(RequestBody):
-    display_name: DisplayName | None = None
-    locale: Locale | None = None
-
-
-class ContactVerify(RequestBody):
-    channel: Literal["email", "phone"]
-    code: Code6
-
-
-class ContactResend(RequestBody):
-    channel: Literal["email", "phone"]
-
-
-class ContactChange(RequestBody):
-    channel: Literal["email", "phone"]
-    value: Text
-    password: Password
-
-
-class PasswordChange(RequestBody):
-    current_password: Password
-    new_password: Password
-
-
-class SessionItem(ResponseBody):
-    session_id: str
-    device_name: str | None
-    created_at: str
-    last_used_at: str
-    current: bool
-
-
-class SessionPage(Page):
-    data: list[SessionItem]
-
-
-class PasswordOnly(RequestBody):
-    password: Password
-
-
-class TotpDisable(RequestBody):
-    password: Password
-    code: Code6
-
-
-class CodeOnly(RequestBody):
-    code: Code6
-
-
-class MfaChange(RequestBody):
-    password: Password
-    sms: bool | None = None
-    email: bool | None = None
-
-
-class TotpEnrolment(ResponseBody):
-    secret: str = Field(description="Base32 secret to type into an authenticator app.")
-    otpauth_uri: str = Field(description="The same as an otpauth:// URI, for a QR code.")
-
-
-class RecoveryCodesShown(ResponseBody):
-    recovery_codes: Annotated[list[str], Field(min_length=10, max_length=10)]
-
-
-class NewRecoveryCodes(ResponseBody):
-    codes: Annotated[list[str], Field(min_length=10, max_length=10)]
-
-
-class Accepted(ResponseBody):
-    status: Literal["sent"]
-
-
-class Verified(ResponseBody):
-    channel: Literal["email", "phone"]
-    value: str
-    verified: bool
-
-
 def _me(call: Call):
     return accounts.load_active_user(call.user.user_id)
 
 
-@operation(bp, "GET", "/me", summary="The signed-in user's profile", tag="account", auth="user", response=Profile)
+@operation(
+    bp,
+    "GET",
+    "/me",
+    schemas="account",
+    summary="The signed-in user's profile",
+    tag="account",
+    auth="user",
+    response="Profile",
+)
 def read_profile(call: Call) -> dict:
     return accounts.profile(_me(call), clock.now())
 
@@ -137,11 +35,12 @@ def read_profile(call: Call) -> dict:
     bp,
     "PATCH",
     "/me",
+    schemas="account",
     summary="Change display name or language",
     tag="account",
     auth="user",
-    body=ProfileChange,
-    response=Profile,
+    body="ProfileChange",
+    response="Profile",
 )
 def change_profile(call: Call) -> dict:
     user = accounts.update_profile(_me(call), display_name=call.body.display_name, locale=call.body.locale)
@@ -152,11 +51,12 @@ def change_profile(call: Call) -> dict:
     bp,
     "POST",
     "/me/contacts/verify",
+    schemas="account",
     summary="Verify an email or phone with its code",
     tag="account",
     auth="user",
-    body=ContactVerify,
-    response=Verified,
+    body="ContactVerify",
+    response="Verified",
     errors=("invalid_code", "email_in_use", "phone_in_use"),
 )
 def verify_contact(call: Call) -> dict:
@@ -169,11 +69,12 @@ def verify_contact(call: Call) -> dict:
     bp,
     "POST",
     "/me/contacts/resend",
+    schemas="account",
     summary="Send the contact's code again",
     tag="account",
     auth="user",
-    body=ContactResend,
-    response=Accepted,
+    body="ContactResend",
+    response="Accepted",
     status=202,
     errors=("rate_limited",),
 )
@@ -186,11 +87,12 @@ def resend_contact_code(call: Call) -> Reply:
     bp,
     "POST",
     "/me/contacts/change",
+    schemas="account",
     summary="Start changing email or phone",
     tag="account",
     auth="user",
-    body=ContactChange,
-    response=Accepted,
+    body="ContactChange",
+    response="Accepted",
     status=202,
     errors=("invalid_password", "email_in_use", "phone_in_use", "rate_limited"),
 )
@@ -204,10 +106,11 @@ def change_contact(call: Call) -> Reply:
     bp,
     "POST",
     "/me/password",
+    schemas="account",
     summary="Change the password",
     tag="account",
     auth="user",
-    body=PasswordChange,
+    body="PasswordChange",
     status=204,
     errors=("weak_password", "invalid_password"),
 )
@@ -222,11 +125,12 @@ def change_password(call: Call) -> Reply:
     bp,
     "GET",
     "/me/sessions",
+    schemas="account",
     summary="Signed-in devices",
     tag="account",
     auth="user",
-    query=PageQuery,
-    response=SessionPage,
+    query="PageQuery",
+    response="SessionPage",
     errors=("invalid_cursor",),
 )
 def list_sessions(call: Call) -> dict:
@@ -248,6 +152,7 @@ def list_sessions(call: Call) -> dict:
     bp,
     "DELETE",
     "/me/sessions/{session_id}",
+    schemas="account",
     summary="Sign out one device",
     tag="account",
     auth="user",
@@ -260,7 +165,16 @@ def revoke_session(call: Call) -> Reply:
     return Reply(None, 204)
 
 
-@operation(bp, "DELETE", "/me/sessions", summary="Sign out every other device", tag="account", auth="user", status=204)
+@operation(
+    bp,
+    "DELETE",
+    "/me/sessions",
+    schemas="account",
+    summary="Sign out every other device",
+    tag="account",
+    auth="user",
+    status=204,
+)
 def revoke_other_sessions(call: Call) -> Reply:
     sessions.revoke_all(call.user.user_id, except_session=call.user.session_id, reason="revoked_by_user")
     return Reply(None, 204)
@@ -270,11 +184,12 @@ def revoke_other_sessions(call: Call) -> Reply:
     bp,
     "POST",
     "/me/mfa/totp",
+    schemas="account",
     summary="Start adding an authenticator app",
     tag="account",
     auth="user",
-    body=PasswordOnly,
-    response=TotpEnrolment,
+    body="PasswordOnly",
+    response="TotpEnrolment",
     errors=("invalid_password", "totp_already_enabled"),
 )
 def begin_totp(call: Call) -> dict:
@@ -285,11 +200,12 @@ def begin_totp(call: Call) -> dict:
     bp,
     "POST",
     "/me/mfa/totp/activate",
+    schemas="account",
     summary="Turn the authenticator app on with its first code",
     tag="account",
     auth="user",
-    body=CodeOnly,
-    response=RecoveryCodesShown,
+    body="CodeOnly",
+    response="RecoveryCodesShown",
     errors=("invalid_code", "totp_already_enabled", "not_found"),
 )
 def activate_totp(call: Call) -> dict:
@@ -300,10 +216,11 @@ def activate_totp(call: Call) -> dict:
     bp,
     "POST",
     "/me/mfa/totp/disable",
+    schemas="account",
     summary="Turn the authenticator app off",
     tag="account",
     auth="user",
-    body=TotpDisable,
+    body="TotpDisable",
     status=204,
     errors=("invalid_password", "invalid_code", "not_found"),
 )
@@ -316,11 +233,12 @@ def disable_totp(call: Call) -> Reply:
     bp,
     "PUT",
     "/me/mfa",
+    schemas="account",
     summary="Turn SMS or email sign-in codes on or off",
     tag="account",
     auth="user",
-    body=MfaChange,
-    response=MfaState,
+    body="MfaChange",
+    response="MfaState",
     errors=("invalid_password",),
 )
 def set_mfa(call: Call) -> dict:
@@ -332,11 +250,12 @@ def set_mfa(call: Call) -> dict:
     bp,
     "POST",
     "/me/mfa/recovery-codes",
+    schemas="account",
     summary="New recovery codes (the old ones stop working)",
     tag="account",
     auth="user",
-    body=PasswordOnly,
-    response=NewRecoveryCodes,
+    body="PasswordOnly",
+    response="NewRecoveryCodes",
     errors=("invalid_password", "not_found"),
 )
 def new_recovery_codes(call: Call) -> dict:
@@ -347,10 +266,11 @@ def new_recovery_codes(call: Call) -> dict:
     bp,
     "POST",
     "/me/close",
+    schemas="account",
     summary="Close the account (only when empty)",
     tag="account",
     auth="user",
-    body=PasswordOnly,
+    body="PasswordOnly",
     status=204,
     errors=("invalid_password", "account_not_empty"),
 )

@@ -6,14 +6,10 @@ Registered in every stage so the route table is the same everywhere; outside `lo
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
 from chalice import Blueprint
-from pydantic import Field, field_validator
 
 from chalicelib.adapters import clock, outbox
 from chalicelib.api.routing import Call, operation
-from chalicelib.api.schemas import Instant, Query, RequestBody, ResponseBody
 from chalicelib.errors import OkpayError
 from chalicelib.jobs.registry import JOBS, run_job
 from chalicelib.services.phones import normalize_phone
@@ -21,64 +17,15 @@ from chalicelib.services.phones import normalize_phone
 bp = Blueprint(__name__)
 
 
-def _check_instant(value: str) -> str:
-    try:
-        clock.parse_instant(value)
-    except ValueError:
-        from pydantic_core import PydanticCustomError
-
-        raise PydanticCustomError("datetime", "not an ISO 8601 date and time") from None
-    return value
-
-
-class OutboxQuery(Query):
-    to: str | None = Field(default=None, description="An email address or phone number (URL-encoded).")
-
-
-class OutboxItem(ResponseBody):
-    channel: Literal["email", "sms"]
-    to: str
-    subject: str | None = None
-    body: str
-    sent_at: str
-
-
-class OutboxList(ResponseBody):
-    data: list[OutboxItem]
-
-
-class JobRun(RequestBody):
-    now: Instant | None = Field(
-        default=None, description="Run the job at this moment; else the test clock, else real time."
-    )
-
-    _instant = field_validator("now")(_check_instant)
-
-
-class JobResult(ResponseBody):
-    job: str
-    result: dict[str, Any]
-
-
-class ClockSet(RequestBody):
-    now: Instant
-
-    _instant = field_validator("now")(_check_instant)
-
-
-class ClockState(ResponseBody):
-    now: str
-    test_clock: bool = Field(description="True while a test clock is set.")
-
-
 @operation(
     bp,
     "GET",
     "/_local/outbox",
+    schemas="local",
     summary="Emails and SMS sent (local stage)",
     tag="local",
-    query=OutboxQuery,
-    response=OutboxList,
+    query="OutboxQuery",
+    response="OutboxList",
     local_only=True,
     errors=("not_found",),
 )
@@ -94,10 +41,11 @@ def read_outbox(call: Call) -> dict:
     bp,
     "POST",
     "/_local/jobs/{job}",
+    schemas="local",
     summary="Run a scheduled job now (local stage)",
     tag="local",
-    body=JobRun,
-    response=JobResult,
+    body="JobRun",
+    response="JobResult",
     local_only=True,
     errors=("not_found", "validation_error"),
 )
@@ -113,9 +61,10 @@ def run_local_job(call: Call) -> dict:
     bp,
     "GET",
     "/_local/clock",
+    schemas="local",
     summary="The clock the app reads (local stage)",
     tag="local",
-    response=ClockState,
+    response="ClockState",
     local_only=True,
     errors=("not_found",),
 )
@@ -127,10 +76,11 @@ def read_clock(call: Call) -> dict:
     bp,
     "PUT",
     "/_local/clock",
+    schemas="local",
     summary="Set the test clock (local stage)",
     tag="local",
-    body=ClockSet,
-    response=ClockState,
+    body="ClockSet",
+    response="ClockState",
     local_only=True,
     errors=("not_found", "validation_error"),
     description="Every rule that reads the time reads this clock; it runs on from `now`.",
@@ -144,9 +94,10 @@ def set_clock(call: Call) -> dict:
     bp,
     "DELETE",
     "/_local/clock",
+    schemas="local",
     summary="Back to real time (local stage)",
     tag="local",
-    response=ClockState,
+    response="ClockState",
     local_only=True,
     errors=("not_found",),
 )

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.api.routing import OPERATIONS, Operation
-from chalicelib.api.schemas import DETAILS_SCHEMAS, ErrorEnvelope, Instant
+from chalicelib.api.schemas.common import DETAILS_SCHEMAS, ErrorEnvelope, Instant
 from chalicelib.errors import RETRY_AFTER_CODES, STATUS_BY_CODE
 
 _REF = "#/components/schemas/{model}"
@@ -33,7 +33,7 @@ def document() -> dict[str, Any]:
 def _build(_operation_count: int) -> dict[str, Any]:
     models = {ErrorEnvelope, *DETAILS_SCHEMAS.values()}
     for op in OPERATIONS:
-        models.update(model for model in (op.body, op.response) if model is not None)
+        models.update(model for model in (op.body_model, op.response_model) if model is not None)
     keyed = [(model, "validation" if _is_request(model) else "serialization") for model in models]
     _, definitions = models_json_schema(keyed, ref_template=_REF)
     schemas = definitions.get("$defs", {})
@@ -85,7 +85,7 @@ def _build(_operation_count: int) -> dict[str, Any]:
 
 
 def _is_request(model: type) -> bool:
-    from chalicelib.api.schemas import RequestBody
+    from chalicelib.api.schemas.common import RequestBody
 
     return issubclass(model, RequestBody)
 
@@ -154,8 +154,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.body is not None:
         # No body reads as `{}`, so a body may be left out only when it has no required field.
         entry["requestBody"] = {
-            "required": any(field.is_required() for field in op.body.model_fields.values()),
-            "content": {"application/json": {"schema": {"$ref": _REF.format(model=op.body.__name__)}}},
+            "required": any(field.is_required() for field in op.body_model.model_fields.values()),
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model=op.body)}}},
         }
     return entry
 
@@ -166,7 +166,7 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
         for name in _PATH_PARAM.findall(op.path)
     ]
     if op.query is not None:
-        schema = _add_formats(op.query, op.query.model_json_schema(ref_template=_REF))
+        schema = _add_formats(op.query_model, op.query_model.model_json_schema(ref_template=_REF))
         required = set(schema.get("required", []))
         for name, prop in schema.get("properties", {}).items():
             prop = dict(prop)
@@ -192,7 +192,7 @@ def _responses(op: Operation) -> dict[str, Any]:
     request_id = {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}}
     success: dict[str, Any] = {"description": op.summary, "headers": dict(request_id)}
     if op.response is not None:
-        success["content"] = {"application/json": {"schema": {"$ref": _REF.format(model=op.response.__name__)}}}
+        success["content"] = {"application/json": {"schema": {"$ref": _REF.format(model=op.response)}}}
     elif op.status != 204:
         success["content"] = {"application/json": {"schema": {"type": "object"}}}
     if op.idempotency:

@@ -10,22 +10,10 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Annotated, Any
-
-from pydantic import Field
+from typing import Any
 
 from chalicelib.adapters.keys import derived_key
-from chalicelib.api.schemas import Query, ResponseBody
 from chalicelib.errors import OkpayError
-
-
-class PageQuery(Query):
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
-    cursor: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
-
-
-class Page(ResponseBody):
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at the end.")
 
 
 def encode_cursor(scope: str, position: Any) -> str:
@@ -48,7 +36,7 @@ def decode_cursor(scope: str, cursor: str) -> Any:
         raise OkpayError("invalid_cursor", field="cursor") from None
 
 
-def paginate(items: list[dict], query: PageQuery, *, key: str, scope: str) -> dict:
+def paginate(items: list[dict], query: Any, *, key: str, scope: str) -> dict:
     """One page of an already ordered, in-memory list whose items are unique by `key`."""
     start = 0
     if query.cursor:

@@ -12,6 +12,7 @@ and turns every failure into the error envelope.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from chalice import Blueprint, Response
-from pydantic import BaseModel
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.adapters.config import get_settings
@@ -55,15 +55,39 @@ class Operation:
     summary: str
     tag: str
     auth: str = "public"  # "public" | "user" | "agent"
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
+    # Models by name, in the module chalicelib.api.schemas.<schemas>; loaded on first use, so that
+    # importing the app (a Lambda cold start) never imports pydantic.
+    schemas: str | None = None
+    body: str | None = None
+    query: str | None = None
+    response: str | None = None
     status: int = 200
     errors: tuple[str, ...] = ()
     idempotency: str | None = None  # None | "optional" | "required"
     local_only: bool = False
     description: str = ""
     response_headers: tuple[str, ...] = ()
+
+    @property
+    def body_model(self) -> Any:
+        return _model(self.schemas, self.body)
+
+    @property
+    def query_model(self) -> Any:
+        return _model(self.schemas, self.query)
+
+    @property
+    def response_model(self) -> Any:
+        return _model(self.schemas, self.response)
+
+
+def _model(module: str | None, name: str | None) -> Any:
+    if name is None:
+        return None
+    area = importlib.import_module(f"chalicelib.api.schemas.{module}")
+    if hasattr(area, name):
+        return getattr(area, name)
+    return getattr(importlib.import_module("chalicelib.api.schemas.common"), name)  # e.g. PageQuery
 
 
 OPERATIONS: list[Operation] = []
@@ -136,9 +160,9 @@ def run(op: Operation, handler: Handler, request: Any, params: dict[str, str]) -
         _authenticate(op, call)
         call.idempotency_key = _idempotency_key(op, request.headers)
         if op.body is not None:
-            call.body = validate(op.body, parse_json_object(request.raw_body))
+            call.body = validate(op.body_model, parse_json_object(request.raw_body))
         if op.query is not None:
-            call.query = validate(op.query, dict(request.query_params or {}))
+            call.query = validate(op.query_model, dict(request.query_params or {}))
         return _to_response(handler(call), op)
     except OkpayError as error:
         scope.extra["error_code"] = error.code
@@ -178,7 +202,7 @@ def _to_response(result: Any, op: Operation) -> Response:
         return result
     reply = result if isinstance(result, Reply) else Reply(result, op.status)
     body = reply.body
-    if isinstance(body, BaseModel):
+    if hasattr(body, "model_dump"):  # a pydantic model
         body = body.model_dump(mode="json")
     return json_response(body, reply.status, reply.headers)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from chalicelib.errors import OkpayError
 
 # pydantic error type -> the reason that picks the message (chalicelib.i18n.messages)
@@ -55,7 +53,9 @@ def parse_json_object(raw: bytes | None) -> dict[str, Any]:
     return value
 
 
-def validate(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
+def validate(model: Any, data: dict[str, Any]) -> Any:
+    from pydantic import ValidationError  # deferred: see chalicelib.api.schemas
+
     # Absent optional fields and null are the same (contract, section 1).
     # An unknown field stays in, null or not, so it is still refused by name.
     known = {field.alias or name for name, field in model.model_fields.items()}
@@ -66,7 +66,7 @@ def validate(model: type[BaseModel], data: dict[str, Any]) -> BaseModel:
         raise to_validation_error(error) from None
 
 
-def to_validation_error(error: ValidationError) -> OkpayError:
+def to_validation_error(error: Any) -> OkpayError:
     """The first problem, in field order, as the contract's validation_error."""
     first = error.errors(include_url=False, include_input=False)[0]
     location = [str(part) for part in first["loc"]]

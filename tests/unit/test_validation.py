@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.api.schemas import Amount, Currency, RequestBody
+from chalicelib.api.schemas.common import Amount, Currency, RequestBody
 from chalicelib.api.validation import parse_json_object, validate
 from chalicelib.errors import OkpayError
 

@@ -1,4 +1,4 @@
-"""Building blocks of request and response bodies (pydantic v2).
+"""Building blocks of request and response bodies (pydantic v2), shared by every area.
 
 Requests are strict: unknown fields, booleans or floats where integers are due, and numeric strings
 are refused. Models defer building their validators until first use, so importing the app stays
@@ -44,6 +44,17 @@ class ResponseBody(BaseModel):
 
 class Empty(RequestBody):
     """A body with no fields (`{}` or nothing at all)."""
+
+
+class PageQuery(Query):
+    """The contract's lists: `?limit=` (1–100, default 20) and an opaque `?cursor=`."""
+
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+
+
+class Page(ResponseBody):
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at the end.")
 
 
 # --- the error envelope ---------------------------------------------------------------------
