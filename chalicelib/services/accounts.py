@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
@@ -11,6 +13,7 @@ from chalicelib.services import notices, reauth, sessions
 from chalicelib.services.password_age import change_recommended, schedule_review
 from chalicelib.services.password_policy import check_password
 from chalicelib.services.passwords import hash_password
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.users import User, email_claim, get_user, phone_claim, release_claim
 
 
@@ -78,10 +81,15 @@ def close_account(user: User, password: str, now: datetime) -> None:
     reauth.confirm_password(user, password, now)
     if closing_blockers(user.user_id):
         raise OkpayError("account_not_empty")
+    try:
+        user.update(
+            actions=[User.status.set("closed"), User.closed_at.set(clock.stamp(now))], condition=User.status == "active"
+        )
+    except UpdateError as error:
+        if condition_failed(error):  # closed meanwhile by another request: this session is over too
+            raise OkpayError("unauthorized") from None
+        raise
     notices.notify_security_event(user, "account_closed", now)
-    user.update(
-        actions=[User.status.set("closed"), User.closed_at.set(clock.stamp(now))], condition=User.status == "active"
-    )
     # The data stays (record-keeping rules); the contacts are released for new accounts.
     if user.phone:
         release_claim(phone_claim(user.phone), user.user_id)

@@ -25,6 +25,7 @@ from chalicelib.store.conditions import condition_failed
 from chalicelib.store.users import Claim, User, email_claim, find_claim_owner, phone_claim
 
 CODE_LIFETIME = timedelta(minutes=30)
+EMAIL_CODES_PER_HOUR = 10
 CHANNELS = ("email", "phone")
 
 
@@ -40,17 +41,18 @@ def send_email_verification(user: User, now: datetime) -> None:
 
 
 def request_change(user: User, channel: str, value: str, password: str, now: datetime) -> None:
-    reauth.confirm_password(user, password, now)
+    # The check order: a malformed value (400) before the password (422).
     if channel == "email":
         new_value = normalize_email(value, field="value")
-        if new_value == user.email and user.email_verified:
-            return
     else:
         new_value = normalize_phone(value, field="value")
         if not sms_allowed(new_value, get_settings().sms_country_codes):
             raise OkpayError("validation_error", field="value", reason="phone_country")
-        if new_value == user.phone:
-            return
+    reauth.confirm_password(user, password, now)
+    if channel == "email" and new_value == user.email and user.email_verified:
+        return
+    if channel == "phone" and new_value == user.phone:
+        return
     owner = find_claim_owner(_claim(channel, new_value))
     if owner and owner != user.user_id:
         raise OkpayError(f"{channel}_in_use")
@@ -104,10 +106,12 @@ def verify(user: User, channel: str, code: str, now: datetime) -> User:
         raise OkpayError("invalid_code", details={"attempts_left": 0}) from None
     logger.info("contact verified", extra={"user_id": user.user_id, "event": f"{channel}_verified"})
     user.refresh(consistent_read=True)
-    if previous and previous_verified and previous != value:
-        # Both the old and the new contact hear about the switch.
-        old = {"email": previous} if channel == "email" else {"phone": previous}
-        notices.notify_security_event(user, "contact_changed", now, channel=channel, **old)
+    if previous != value:  # a change, not the first verification of the registration email
+        if previous and previous_verified:
+            # The replaced contact hears about it too, once (the other contact gets the notice below).
+            old = {"email": previous} if channel == "email" else {"phone": previous}
+            only = ("email",) if channel == "email" else ("sms",)
+            notices.notify_security_event(user, "contact_changed", now, channel=channel, channels=only, **old)
         notices.notify_security_event(user, "contact_changed", now, channel=channel)
     return user
 
@@ -118,6 +122,9 @@ def _send(user: User, channel: str, value: str, *, purpose: str, now: datetime) 
         wait = rate_limits.reserve_sms_code(value, f"{purpose}#{user.user_id}", now)
         if wait is not None:
             raise OkpayError("rate_limited", retry_after=wait)
+    else:
+        # Email codes per account, like SMS per number: resend and change must not mail-bomb anyone.
+        rate_limits.hit(f"email_code#{user.user_id}", limit=EMAIL_CODES_PER_HOUR, window=timedelta(hours=1), now=now)
     issued = one_time_codes.issue(
         code_id(user.user_id, channel),
         lifetime=CODE_LIFETIME,

@@ -8,10 +8,14 @@ clears it.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
+
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.adapters import clock
 from chalicelib.errors import OkpayError
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.counters import Counter
 
 FREE_FAILURES = 5
@@ -31,13 +35,31 @@ def ensure_not_locked(login_key: str, now: datetime) -> None:
     if record.locked_until:
         until = datetime.fromisoformat(record.locked_until)
         if until > now:
-            raise OkpayError("account_locked", retry_after=int((until - now).total_seconds() + 0.999))
+            raise OkpayError("account_locked", retry_after=math.ceil((until - now).total_seconds()))
 
 
 def record_failure(login_key: str, now: datetime) -> None:
-    """Count a failure; from the 5th on, lock for 2^(n−5) s (at most 15 min)."""
+    """Count a failure; from the 5th on, lock for 2^(n−5) s (at most 15 min).
+
+    A streak whose last failure is older than FORGET_AFTER starts again from one: TTL deletion is
+    lazy (up to days later), so the expiry is checked here rather than left to DynamoDB.
+    """
     record = Counter(counter_id(login_key))
-    record.update(actions=[Counter.count.add(1), Counter.expires_ttl.set(now + FORGET_AFTER)])
+    try:
+        record.update(
+            actions=[Counter.count.add(1), Counter.expires_ttl.set(now + FORGET_AFTER)],
+            condition=Counter.expires_ttl.does_not_exist() | (Counter.expires_ttl > now),
+        )
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        record.update(
+            actions=[
+                Counter.count.set(1),
+                Counter.expires_ttl.set(now + FORGET_AFTER),
+                Counter.locked_until.remove(),
+            ]
+        )
     failures = int(record.count)
     if failures >= FREE_FAILURES:
         lock = min(timedelta(seconds=2 ** min(failures - FREE_FAILURES, 20)), MAX_LOCK)

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.i18n.phrases import MFA_DETAILS, pick
 from chalicelib.services import notices, reauth, totp
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.users import User
 
 
 def begin_totp(user: User, password: str, now: datetime) -> dict:
-    reauth.confirm_password(user, password, now)
-    if user.totp_enabled:
+    if user.totp_enabled:  # the contract's order: 409 before the password's 422
         raise OkpayError("totp_already_enabled")
+    reauth.confirm_password(user, password, now)
     secret = totp.new_secret()
     user.update(actions=[User.totp_pending_secret.set(totp.seal_secret(user.user_id, secret))])
     account_name = user.phone or user.email or user.user_id
@@ -34,32 +37,41 @@ def activate_totp(user: User, code: str, now: datetime) -> list[str]:
     if step is None:
         reauth.confirm_second_factor_failed(user, now)
     codes, hashes = totp.new_recovery_codes()
-    user.update(
-        actions=[
-            User.totp_secret.set(user.totp_pending_secret),
-            User.totp_pending_secret.remove(),
-            User.totp_last_step.set(step),
-            User.recovery_code_hashes.set(hashes),
-        ],
-        condition=User.totp_secret.does_not_exist() & (User.totp_pending_secret == user.totp_pending_secret),
-    )
+    try:
+        user.update(
+            actions=[
+                User.totp_secret.set(user.totp_pending_secret),
+                User.totp_pending_secret.remove(),
+                User.totp_last_step.set(step),
+                User.recovery_code_hashes.set(hashes),
+            ],
+            condition=User.totp_secret.does_not_exist() & (User.totp_pending_secret == user.totp_pending_secret),
+        )
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        # Another request got there first: a concurrent activation, or a new enrolment's secret.
+        user.refresh(consistent_read=True)
+        if user.totp_enabled:
+            raise OkpayError("totp_already_enabled") from None
+        raise OkpayError("invalid_code", details={"attempts_left": reauth.remaining_attempts(user)}) from None
     _changed(user, "totp_on", now)
     return codes
 
 
 def disable_totp(user: User, password: str, code: str, now: datetime) -> None:
-    reauth.confirm_password(user, password, now)
     if not user.totp_enabled:
         raise OkpayError("not_found")
+    reauth.confirm_password(user, password, now)
     reauth.confirm_second_factor(user, code, now)
     user.update(actions=[User.totp_secret.remove(), User.totp_last_step.remove(), User.recovery_code_hashes.remove()])
     _changed(user, "totp_off", now)
 
 
 def set_code_factors(user: User, password: str, *, sms: bool | None, email: bool | None, now: datetime) -> dict:
-    reauth.confirm_password(user, password, now)
-    if email and not (user.email and user.email_verified):
+    if email and not (user.email and user.email_verified):  # 400 before the password's 422 (check order)
         raise OkpayError("validation_error", field="email", reason="contact_not_verified")
+    reauth.confirm_password(user, password, now)
     actions, changes = [], []
     if sms is not None and sms != bool(user.mfa_sms):
         actions.append(User.mfa_sms.set(sms))
@@ -75,9 +87,9 @@ def set_code_factors(user: User, password: str, *, sms: bool | None, email: bool
 
 
 def new_recovery_codes(user: User, password: str, now: datetime) -> list[str]:
-    reauth.confirm_password(user, password, now)
     if not user.totp_enabled:
         raise OkpayError("not_found")
+    reauth.confirm_password(user, password, now)
     codes, hashes = totp.new_recovery_codes()
     user.update(actions=[User.recovery_code_hashes.set(hashes)])
     _changed(user, "recovery_codes", now)

@@ -6,6 +6,7 @@ Codes are different: if a code cannot be sent the caller must know, so those err
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from chalicelib.adapters import clock, notify
@@ -33,9 +34,11 @@ def notify_security_event(
     *,
     email: str | None = None,
     phone: str | None = None,
+    channels: Collection[str] = ("email", "sms"),
     **params: str,
 ) -> None:
-    """Tell the user by email (if verified) and SMS. `email`/`phone` override the addresses."""
+    """Tell the user by email (if verified) and SMS. `email`/`phone` override the addresses;
+    `channels` narrows it to one of them (a notice to a contact being replaced)."""
     locale = user.locale or "en"
     titles = EVENTS[event][1 if locale == "zh-CN" else 0]
     values = {key: _localize(key, value, locale) for key, value in params.items()}
@@ -43,8 +46,8 @@ def notify_security_event(
     detail = titles[1].format(**values)
     when = clock.to_shanghai(now).strftime("%Y-%m-%d %H:%M")
     support = get_settings().support_phone
-    to_email = email or (user.email if user.email_verified else None)
-    to_phone = phone or user.phone
+    to_email = (email or (user.email if user.email_verified else None)) if "email" in channels else None
+    to_phone = (phone or user.phone) if "sms" in channels else None
     try:
         if to_email:
             notify.send_email(

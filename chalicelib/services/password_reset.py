@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
-from chalicelib.services import lockout, notices, one_time_codes, rate_limits, sessions, totp
+from chalicelib.services import lockout, notices, one_time_codes, rate_limits, reauth, sessions, totp
 from chalicelib.services.login_ids import parse_login
 from chalicelib.services.password_age import schedule_review
 from chalicelib.services.password_policy import check_password
@@ -75,6 +75,7 @@ def reset(
         new_password,
         email=user.email if user else None,
         phone=user.phone if user else None,
+        display_name=user.display_name if user else None,
         field="new_password",
     )
     lockout.ensure_not_locked(login_id.key, now)
@@ -109,4 +110,5 @@ def _check_second_factor(user: User, login_key: str, second_factor: tuple[str, s
     if not accepted:
         lockout.record_failure(login_key, now)
         logger.info("password reset second factor wrong", extra={"event": "reset_failed", "user_id": user.user_id})
-        raise OkpayError("invalid_code", details={"attempts_left": 0 if method == "recovery_code" else 1})
+        # The reset code stays good; what is left is the tries before the login is locked.
+        raise OkpayError("invalid_code", details={"attempts_left": reauth.attempts_before_lock(login_key)})

@@ -41,10 +41,15 @@ def confirm_second_factor_failed(user: User, now: datetime) -> None:
 
 
 def remaining_attempts(user: User) -> int:
+    return attempts_before_lock(failure_key(user))
+
+
+def attempts_before_lock(login_key: str) -> int:
+    """How many more failures `login_key` may have before it is locked."""
     from chalicelib.store.counters import Counter
 
     try:
-        failures = int(Counter.get(lockout.counter_id(failure_key(user)), consistent_read=True).count)
+        failures = int(Counter.get(lockout.counter_id(login_key), consistent_read=True).count)
     except Counter.DoesNotExist:
         failures = 0
     return max(0, lockout.FREE_FAILURES - failures)

@@ -106,6 +106,10 @@ def register(account: NewAccount, *, locale: str, now: datetime) -> sessions.Tok
         if not condition_failed(error):
             raise
         reasons = [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
+        # The code first: a racing registration with the same code used it up (and claimed the
+        # phone too), so the loser hears about the code, as it would have a moment later.
+        if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+            raise OkpayError("invalid_code", details={"attempts_left": 0}) from None
         if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
             raise OkpayError("phone_in_use") from None
         raise OkpayError("invalid_code", details={"attempts_left": 0}) from None

@@ -81,7 +81,9 @@ def start_session(user: User, *, device_id: str | None, device_name: str | None,
         expires_ttl=now + SESSION_IDLE_LIFETIME + timedelta(days=1),
         refresh_hash=_digest(secret),
     ).save(condition=Session.session_id.does_not_exist())
-    logger.info("session started", extra={"user_id": user.user_id, "session_id": session_id})
+    logger.info(
+        "session started", extra={"event": "session_started", "user_id": user.user_id, "session_id": session_id}
+    )
     return TokenPair(
         _access_token(user.user_id, session_id, user.role, now), f"{session_id}.{secret}", session_id, user.user_id
     )
@@ -101,7 +103,14 @@ def authenticate(authorization: str | None, now: datetime) -> Principal:
             algorithms=["HS256"],
             audience=AUDIENCE,
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "sid"], "verify_exp": False},
+            # Time claims are checked against our clock below, not the machine's: PyJWT would
+            # refuse a token minted under the local test clock (iat "in the future").
+            options={
+                "require": ["exp", "iat", "sub", "sid"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
     except jwt.PyJWTError:
         raise OkpayError("unauthorized") from None
@@ -109,7 +118,8 @@ def authenticate(authorization: str | None, now: datetime) -> Principal:
     if claims["exp"] <= now.timestamp():
         raise OkpayError("unauthorized")
     try:
-        session = Session.get(claims["sid"])
+        # Strongly consistent: a logout or revocation must hold on the very next request.
+        session = Session.get(claims["sid"], consistent_read=True)
     except Session.DoesNotExist:
         raise OkpayError("unauthorized") from None
     if session.status != "active" or session.user_id != claims["sub"] or clock.from_stamp(session.expires_at) <= now:
@@ -134,7 +144,7 @@ def refresh(refresh_token: str, now: datetime) -> TokenPair:
         if session.rotated_at and now - clock.from_stamp(session.rotated_at) <= REFRESH_GRACE and session.sealed_pair:
             return _unseal(session.sealed_pair, secret, session)
         _revoke_for_reuse(session)
-    if presented in (session.retired_hashes or set()):
+    if any(hmac.compare_digest(presented, _retired_digest(entry)) for entry in session.retired_hashes or ()):
         _revoke_for_reuse(session)
     raise OkpayError("invalid_refresh_token")
 
@@ -147,10 +157,11 @@ def _rotate(session: Session, secret: str, presented: str, now: datetime) -> Tok
         session.session_id,
         session.user_id,
     )
+    # Entries are "<rotation number>:<hash>", so the oldest can be dropped: the set has no order.
     retired = set(session.retired_hashes or set())
     if session.previous_refresh_hash:
-        retired.add(session.previous_refresh_hash)
-    retired = set(sorted(retired)[-RETIRED_KEPT:]) if len(retired) > RETIRED_KEPT else retired
+        retired.add(f"{int(session.refresh_count):010d}:{session.previous_refresh_hash}")
+    retired = set(sorted(retired, key=_retired_age)[-RETIRED_KEPT:])
     actions = [
         Session.refresh_hash.set(_digest(new_secret)),
         Session.previous_refresh_hash.set(presented),
@@ -170,13 +181,27 @@ def _rotate(session: Session, secret: str, presented: str, now: datetime) -> Tok
             raise
         # The other request rotated it first: this token is now "previous" and gets its pair.
         return refresh(f"{session.session_id}.{secret}", now)
+    logger.info(
+        "tokens refreshed",
+        extra={"event": "token_refreshed", "user_id": session.user_id, "session_id": session.session_id},
+    )
     return pair
+
+
+def _retired_age(entry: str) -> int:
+    number, separator, _ = entry.partition(":")
+    return int(number) if separator else -1  # entries written before numbering: the oldest
+
+
+def _retired_digest(entry: str) -> str:
+    return entry.rpartition(":")[2]
 
 
 def _revoke_for_reuse(session: Session) -> None:
     revoke(session.session_id, session.user_id, reason="token_reused")
     logger.warning(
-        "refresh token reused; session revoked", extra={"user_id": session.user_id, "session_id": session.session_id}
+        "refresh token reused; session revoked",
+        extra={"event": "token_reused", "user_id": session.user_id, "session_id": session.session_id},
     )
     raise OkpayError("token_reused")
 
@@ -192,13 +217,21 @@ def revoke(session_id: str, user_id: str, *, reason: str) -> bool:
         if condition_failed(error):
             return False
         raise
-    logger.info("session revoked", extra={"user_id": user_id, "session_id": session_id, "reason": reason})
+    logger.info(
+        "session revoked",
+        extra={"event": "session_revoked", "user_id": user_id, "session_id": session_id, "reason": reason},
+    )
     return True
 
 
-def active_sessions(user_id: str) -> list[Session]:
-    """The user's active sessions, newest first (GSI by_user)."""
-    return [s for s in Session.by_user.query(user_id, scan_index_forward=False) if s.status == "active"]
+def active_sessions(user_id: str, now: datetime | None = None) -> list[Session]:
+    """The user's live sessions, newest first (GSI by_user): not revoked, not expired from idleness."""
+    stamp = clock.stamp(now or clock.now())
+    return [
+        s
+        for s in Session.by_user.query(user_id, scan_index_forward=False)
+        if s.status == "active" and s.expires_at > stamp
+    ]
 
 
 def revoke_all(user_id: str, *, except_session: str | None = None, reason: str) -> int:

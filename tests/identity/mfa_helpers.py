@@ -1,0 +1,137 @@
+"""Helpers for the MFA, reset, contact and account tests (on top of tests/identity/conftest.py).
+
+TOTP follows real time, not the test clock, so codes are made for explicit time steps: a test
+takes `steady_step()` (the current 30 s step, after waiting out the last seconds of a step so the
+server still sees the same step) and asks for codes of `step - 1`, `step`, `step + 1`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pyotp
+
+from chalicelib.adapters import outbox
+from tests.api.helpers import body_of, post_json, put_json
+from tests.identity.conftest import PASSWORD, auth, last_code, login
+
+STEP = 30
+
+
+def steady_step(margin: float = 3.0) -> int:
+    """The current TOTP step, with at least `margin` seconds of it left (waits for the next one if not)."""
+    now = time.time()
+    left = STEP - (now % STEP)
+    if left < margin:
+        time.sleep(left + 0.05)
+    return int(time.time() // STEP)
+
+
+def totp_code(secret: str, step: int) -> str:
+    return pyotp.TOTP(secret).at(step * STEP)
+
+
+def wrong(code: str) -> str:
+    """A 6-digit code that is not `code`."""
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+def begin_totp(client: Any, user: dict, password: str = PASSWORD) -> Any:
+    return post_json(client, "/me/mfa/totp", {"password": password}, auth(user["access_token"]))
+
+
+def activate_totp(client: Any, user: dict, code: str) -> Any:
+    return post_json(client, "/me/mfa/totp/activate", {"code": code}, auth(user["access_token"]))
+
+
+def enable_totp(client: Any, user: dict) -> dict:
+    """Turn TOTP on with the code of step S-1; S and S+1 stay free for the test.
+
+    Returns {"secret", "recovery_codes", "step": S}.
+    """
+    response = begin_totp(client, user)
+    assert response.status_code == 200, (response.status_code, response.body)
+    secret = body_of(response)["secret"]
+    step = steady_step()
+    response = activate_totp(client, user, totp_code(secret, step - 1))
+    assert response.status_code == 200, (response.status_code, response.body)
+    return {"secret": secret, "recovery_codes": body_of(response)["recovery_codes"], "step": step}
+
+
+def set_mfa(client: Any, user: dict, password: str = PASSWORD, **flags: bool) -> Any:
+    return put_json(client, "/me/mfa", {"password": password, **flags}, auth(user["access_token"]))
+
+
+def mfa_challenge(client: Any, login_id: str, password: str = PASSWORD, **kwargs: Any) -> dict:
+    """Log in to an account with a second factor; the 200 `mfa_required` body."""
+    response = login(client, login_id, password, **kwargs)
+    assert response.status_code == 200, (response.status_code, response.body)
+    body = body_of(response)
+    assert body.get("mfa_required") is True, body
+    return body
+
+
+def mfa_send(client: Any, mfa_token: str, method: str) -> Any:
+    return post_json(client, "/auth/mfa/send", {"mfa_token": mfa_token, "method": method})
+
+
+def mfa_verify(client: Any, mfa_token: str, method: str, code: str) -> Any:
+    return post_json(client, "/auth/mfa/verify", {"mfa_token": mfa_token, "method": method, "code": code})
+
+
+def sent_mfa_code(client: Any, mfa_token: str, method: str, to: str) -> str:
+    response = mfa_send(client, mfa_token, method)
+    assert response.status_code == 202, (response.status_code, response.body)
+    return last_code(to)
+
+
+def forgot(client: Any, login_id: str, headers: dict[str, str] | None = None) -> Any:
+    return post_json(client, "/auth/password/forgot", {"login": login_id}, headers)
+
+
+def reset(
+    client: Any, login_id: str, code: str, new_password: str, second_factor: dict | None = None, **extra: Any
+) -> Any:
+    payload: dict[str, Any] = {"login": login_id, "code": code, "new_password": new_password, **extra}
+    if second_factor is not None:
+        payload["second_factor"] = second_factor
+    return post_json(client, "/auth/password/reset", payload)
+
+
+def notices(to: str) -> list[outbox.OutboxMessage]:
+    """Security notices sent to `to` (email or phone), newest first."""
+    return [
+        m
+        for m in outbox.messages(to)
+        if (m.channel == "email" and (m.subject or "").startswith(("Okpay security notice", "Okpay 安全提醒")))
+        or (m.channel == "sms" and "[Okpay] Your code" not in m.body and "验证码" not in m.body)
+    ]
+
+
+def notice_texts(to: str) -> str:
+    return "\n".join(f"{m.subject or ''} {m.body}" for m in notices(to))
+
+
+def at_once(*calls: Callable[[], Any]) -> list[Any]:
+    """Run the calls in threads released together; their results in call order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            results[index] = call()
+        except BaseException as error:  # reported in the test thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return results
