@@ -83,7 +83,8 @@ def send_mfa_code(mfa_token: str, method: str, now: datetime) -> None:
         if wait is not None:
             raise OkpayError("rate_limited", retry_after=wait)
     else:  # email codes: the same hourly cap as SMS, so nobody can mail-bomb an address
-        rate_limits.hit(f"email_code#{user.user_id}", limit=rate_limits.SMS_PER_HOUR, window=timedelta(hours=1), now=now)
+        hourly = rate_limits.SMS_PER_HOUR
+        rate_limits.hit(f"email_code#{user.user_id}", limit=hourly, window=timedelta(hours=1), now=now)
     issued = one_time_codes.issue(code_id, lifetime=MFA_CODE_LIFETIME, now=now, user_id=user.user_id)
     if issued is None:
         raise OkpayError("invalid_code", details={"attempts_left": 0})
