@@ -3,7 +3,7 @@
 from chalice import Chalice, Cron, Rate
 
 from chalicelib.adapters import clock
-from chalicelib.api import account, identity, kyc, local, middleware, public
+from chalicelib.api import account, identity, kyc, local, middleware, public, wallet
 from chalicelib.jobs.registry import run_job
 
 app = Chalice(app_name="okpay")
@@ -13,6 +13,7 @@ app.register_blueprint(public.bp)
 app.register_blueprint(identity.bp)
 app.register_blueprint(account.bp)
 app.register_blueprint(kyc.bp)
+app.register_blueprint(wallet.bp)
 app.register_blueprint(local.bp)
 
 

@@ -104,6 +104,9 @@ class Call:
     headers: Any
     source_ip: str | None
     idempotency_key: str | None = None
+    # The caller's hold on its Idempotency-Key (chalicelib.services.idempotency.Slot): a money
+    # movement finishes it inside its own ledger transaction.
+    idempotency: Any = None
     user: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -146,6 +149,7 @@ def operation(
 
 def run(op: Operation, handler: Handler, request: Any, params: dict[str, str]) -> Response:
     scope = request_context.current()
+    call = None
     try:
         if op.local_only and not get_settings().is_local:
             raise OkpayError("not_found")
@@ -159,20 +163,67 @@ def run(op: Operation, handler: Handler, request: Any, params: dict[str, str]) -
         )
         _authenticate(op, call)
         call.idempotency_key = _idempotency_key(op, request.headers)
+        if call.idempotency_key and call.user is not None:
+            replay = _claim_key(op, call, request.raw_body, params)
+            if replay is not None:
+                return replay
         if op.body is not None:
             call.body = validate(op.body_model, parse_json_object(request.raw_body))
         if op.query is not None:
             call.query = validate(op.query_model, dict(request.query_params or {}))
-        return _to_response(handler(call), op)
+        response = _to_response(handler(call), op)
+        _settle_key(call, response.status_code, None, response.body)
+        return response
     except OkpayError as error:
         scope.extra["error_code"] = error.code
-        return error_response(error)
+        response = error_response(error)
+        _settle_key(call, response.status_code, error.code, response.body)
+        return response
     except (ClientError, PynamoDBException) as error:
+        _settle_key(call, 503, None, None)
         return _aws_failure(error, scope)
     except Exception:
         logger.exception("unhandled error", extra={"path": op.path, "method": op.method})
         scope.extra["error_code"] = "internal_error"
+        _settle_key(call, 500, None, None)
         return error_response(OkpayError("internal_error"))
+
+
+def _claim_key(op: Operation, call: Call, raw_body: bytes | None, params: dict[str, str]) -> Response | None:
+    """The key lookup (after 401/403/400-key, before validation): a replay, or hold the key."""
+    from chalicelib.adapters import clock
+    from chalicelib.services import idempotency
+
+    try:
+        body: Any = parse_json_object(raw_body)
+    except OkpayError:
+        body = (raw_body or b"").decode("utf-8", "replace")
+    path = op.path.format(**params)
+    held = idempotency.begin(call.user.user_id, op.method, path, call.idempotency_key, body, clock.now())
+    if isinstance(held, idempotency.Replay):
+        return json_response(held.body, held.status, {"Idempotent-Replayed": "true"})
+    call.idempotency = held
+    return None
+
+
+def _settle_key(call: Call | None, status: int, code: str | None, body: Any) -> None:
+    """Store the answer for replay when the contract says so, else let the key go."""
+    slot = call.idempotency if call is not None else None
+    if slot is None or slot.finished:
+        return
+    import json
+
+    from chalicelib.adapters import clock
+    from chalicelib.services import idempotency
+
+    try:
+        if idempotency.is_stored_outcome(status, code):
+            stored = json.loads(body) if isinstance(body, (str, bytes)) and body else body
+            idempotency.store(slot, status, stored, clock.now())
+        else:
+            idempotency.release(slot)
+    except Exception:  # the answer still goes out; an unsettled marker is abandoned after 60 s
+        logger.exception("idempotency record not settled")
 
 
 def _authenticate(op: Operation, call: Call) -> None:

@@ -1,0 +1,255 @@
+"""The double-entry ledger: every movement of money is one balanced DynamoDB transaction.
+
+A posting lists its legs (signed amounts per account and currency; each currency sums to zero) and
+is written as ONE TransactWriteItems holding, all or nothing:
+
+- for each user-wallet leg, an atomic `ADD available :delta, version :1` on that wallet's balance,
+  conditioned on `available >= :debit` (never below zero) and on the version read before, so the
+  entry's `balance_after` is exact;
+- one ledger entry per leg under a unique key; merchant and system accounts (bank clearing, FX,
+  dispute write-off) get entries spread over `LEDGER_SHARDS` partitions and no balance item at
+  all, so no item is written by every transaction (DynamoDB caps an item near 1,000 writes/s);
+- the transaction header;
+- whatever the caller adds in the same transaction: its idempotency record, the payer's limit
+  counters, a transfer's status, an order-reference claim.
+
+A conflicting concurrent write cancels the transaction; it is retried with jittered backoff a
+bounded number of times, then `503 try_again`. Nothing is ever half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters import clock
+from chalicelib.adapters.logging import logger
+from chalicelib.errors import OkpayError
+from chalicelib.store.base import shared_connection
+from chalicelib.store.wallet import Balance, LedgerEntry, TransactionRecord
+
+LEDGER_SHARDS = 16
+MAX_ATTEMPTS = 5
+SYSTEM_ACCOUNTS = ("bank_clearing", "fx", "dispute_writeoff")
+
+
+@dataclass(frozen=True)
+class Leg:
+    account_type: str  # "user_wallet" | "merchant" | "system"
+    owner: str  # user id, merchant id, or a SYSTEM_ACCOUNTS name
+    currency: str
+    amount: int  # signed minor units: + credit, - debit
+    counterparty: dict[str, Any] | None = None
+    description: str | None = None
+    fx: dict[str, Any] | None = None
+
+    @property
+    def is_user(self) -> bool:
+        return self.account_type == "user_wallet"
+
+
+@dataclass
+class Posting:
+    type: str
+    legs: list[Leg]
+    parties: list[str]  # user ids who may read the transaction
+    details: dict[str, Any] = field(default_factory=dict)
+    transaction_id: str = field(default_factory=lambda: f"txn_{uuid.uuid4().hex}")
+
+
+@dataclass(frozen=True)
+class BalanceState:
+    available: int
+    version: int
+
+
+@dataclass
+class Posted:
+    transaction_id: str
+    posted_at: datetime
+    entries: list[LedgerEntry]
+
+    def entry_for(self, user_id: str, currency: str | None = None) -> LedgerEntry:
+        for entry in self.entries:
+            if entry.account_id == user_account(user_id) and (currency is None or entry.currency == currency):
+                return entry
+        raise KeyError(user_id)
+
+
+Extra = Callable[[TransactWrite, Posted], None]
+ConflictCheck = Callable[[], OkpayError | None]
+
+
+def user_account(user_id: str) -> str:
+    return f"user#{user_id}"
+
+
+def shard_of(entry_id: str) -> str:
+    return f"{int(hashlib.sha256(entry_id.encode()).hexdigest()[:8], 16) % LEDGER_SHARDS:02d}"
+
+
+def read_balances(keys: list[tuple[str, str]]) -> dict[tuple[str, str], BalanceState]:
+    """Strongly consistent balances of (user_id, currency) pairs; absent ones are left out."""
+    found: dict[tuple[str, str], BalanceState] = {}
+    unique = list(dict.fromkeys(keys))
+    if not unique:
+        return found
+    for item in Balance.batch_get([(user_account(user), currency) for user, currency in unique], consistent_read=True):
+        found[(item.account_id.split("#", 1)[1], item.currency)] = BalanceState(int(item.available), int(item.version))
+    return found
+
+
+def post(
+    posting: Posting,
+    now: datetime,
+    *,
+    balances: dict[tuple[str, str], BalanceState] | None = None,
+    extra: Extra | None = None,
+    on_conflict: ConflictCheck | None = None,
+) -> Posted:
+    """Write `posting` atomically; `balances` may carry the states the caller already read."""
+    _check_balanced(posting)
+    wallets = [(leg.owner, leg.currency) for leg in posting.legs if leg.is_user]
+    states = dict(balances) if balances is not None else read_balances(wallets)
+    for attempt in range(MAX_ATTEMPTS):
+        _ensure_funds(posting, states)
+        posted = _entries(posting, now, states)
+        try:
+            with TransactWrite(connection=shared_connection()) as transaction:
+                _write(transaction, posting, posted, states, now)
+                if extra is not None:
+                    extra(transaction, posted)
+            return posted
+        except TransactWriteError as error:
+            fresh = read_balances(wallets)
+            moved = any(fresh.get(key) != states.get(key) for key in wallets)
+            if not moved:
+                # The balances are as read: one of the caller's conditions failed.
+                problem = on_conflict() if on_conflict else None
+                if problem is not None:
+                    raise problem from None
+                if not _is_conflict(error):
+                    raise
+            states = fresh
+            logger.info("ledger conflict, retrying", extra={"attempt": attempt + 1, "type": posting.type})
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 (jitter, not security)
+    raise OkpayError("try_again", retry_after=1)
+
+
+def _check_balanced(posting: Posting) -> None:
+    sums: dict[str, int] = defaultdict(int)
+    for leg in posting.legs:
+        if leg.amount == 0:
+            raise ValueError("a leg moves no money")
+        sums[leg.currency] += leg.amount
+    if any(sums.values()):
+        raise ValueError(f"unbalanced posting: {dict(sums)}")
+
+
+def _ensure_funds(posting: Posting, states: dict[tuple[str, str], BalanceState]) -> None:
+    for leg in posting.legs:
+        if leg.is_user and leg.amount < 0:
+            state = states.get((leg.owner, leg.currency))
+            if (state.available if state else 0) < -leg.amount:
+                raise OkpayError("insufficient_funds")
+
+
+def _entries(posting: Posting, now: datetime, states: dict[tuple[str, str], BalanceState]) -> Posted:
+    stamp = clock.stamp(now)
+    day = stamp[:10]  # the UTC day: reconcile reads entries by day and shard
+    entries = []
+    for leg in posting.legs:
+        entry_id = f"ent_{uuid.uuid4().hex}"
+        shard = shard_of(entry_id)
+        if leg.is_user:
+            account_id = user_account(leg.owner)
+            state = states.get((leg.owner, leg.currency), BalanceState(0, 0))
+            balance_after, version = state.available + leg.amount, state.version + 1
+        else:
+            account_id = f"{leg.account_type if leg.account_type == 'merchant' else 'system'}#{leg.owner}#{shard}"
+            balance_after = version = None
+        entries.append(
+            LedgerEntry(
+                account_id,
+                f"{stamp}#{entry_id}",
+                entry_id=entry_id,
+                transaction_id=posting.transaction_id,
+                posting_bucket=f"{day}#{shard}",
+                account_type=leg.account_type,
+                type=posting.type,
+                direction="credit" if leg.amount > 0 else "debit",
+                amount=abs(leg.amount),
+                currency=leg.currency,
+                posted_at=stamp,
+                description=leg.description,
+                counterparty=leg.counterparty,
+                fx=leg.fx,
+                balance_after=balance_after,
+                version=version,
+            )
+        )
+    return Posted(posting.transaction_id, now, entries)
+
+
+def _write(
+    transaction: TransactWrite,
+    posting: Posting,
+    posted: Posted,
+    states: dict[tuple[str, str], BalanceState],
+    now: datetime,
+) -> None:
+    stamp = clock.stamp(now)
+    for leg in posting.legs:
+        if not leg.is_user:
+            continue
+        state = states.get((leg.owner, leg.currency))
+        condition = (Balance.version == state.version) if state else Balance.account_id.does_not_exist()
+        if leg.amount < 0:
+            condition = condition & (Balance.available >= -leg.amount)
+        transaction.update(
+            Balance(user_account(leg.owner), leg.currency),
+            actions=[Balance.available.add(leg.amount), Balance.version.add(1), Balance.updated_at.set(stamp)],
+            condition=condition,
+        )
+    for entry in posted.entries:
+        transaction.save(entry, condition=LedgerEntry.entry_key.does_not_exist())
+    transaction.save(
+        TransactionRecord(
+            posting.transaction_id,
+            kind="transaction",
+            type=posting.type,
+            status="completed",
+            created_at=stamp,
+            parties=posting.parties,
+            legs=[
+                {
+                    "account_id": entry.account_id,
+                    "entry_key": entry.entry_key,
+                    "account_type": entry.account_type,
+                    "direction": entry.direction,
+                    "amount": int(entry.amount),
+                    "currency": entry.currency,
+                }
+                for entry in posted.entries
+            ],
+            details=posting.details,
+        ),
+        condition=TransactionRecord.object_id.does_not_exist(),
+    )
+
+
+def _is_conflict(error: TransactWriteError) -> bool:
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    codes = {reason.code for reason in reasons if reason is not None}
+    busy = ("TransactionConflictException", "TransactionInProgressException")
+    return bool(codes & {"ConditionalCheckFailed", "TransactionConflict"}) or error.cause_response_code in busy
