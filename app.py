@@ -3,7 +3,7 @@
 from chalice import Chalice, Cron, Rate
 
 from chalicelib.adapters import clock
-from chalicelib.api import account, identity, kyc, local, middleware, public, wallet
+from chalicelib.api import account, history, identity, kyc, local, middleware, payments, public, transfers, wallet
 from chalicelib.jobs.registry import run_job
 
 app = Chalice(app_name="okpay")
@@ -14,6 +14,9 @@ app.register_blueprint(identity.bp)
 app.register_blueprint(account.bp)
 app.register_blueprint(kyc.bp)
 app.register_blueprint(wallet.bp)
+app.register_blueprint(transfers.bp)
+app.register_blueprint(payments.bp)
+app.register_blueprint(history.bp)
 app.register_blueprint(local.bp)
 
 

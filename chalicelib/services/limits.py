@@ -76,13 +76,22 @@ def limit_counter_id(user_id: str, window_id: str) -> str:
 
 
 def allowance(user_id: str, level: int, now: datetime) -> Allowance:
+    """The allowance, reading the usage counter."""
+    _, window_id, _ = window_of(level, now)
+    used = 0
+    if window_id:
+        try:
+            used = int(Counter.get(limit_counter_id(user_id, window_id), consistent_read=True).count)
+        except Counter.DoesNotExist:
+            used = 0
+    return allowance_from(user_id, level, used, now)
+
+
+def allowance_from(user_id: str, level: int, used: int, now: datetime) -> Allowance:
+    """The allowance, given the usage already read (money-out reads it with everything else)."""
     rule = LEVEL_RULES[level]
     window, window_id, resets_at = window_of(level, now)
     if window is None:
         return Allowance(level, False, None, 0, 0, 0, None, None)
     counter_id = limit_counter_id(user_id, window_id)
-    try:
-        used = int(Counter.get(counter_id).count)
-    except Counter.DoesNotExist:
-        used = 0
     return Allowance(level, True, window, rule.cap, used, max(0, rule.cap - used), resets_at, counter_id)

@@ -122,6 +122,9 @@ def verify_mfa(mfa_token: str, method: str, code: str, now: datetime) -> session
 
 def complete_login(user: User, login_key: str, *, device_id: str, device_name: str | None, now: datetime):
     lockout.clear(login_key)
+    from chalicelib.services.money_out import clear_step_up_failures
+
+    clear_step_up_failures(user.user_id, now)  # a password login lifts a step-up block
     pair = sessions.start_session(user, device_id=device_id, device_name=device_name, now=now)
     if claim_once(device_claim(user.user_id, device_id), user.user_id, clock.stamp(now)):
         # A device not seen before on this account: tell both contacts.

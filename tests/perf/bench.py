@@ -360,8 +360,8 @@ register(
         bare=_bare_login,
         bare_label="claim + user + session (no argon2)",
         bare_matches_calls=False,
-        # lock check, claim, user; session, device seen (conditional); clear the failure count
-        calls={"dynamodb.GetItem": 3, "dynamodb.PutItem": 2, "dynamodb.DeleteItem": 1},
+        # lock check, claim, user; session, device seen (conditional); clear the failure counts
+        calls={"dynamodb.GetItem": 3, "dynamodb.PutItem": 2, "dynamodb.DeleteItem": 2},
     )
 )
 register(

@@ -1,0 +1,3 @@
+"""Request and response models of the history routes (chalicelib/api/history.py)."""
+
+from __future__ import annotations

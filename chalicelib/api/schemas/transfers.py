@@ -1,0 +1,3 @@
+"""Request and response models of the transfers routes (chalicelib/api/transfers.py)."""
+
+from __future__ import annotations
