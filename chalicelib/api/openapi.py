@@ -197,7 +197,7 @@ def _responses(op: Operation) -> dict[str, Any]:
         success["content"] = {"application/json": {"schema": {"type": "object"}}}
     if op.idempotency:
         success["headers"]["Idempotent-Replayed"] = {"$ref": "#/components/headers/Idempotent-Replayed"}
-    responses: dict[str, Any] = {str(op.status): success}
+    responses: dict[str, Any] = {str(status): success for status in (op.status, *op.other_statuses)}
 
     codes = set(op.errors) | {"try_again"}
     if op.body is not None or op.query is not None:

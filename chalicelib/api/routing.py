@@ -62,6 +62,7 @@ class Operation:
     query: str | None = None
     response: str | None = None
     status: int = 200
+    other_statuses: tuple[int, ...] = ()  # further success statuses with the same body (202 …)
     errors: tuple[str, ...] = ()
     idempotency: str | None = None  # None | "optional" | "required"
     local_only: bool = False

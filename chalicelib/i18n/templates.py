@@ -112,6 +112,16 @@ TEMPLATES: dict[str, dict[str, tuple[str | None, str]]] = {
         "zh-CN": (None, "【Okpay】实名认证需补充材料：{documents}。请在 App 中上传。"),
         "en": (None, "[Okpay] Identity verification needs: {documents}. Please upload them in the app."),
     },
+    "transfer_code_sms": {
+        "zh-CN": (
+            None,
+            "【Okpay】您正在向 {payee} 转账 {amount}，验证码 {code}，{minutes} 分钟内有效。请勿告诉任何人。",
+        ),
+        "en": (
+            None,
+            "[Okpay] Code {code} confirms your transfer of {amount} to {payee}. Valid {minutes} min. Never share it.",
+        ),
+    },
     "ops_alert": {
         "zh-CN": ("Okpay 运维告警：{title}", "{detail}"),
         "en": ("Okpay alert: {title}", "{detail}"),
