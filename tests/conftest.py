@@ -20,10 +20,12 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from chalicelib.localstage import gateway  # noqa: E402
+from chalicelib.localstage.moto_isolation import make_dynamodb_atomic  # noqa: E402
 from chalicelib.localstage.server import stage_environment, use_moto_environment  # noqa: E402
 
 use_moto_environment()  # the local stage's variables, .local emails allowed
 gateway.install()  # unknown routes answer like our API Gateway does
+make_dynamodb_atomic()  # moto's DynamoDB isolated under threads, as the real service is
 
 from chalice.test import Client  # noqa: E402
 

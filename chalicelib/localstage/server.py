@@ -56,6 +56,10 @@ def _free_port() -> int:
 def main() -> int:
     from moto.server import ThreadedMotoServer
 
+    from chalicelib.localstage.moto_isolation import make_dynamodb_atomic
+
+    make_dynamodb_atomic()
+
     port = int(os.environ.get("PORT", "8000"))
     moto_port = _free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)

@@ -194,27 +194,6 @@ def me(client: Any, access_token: str) -> Any:
     return client.get("/me", headers=auth(access_token))
 
 
-@pytest.fixture(autouse=True)
-def _atomic_moto_writes(monkeypatch):
-    """Make moto's DynamoDB writes atomic under threads, as DynamoDB's are.
-
-    moto checks a condition and then writes without a lock, and a failed transaction restores a
-    deep copy of every table it touched, wiping writes other threads made meanwhile. Concurrency
-    tests (one code used twice at once, racing refreshes) need the real service's isolation.
-    """
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(self, *args, _original=original, **kwargs):
-            with lock:
-                return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
-
-
 def run_together(*calls: Any) -> list[Any]:
     """Run the callables in threads released at the same moment; their results in order."""
     barrier = threading.Barrier(len(calls))

@@ -3,60 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def fetch(url, method="GET", data=None, headers=None):
-    request = urllib.request.Request(url, method=method, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read() or b"null")
+from tests.live_server import fetch, local_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    env["PORT"] = str(port)
-    log = (tmp_path_factory.mktemp("server") / "server.log").open("w+b")  # a pipe could fill and block it
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chalicelib.localstage.server"], cwd=PROJECT_DIR, env=env, stdout=log, stderr=log
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if fetch(f"{base}/health")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        log.seek(0)
-        pytest.fail(log.read().decode())
-    yield base, process, port
-    if process.poll() is None:
-        process.kill()
+    with local_server(tmp_path_factory.mktemp("server") / "server.log") as live:
+        yield live.base, live.process, live.port
 
 
 def test_the_readme_curl_lines_work(server):

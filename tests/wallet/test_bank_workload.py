@@ -1,0 +1,162 @@
+"""A bank workload over real HTTP against the local stage on a moto server, from many threads.
+
+Money is conserved, no balance goes negative, duplicates sent at the same moment with one
+Idempotency-Key move money once, and of N concurrent transfers only N/2 of which the balance
+covers, exactly N/2 succeed.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+
+from chalicelib.services.passwords import hash_password
+from tests.live_server import LiveServer, local_server
+
+PASSWORD = "Plum-Orbit-Canvas-93!"
+START = 100_000  # 1,000 CNY each
+USERS = 4
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    with local_server(tmp_path_factory.mktemp("workload") / "server.log") as server:
+        yield server
+
+
+def seed_users(live: LiveServer, prefix: str, count: int, balance: int) -> list[dict]:
+    """Verified users with money, written straight into the server's moto, then signed in over HTTP."""
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=live.moto_endpoint,
+        region_name="ap-southeast-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    password_hash = hash_password(PASSWORD)
+    users = []
+    for n in range(count):
+        user_id = f"usr_{prefix}{n}"
+        phone = f"+86134{abs(hash(prefix)) % 1000:03d}{n:05d}"
+        stamp = "2026-01-01T00:00:00.000000Z"
+        dynamodb.put_item(
+            TableName="okpay-local-users",
+            Item={
+                "user_id": {"S": user_id},
+                "created_at": {"S": stamp},
+                "phone": {"S": phone},
+                "phone_verified": {"BOOL": True},
+                "email_verified": {"BOOL": False},
+                "locale": {"S": "en"},
+                "role": {"S": "user"},
+                "status": {"S": "active"},
+                "password_hash": {"S": password_hash},
+                "mfa_sms": {"BOOL": False},
+                "mfa_email": {"BOOL": False},
+            },
+        )
+        dynamodb.put_item(
+            TableName="okpay-local-claims",
+            Item={
+                "claim": {"S": f"phone#{phone}"},
+                "user_id": {"S": user_id},
+                "created_at": {"S": stamp},
+            },
+        )
+        dynamodb.put_item(
+            TableName="okpay-local-kyc",
+            Item={
+                "user_id": {"S": user_id},
+                "record": {"S": "current"},
+                "status": {"S": "approved"},
+                "level": {"N": "3"},
+                "approved_real_name": {"S": f"用户{n}"},
+            },
+        )
+        dynamodb.put_item(
+            TableName="okpay-local-balances",
+            Item={
+                "account_id": {"S": f"user#{user_id}"},
+                "currency": {"S": "CNY"},
+                "available": {"N": str(balance)},
+                "version": {"N": "0"},
+            },
+        )
+        status, _, tokens = live.call(
+            "/auth/login", "POST", {"login": phone, "password": PASSWORD, "device_id": "load"}
+        )
+        assert status == 200, tokens
+        users.append({"user_id": user_id, "auth": {"Authorization": f"Bearer {tokens['access_token']}"}})
+    for payer in users:  # everyone has paid everyone before: no new-payee step-up
+        for payee in users:
+            if payer is not payee:
+                dynamodb.put_item(
+                    TableName="okpay-local-claims",
+                    Item={
+                        "claim": {"S": f"payee#{payer['user_id']}#{payee['user_id']}"},
+                        "user_id": {"S": payer["user_id"]},
+                        "created_at": {"S": stamp},
+                    },
+                )
+    return users
+
+
+def cny_balance(live: LiveServer, user: dict) -> int:
+    status, _, wallet = live.call("/me/wallet", headers=user["auth"])
+    assert status == 200
+    return next(item["available"] for item in wallet["balances"] if item["currency"] == "CNY")
+
+
+def transfer(live: LiveServer, payer: dict, payee: dict, amount: int, key: str):
+    body = {"recipient": {"user_id": payee["user_id"]}, "amount": amount, "currency": "CNY"}
+    return live.call("/transfers", "POST", body, {**payer["auth"], "Idempotency-Key": key})
+
+
+def test_concurrent_transfers_conserve_money_and_never_go_negative(live):
+    users = seed_users(live, "load", USERS, START)
+    rng = random.Random(7)
+    # Each payer sends at most 20 × 45 CNY = 900 CNY today: inside the step-up budget.
+    jobs = []
+    for payer in users:
+        for _ in range(20):
+            payee = rng.choice([u for u in users if u is not payer])
+            jobs.append((payer, payee, rng.randint(100, 4_500), uuid.uuid4().hex))
+    duplicated = jobs[::5]  # every fifth request is sent twice at once, with the same key
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda job: (job, transfer(live, *job)), jobs + duplicated))
+    moved: dict[str, int] = {}
+    for (_payer, _payee, amount, key), (status, _headers, body) in results:
+        assert status in (201, 409, 422, 503), (status, body)  # 409: its twin was in flight
+        if status == 201:
+            moved[key] = amount
+    balances = {user["user_id"]: cny_balance(live, user) for user in users}
+    assert sum(balances.values()) == USERS * START, "money was created or destroyed"
+    assert all(balance >= 0 for balance in balances.values())
+    sent = {user["user_id"]: 0 for user in users}
+    received = dict(sent)
+    for payer, payee, amount, key in jobs:
+        if key in moved:
+            sent[payer["user_id"]] += amount
+            received[payee["user_id"]] += amount
+    for user_id, balance in balances.items():
+        assert balance == START - sent[user_id] + received[user_id], "a duplicate moved money twice"
+
+
+def test_of_n_concurrent_transfers_that_only_half_fit_exactly_half_succeed(live):
+    payer, *payees = seed_users(live, "half", 3, 10_000)
+    barrier = threading.Barrier(10)
+
+    def attempt(n: int):
+        barrier.wait()
+        return transfer(live, payer, payees[n % 2], 2_000, f"half-{n}")
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = [status for status, _, _ in pool.map(attempt, range(10))]
+    assert statuses.count(201) == 5, statuses
+    assert set(statuses) <= {201, 422}
+    assert cny_balance(live, payer) == 0
