@@ -411,6 +411,121 @@ register(
 )
 
 
+# --- wallet -----------------------------------------------------------------------------------------
+
+
+def _wallet_setup(bench: Bench) -> None:
+    from chalicelib.services.funding_sources import add_card
+    from chalicelib.store.kyc import KycRecord
+    from chalicelib.store.users import Claim
+
+    payer = _make_user(bench, 5, with_password=True)
+    payee = _make_user(bench, 6)
+    for user, name in ((payer, "张三"), (payee, "李四")):
+        KycRecord(user.user_id, "current", status="approved", level=3, approved_real_name=name).save()
+    Claim(f"payee#{payer.user_id}#{payee.user_id}", user_id=payer.user_id, created_at=payer.created_at).save()
+    from chalicelib.adapters import clock
+
+    card = add_card(payer, "6222021234567890128", "张三", None, BENCH_PASSWORD, clock.now())
+    bench.state.update(
+        payer=payer,
+        payee=payee,
+        card=card["funding_source_id"],
+        payer_auth={"Authorization": f"Bearer {_token(payer).access_token}"},
+    )
+
+
+def _post_json(bench: Bench, path: str, body: dict, key: bool = True) -> Any:
+    headers = {**bench.state["payer_auth"], "Content-Type": "application/json"}
+    if key:
+        headers["Idempotency-Key"] = f"bench-{time.perf_counter_ns()}"
+    return bench.http.post(path, headers=headers, body=json.dumps(body).encode())
+
+
+def _top_up(bench: Bench) -> Any:
+    return _post_json(
+        bench, "/me/topups", {"funding_source_id": bench.state["card"], "amount": 100_000, "currency": "CNY"}
+    )
+
+
+def _transfer(bench: Bench) -> Any:
+    # 1 fen to a known payee: completes at once, far inside the step-up budget.
+    return _post_json(
+        bench, "/transfers", {"recipient": {"user_id": bench.state["payee"].user_id}, "amount": 1, "currency": "CNY"}
+    )
+
+
+def _bare_posting(bench: Bench) -> Any:
+    # The floor of a two-account posting: read both balances, one transaction with both updates and entries.
+    dynamodb = bench.client("dynamodb")
+    payer, payee = bench.state["payer"].user_id, bench.state["payee"].user_id
+    table = bench.table("balances")
+    dynamodb.batch_get_item(
+        RequestItems={
+            table: {
+                "Keys": [
+                    {"account_id": {"S": f"user#{payer}"}, "currency": {"S": "CNY"}},
+                    {"account_id": {"S": f"user#{payee}"}, "currency": {"S": "CNY"}},
+                ],
+                "ConsistentRead": True,
+            }
+        }
+    )
+    n = str(time.perf_counter_ns())
+    return dynamodb.transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": bench.table("ledger"),
+                    "Item": {"account_id": {"S": "bare"}, "entry_key": {"S": n + "a"}},
+                }
+            },
+            {
+                "Put": {
+                    "TableName": bench.table("ledger"),
+                    "Item": {"account_id": {"S": "bare"}, "entry_key": {"S": n + "b"}},
+                }
+            },
+        ]
+    )
+
+
+register(
+    Operation(
+        "POST /me/topups",
+        request=_top_up,
+        setup=_wallet_setup,
+        bare=_bare_posting,
+        status=201,
+        bare_label="BatchGet 2 balances + 1 TransactWriteItems",
+        bare_matches_calls=False,
+        # session, key marker, card, balances; one transaction
+        calls={
+            "dynamodb.GetItem": 2,
+            "dynamodb.PutItem": 1,
+            "dynamodb.BatchGetItem": 1,
+            "dynamodb.TransactWriteItems": 1,
+        },
+    )
+)
+register(
+    Operation(
+        "POST /transfers (known user id)",
+        request=_transfer,
+        bare=_bare_posting,
+        status=201,
+        bare_label="BatchGet 2 balances + 1 TransactWriteItems",
+        bare_matches_calls=False,
+        # the session check, the key marker, ONE BatchGetItem for everything, ONE transaction
+        calls={
+            "dynamodb.GetItem": 1,
+            "dynamodb.PutItem": 1,
+            "dynamodb.BatchGetItem": 1,
+            "dynamodb.TransactWriteItems": 1,
+        },
+    )
+)
+
 # --- counting AWS calls -----------------------------------------------------------------------
 
 
