@@ -1,0 +1,141 @@
+"""Invariants under random sequences of money movements (hypothesis).
+
+Whatever happens — top-ups, transfers, payments, conversions, withdrawals, replays of earlier
+requests with their keys, refusals — afterwards:
+- money is conserved: for each currency the signed sum of every ledger entry is zero;
+- no user balance is negative;
+- each user's history sums to their balance, and its newest entry's `balance_after` is it;
+- a replayed request moved nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import boto3
+from chalice.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+
+import app as app_module
+from chalicelib.adapters.config import get_settings
+from chalicelib.localstage.resources import create_stage_resources
+from chalicelib.localstage.seed import seed
+from chalicelib.store.kyc import KycRecord
+from chalicelib.store.wallet import Balance, LedgerEntry
+from tests.conftest import PROJECT_DIR
+from tests.wallet.conftest import GOOD_CARD, PASSWORD, make_user
+
+USERS = 3
+CURRENCIES = ["CNY", "USD", "JPY"]
+
+user_index = st.integers(min_value=0, max_value=USERS - 1)
+amount = st.integers(min_value=1, max_value=60_000)
+currency = st.sampled_from(CURRENCIES)
+operation = st.one_of(
+    st.tuples(st.just("topup"), user_index, amount, currency),
+    st.tuples(st.just("transfer"), user_index, user_index, amount, currency),
+    st.tuples(st.just("payment"), user_index, amount, currency),
+    st.tuples(st.just("conversion"), user_index, amount, currency, currency),
+    st.tuples(st.just("withdrawal"), user_index, amount, currency),
+    st.tuples(st.just("replay"), st.integers(min_value=0, max_value=50)),
+)
+
+
+def _post(http, path, body, headers, key):
+    return http.post(
+        path,
+        body=json.dumps(body).encode(),
+        headers={**headers, "Content-Type": "application/json", "Idempotency-Key": key},
+    )
+
+
+def _request_for(op, users, cards):
+    kind = op[0]
+    if kind == "topup":
+        _, who, value, cur = op
+        return who, "/me/topups", {"funding_source_id": cards[who], "amount": value, "currency": cur}
+    if kind == "transfer":
+        _, who, to, value, cur = op
+        return who, "/transfers", {"recipient": {"user_id": users[to][0].user_id}, "amount": value, "currency": cur}
+    if kind == "payment":
+        _, who, value, cur = op
+        body = {
+            "merchant_id": "mer_global_travel",
+            "amount": value,
+            "currency": cur,
+            "order_reference": f"o{value}{cur}",
+        }
+        return who, "/payments", {**body, "authorization": {"password": PASSWORD}}
+    if kind == "conversion":
+        _, who, value, source, target = op
+        return who, "/me/conversions", {"from_currency": source, "to_currency": target, "amount": value}
+    _, who, value, cur = op
+    return (
+        who,
+        "/me/withdrawals",
+        {"funding_source_id": cards[who], "amount": value, "currency": cur, "authorization": {"password": PASSWORD}},
+    )
+
+
+def check_invariants(users):
+    totals: dict[str, int] = defaultdict(int)
+    per_user: dict[tuple[str, str], int] = defaultdict(int)
+    newest: dict[tuple[str, str], LedgerEntry] = {}
+    for item in LedgerEntry.scan():
+        signed = int(item.amount) if item.direction == "credit" else -int(item.amount)
+        totals[item.currency] += signed
+        if item.account_type == "user_wallet":
+            key = (item.account_id, item.currency)
+            per_user[key] += signed
+            if key not in newest or item.entry_key > newest[key].entry_key:
+                newest[key] = item
+    assert all(total == 0 for total in totals.values()), f"money created or destroyed: {dict(totals)}"
+    for balance in Balance.scan():
+        key = (balance.account_id, balance.currency)
+        assert int(balance.available) >= 0, key
+        assert per_user[key] == int(balance.available), f"history does not sum to the balance: {key}"
+        assert int(newest[key].balance_after) == int(balance.available), key
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(operation, min_size=1, max_size=25))
+def test_random_sequences_keep_the_ledger_sound(operations):
+    with mock_aws():
+        create_stage_resources(boto3.session.Session(), get_settings())
+        seed()
+        with Client(app_module.app, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
+            http = client.http
+            users = [make_user() for _ in range(USERS)]
+            cards = []
+            for user, headers in users:
+                KycRecord(user.user_id, "current", status="approved", level=3, approved_real_name="张三").save()
+                body = {"type": "bank_card", "card_number": GOOD_CARD, "holder_name": "张三", "password": PASSWORD}
+                response = http.post(
+                    "/me/funding-sources",
+                    body=json.dumps(body).encode(),
+                    headers={**headers, "Content-Type": "application/json"},
+                )
+                cards.append(json.loads(response.body)["funding_source_id"])
+            sent = []
+            for n, op in enumerate(operations):
+                if op[0] == "replay":
+                    if not sent:
+                        continue
+                    who, path, body, key, first = sent[op[1] % len(sent)]
+                    before = {b.account_id + b.currency: int(b.available) for b in Balance.scan()}
+                    again = _post(http, path, body, users[who][1], key)
+                    after = {b.account_id + b.currency: int(b.available) for b in Balance.scan()}
+                    if first.status_code < 500 and first.status_code not in (400, 401, 429):
+                        assert again.status_code == first.status_code and again.body == first.body
+                    if first.status_code != 503:  # a 503 is not stored: its replay is a new attempt
+                        assert after == before, "a replay moved money"
+                else:
+                    who, path, body = _request_for(op, users, cards)
+                    key = f"op{n}"
+                    response = _post(http, path, body, users[who][1], key)
+                    assert response.status_code < 500 or response.status_code == 503, response.body
+                    sent.append((who, path, body, key, response))
+            check_invariants(users)
