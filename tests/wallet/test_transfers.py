@@ -33,6 +33,13 @@ def send(client, headers, payee, amount, currency="CNY", key=None, **extra):
     return post_json(client, "/transfers", payload, {**headers, "Idempotency-Key": key or f"k{amount}{payee.user_id}"})
 
 
+def fresh_token(user):
+    from chalicelib.services import sessions
+
+    pair = sessions.start_session(user, device_id="d", device_name=None, now=clock.now())
+    return {"Authorization": f"Bearer {pair.access_token}"}
+
+
 def last_code(phone):
     for message in outbox.messages(phone):
         found = re.search(r"(?:Code |验证码 )(\d{6})", message.body)
@@ -230,3 +237,40 @@ def test_a_replayed_transfer_moves_money_once(client, seeded):
     again = send(client, headers, payee, 10_000, key="same")
     assert again.headers.get("Idempotent-Replayed") == "true" and body_of(again) == body_of(first)
     assert balances(client, payee_headers)["CNY"] == 10_000
+
+
+def test_a_current_totp_code_confirms_too(client, seeded):
+    import pyotp
+
+    from chalicelib.services import totp
+    from chalicelib.store.users import User
+
+    payer, headers = funded(client)
+    payee, _ = verified()
+    secret = pyotp.random_base32()
+    payer.update(actions=[User.totp_secret.set(totp.seal_secret(payer.user_id, secret))])
+    transfer = body_of(send(client, headers, payee, 100_000))
+    done = confirm(client, headers, transfer["transfer_id"], pyotp.TOTP(secret).now(), method="totp")
+    assert done.status_code == 200 and body_of(done)["status"] == "completed"
+
+
+def test_more_than_ten_wrong_step_up_codes_a_day_block_money_out_until_a_password_login(client, seeded):
+    from datetime import datetime
+
+    from tests.wallet.conftest import PASSWORD
+
+    clock.set_test_clock(datetime.fromisoformat("2026-06-01T08:00:00+08:00"))  # one Shanghai day
+    payer, headers = funded(client)
+    payee, _ = verified()
+    for attempt in range(11):
+        headers = fresh_token(payer)  # access tokens last 15 minutes of the (moving) clock
+        transfer = body_of(send(client, headers, payee, 100_000, key=f"t{attempt}"))
+        wrong = "000000" if last_code(payer.phone) != "000000" else "111111"
+        assert_error(confirm(client, headers, transfer["transfer_id"], wrong, key=f"w{attempt}"), 422, "invalid_code")
+        clock.set_test_clock(clock.now() + timedelta(minutes=7))  # within the SMS limits (10 an hour)
+    headers = fresh_token(payer)
+    assert_error(send(client, headers, payee, 100, key="blocked"), 403, "forbidden")
+    clock.set_test_clock(clock.now() + timedelta(minutes=30))  # past the login lock from the wrong codes
+    login = post_json(client, "/auth/login", {"login": payer.phone, "password": PASSWORD, "device_id": "d"})
+    assert login.status_code == 200
+    assert send(client, fresh_token(payer), payee, 100, key="after-login").status_code == 201
