@@ -178,15 +178,15 @@ def run(op: Operation, handler: Handler, request: Any, params: dict[str, str]) -
     except OkpayError as error:
         scope.extra["error_code"] = error.code
         response = error_response(error)
-        _settle_key(call, response.status_code, error.code, response.body)
+        _settle_key(call, response.status_code, error.code, response.body, failed=True)
         return response
     except (ClientError, PynamoDBException) as error:
-        _settle_key(call, 503, None, None)
+        _settle_key(call, 503, None, None, failed=True)
         return _aws_failure(error, scope)
     except Exception:
         logger.exception("unhandled error", extra={"path": op.path, "method": op.method})
         scope.extra["error_code"] = "internal_error"
-        _settle_key(call, 500, None, None)
+        _settle_key(call, 500, None, None, failed=True)
         return error_response(OkpayError("internal_error"))
 
 
@@ -207,10 +207,14 @@ def _claim_key(op: Operation, call: Call, raw_body: bytes | None, params: dict[s
     return None
 
 
-def _settle_key(call: Call | None, status: int, code: str | None, body: Any) -> None:
-    """Store the answer for replay when the contract says so, else let the key go."""
+def _settle_key(call: Call | None, status: int, code: str | None, body: Any, *, failed: bool = False) -> None:
+    """Store the answer for replay when the contract says so, else let the key go.
+
+    A slot marked finished was written into a transaction; after a failure that transaction may not
+    have committed, so the key is settled anyway (both writes only touch a marker still in flight).
+    """
     slot = call.idempotency if call is not None else None
-    if slot is None or slot.finished:
+    if slot is None or (slot.finished and not failed):
         return
     import json
 

@@ -75,3 +75,17 @@ DOCUMENT_KINDS = {
     "proof_of_address": ("proof of address", "住址证明"),
     "selfie": ("a selfie holding the ID", "手持证件照"),
 }
+
+# A debit above the notice threshold (chalicelib.services.debits): what left the wallet, and how.
+EVENTS["large_debit"] = (
+    ("{amount} left your Okpay wallet", "{what}. We tell you about every debit above {threshold}."),
+    ("您的 Okpay 账户支出 {amount}", "{what}。单笔支出超过 {threshold} 时我们都会通知您。"),
+)
+
+# debit kind -> (en, zh-CN); `{counterparty}` names the merchant, card or target currency
+DEBIT_KINDS: dict[str, tuple[str, str]] = {
+    "payment": ("A payment to {counterparty}", "向{counterparty}付款"),
+    "withdrawal": ("A withdrawal to the card ending {counterparty}", "提现至尾号 {counterparty} 的银行卡"),
+    "conversion": ("A conversion to {counterparty}", "兑换为 {counterparty}"),
+    "transfer": ("A transfer to {counterparty}", "向 {counterparty} 转账"),
+}

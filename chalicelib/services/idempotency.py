@@ -118,7 +118,10 @@ def store(slot: Slot, status: int, body: Any, now: datetime) -> None:
 def release(slot: Slot) -> None:
     """Forget the key: the outcome is not one that is replayed (400, 401, 429, 5xx, step-up)."""
     try:
-        IdempotencyRecord(slot.record_id).delete(condition=IdempotencyRecord.attempt == slot.attempt)
+        # Only our own marker, and only while nothing was stored: a finished record is never lost.
+        IdempotencyRecord(slot.record_id).delete(
+            condition=(IdempotencyRecord.attempt == slot.attempt) & (IdempotencyRecord.state == "in_flight")
+        )
     except DeleteError as error:
         if not condition_failed(error):
             raise

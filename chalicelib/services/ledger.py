@@ -133,13 +133,14 @@ def post(
         except TransactWriteError as error:
             fresh = read_balances(wallets)
             moved = any(fresh.get(key) != states.get(key) for key in wallets)
-            if not moved:
-                # The balances are as read: one of the caller's conditions failed.
-                problem = on_conflict() if on_conflict else None
-                if problem is not None:
-                    raise problem from None
-                if not _is_conflict(error):
-                    raise
+            # The caller's own conditions (an order claim, a transfer's state, a limit) are checked
+            # again after every failed attempt, even when a balance moved too: otherwise the retry
+            # could answer with a later check (insufficient_funds) instead of the one that failed.
+            problem = on_conflict() if on_conflict else None
+            if problem is not None:
+                raise problem from None
+            if not moved and not _is_conflict(error):
+                raise
             states = fresh
             logger.info("ledger conflict, retrying", extra={"attempt": attempt + 1, "type": posting.type})
             time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 (jitter, not security)

@@ -146,8 +146,12 @@ def needs_step_up(payer: Payer, cny: int) -> bool:
     return payer.budget_used + cny > STEP_UP_BUDGET
 
 
-def count_in(transaction: Any, payer: Payer, cny: int, *, counts_towards_limit: bool) -> None:
-    """Add this movement to the payer's counters, inside the posting's transaction."""
+def count_in(transaction: Any, payer: Payer, cny: int, *, counts_towards_limit: bool, cap_budget: bool = False) -> None:
+    """Add this movement to the payer's counters, inside the posting's transaction.
+
+    `cap_budget`: no step-up was given, so the day's budget must still hold when the transaction
+    commits (two concurrent requests that each fit the budget read before cannot both pass it).
+    """
     now = payer.now
     if counts_towards_limit:
         rule = limits.LEVEL_RULES[payer.level]
@@ -161,6 +165,7 @@ def count_in(transaction: Any, payer: Payer, cny: int, *, counts_towards_limit: 
     transaction.update(
         Counter(budget_counter_id(payer.user.user_id, now)),
         actions=[Counter.count.add(cny), Counter.expires_ttl.set(now + timedelta(days=2))],
+        condition=(Counter.count.does_not_exist() | (Counter.count <= STEP_UP_BUDGET - cny)) if cap_budget else None,
     )
 
 
