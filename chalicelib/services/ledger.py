@@ -39,7 +39,7 @@ from chalicelib.store.base import shared_connection
 from chalicelib.store.wallet import Balance, LedgerEntry, TransactionRecord
 
 LEDGER_SHARDS = 16
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 10  # one wallet paid from many devices at once: each round lets one through
 SYSTEM_ACCOUNTS = ("bank_clearing", "fx", "dispute_writeoff")
 
 
@@ -143,7 +143,7 @@ def post(
                 raise
             states = fresh
             logger.info("ledger conflict, retrying", extra={"attempt": attempt + 1, "type": posting.type})
-            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 (jitter, not security)
+            time.sleep(random.uniform(0, min(0.25, 0.01 * 2**attempt)))  # noqa: S311 (jitter, not security)
     raise OkpayError("try_again", retry_after=1)
 
 

@@ -160,3 +160,36 @@ def test_of_n_concurrent_transfers_that_only_half_fit_exactly_half_succeed(live)
     assert statuses.count(201) == 5, statuses
     assert set(statuses) <= {201, 422}
     assert cny_balance(live, payer) == 0
+
+
+def test_of_n_concurrent_payments_that_only_half_fit_exactly_half_succeed(live):
+    (payer,) = seed_users(live, "pay", 1, 10_000)
+    barrier = threading.Barrier(10)
+
+    def attempt(n: int):
+        barrier.wait()
+        body = {"merchant_id": "mer_morning_cafe", "amount": 2_000, "currency": "CNY", "order_reference": f"cup-{n}"}
+        return live.call("/payments", "POST", body, {**payer["auth"], "Idempotency-Key": f"pay-{n}"})
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = [status for status, _, _ in pool.map(attempt, range(10))]
+    assert statuses.count(201) == 5, statuses
+    assert set(statuses) <= {201, 422}
+    assert cny_balance(live, payer) == 0
+
+
+def test_one_payment_sent_many_times_at_once_with_one_key_is_paid_once(live):
+    (payer,) = seed_users(live, "dup", 1, 10_000)
+    barrier = threading.Barrier(6)
+    body = {"merchant_id": "mer_morning_cafe", "amount": 1_500, "currency": "CNY", "order_reference": "once"}
+
+    def attempt(_: int):
+        barrier.wait()
+        return live.call("/payments", "POST", body, {**payer["auth"], "Idempotency-Key": "same-key"})
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(attempt, range(6)))
+    assert {status for status, _, _ in results} <= {201, 409}  # 409: request_in_progress
+    assert cny_balance(live, payer) == 8_500
+    status, headers, _ = live.call("/payments", "POST", body, {**payer["auth"], "Idempotency-Key": "same-key"})
+    assert status == 201 and headers.get("Idempotent-Replayed") == "true"
