@@ -526,6 +526,55 @@ register(
     )
 )
 
+
+def _payment(bench: Bench) -> Any:
+    body = {
+        "merchant_id": "mer_morning_cafe",
+        "amount": 1,
+        "currency": "CNY",
+        "order_reference": f"o{time.perf_counter_ns()}",
+    }
+    return _post_json(bench, "/payments", body)
+
+
+def _conversion(bench: Bench) -> Any:
+    return _post_json(bench, "/me/conversions", {"from_currency": "CNY", "to_currency": "JPY", "amount": 100})
+
+
+register(
+    Operation(
+        "POST /payments",
+        request=_payment,
+        bare=_bare_posting,
+        status=201,
+        bare_label="BatchGet 2 balances + 1 TransactWriteItems",
+        bare_matches_calls=False,
+        # session, key marker, one BatchGetItem (payer, merchant, order claim …), one transaction
+        calls={
+            "dynamodb.GetItem": 1,
+            "dynamodb.PutItem": 1,
+            "dynamodb.BatchGetItem": 1,
+            "dynamodb.TransactWriteItems": 1,
+        },
+    )
+)
+register(
+    Operation(
+        "POST /me/conversions",
+        request=_conversion,
+        bare=_bare_posting,
+        status=201,
+        bare_label="BatchGet 2 balances + 1 TransactWriteItems",
+        bare_matches_calls=False,
+        calls={
+            "dynamodb.GetItem": 1,
+            "dynamodb.PutItem": 1,
+            "dynamodb.BatchGetItem": 1,
+            "dynamodb.TransactWriteItems": 1,
+        },
+    )
+)
+
 # --- counting AWS calls -----------------------------------------------------------------------
 
 
