@@ -197,8 +197,9 @@ def test_top_ups_and_payments_by_different_users_share_no_item(client, seeded):
         assert [top_up_then_pay(entry) for entry in users] == [201] * 4
     finally:
         events.unregister("provide-client-params.dynamodb.TransactWriteItems")
-    keys = []
+    owners: dict[tuple[str, str], set[str]] = {}
     for params in captured:
+        transaction_keys = []
         for item in params["TransactItems"]:
             operation = next(iter(item.values()))
             key = operation.get("Key") or {
@@ -206,6 +207,10 @@ def test_top_ups_and_payments_by_different_users_share_no_item(client, seeded):
                 for name, value in operation["Item"].items()
                 if name in ("account_id", "currency", "entry_key", "object_id", "idempotency_id", "claim", "counter_id")
             }
-            keys.append((operation["TableName"], str(sorted(key.items()))))
+            transaction_keys.append((operation["TableName"], str(sorted(key.items()))))
+        payer = next(key for table, key in transaction_keys if table == "okpay-local-balances")
+        for key in transaction_keys:
+            owners.setdefault(key, set()).add(payer)
     assert len(captured) == 8
-    assert len(keys) == len(set(keys)), "two movements wrote the same item"
+    shared = {key: users for key, users in owners.items() if len(users) > 1}
+    assert not shared, f"items written by more than one user's movements: {shared}"
