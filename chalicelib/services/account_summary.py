@@ -17,5 +17,16 @@ def kyc_summary(user_id: str) -> dict:
 
 
 def closing_blockers(user_id: str) -> list[str]:
-    """Reasons the account cannot be closed yet (money held, cases open); empty when none."""
-    return []
+    """Reasons the account cannot be closed yet (money held, cases open); empty when none.
+
+    Money: one strongly consistent Query on the wallet's `balances` items (every currency of
+    `user#<id>`); a non-zero balance in any currency blocks closing (`409 account_not_empty`).
+    """
+    from chalicelib.services.ledger import user_account
+    from chalicelib.store.wallet import Balance
+
+    return [
+        f"balance:{item.currency}"
+        for item in Balance.query(user_account(user_id), consistent_read=True)
+        if int(item.available or 0) != 0
+    ]
