@@ -155,13 +155,18 @@ def count_in(transaction: Any, payer: Payer, cny: int, *, counts_towards_limit: 
     now = payer.now
     if counts_towards_limit:
         rule = limits.LEVEL_RULES[payer.level]
-        _, window_id, _ = limits.window_of(payer.level, now)
-        transaction.update(
-            Counter(limits.limit_counter_id(payer.user.user_id, window_id)),
-            actions=[Counter.count.add(cny)],
-            # The cap holds even against a concurrent payment that passed the same check.
-            condition=Counter.count.does_not_exist() | (Counter.count <= rule.cap - cny),
-        )
+        _, active, _ = limits.window_of(payer.level, now)
+        # Both windows always count, so a user who moves from level 1 (lifetime) to level 2 (year)
+        # mid-year has this year's earlier spending in the new window too.
+        for level in (1, 2):
+            _, window_id, _ = limits.window_of(level, now)
+            capped = window_id == active
+            transaction.update(
+                Counter(limits.limit_counter_id(payer.user.user_id, window_id)),
+                actions=[Counter.count.add(cny)],
+                # The cap holds even against a concurrent payment that passed the same check.
+                condition=(Counter.count.does_not_exist() | (Counter.count <= rule.cap - cny)) if capped else None,
+            )
     transaction.update(
         Counter(budget_counter_id(payer.user.user_id, now)),
         actions=[Counter.count.add(cny), Counter.expires_ttl.set(now + timedelta(days=2))],

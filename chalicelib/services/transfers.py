@@ -321,6 +321,9 @@ def _complete(payer, record, names, balances, cny, slot, now, *, condition) -> d
 
     ledger.post(posting, now, balances=balances, extra=finish, on_conflict=why)
     logger.info("transfer completed", extra={"user_id": payer_id, "transfer_id": record.object_id})
+    from chalicelib.services.debits import notify_if_large
+
+    notify_if_large(payer.user, "transfer", amount, currency, cny, names.get("payee") or payee_id, now)
     return view
 
 

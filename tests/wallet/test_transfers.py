@@ -274,3 +274,17 @@ def test_more_than_ten_wrong_step_up_codes_a_day_block_money_out_until_a_passwor
     login = post_json(client, "/auth/login", {"login": payer.phone, "password": PASSWORD, "device_id": "d"})
     assert login.status_code == 200
     assert send(client, fresh_token(payer), payee, 100, key="after-login").status_code == 201
+
+
+def test_a_large_transfer_sends_a_notice_and_counts_in_both_limit_windows(client, seeded):
+    from chalicelib.services import limits
+    from chalicelib.store.counters import Counter
+
+    payer, headers = funded(client, amount=2_000_000)
+    payee, _ = verified(name="李四")
+    transfer = body_of(send(client, headers, payee, 600_000))  # 6,000 CNY: confirmed, then noticed
+    assert confirm(client, headers, transfer["transfer_id"], last_code(payer.phone)).status_code == 200
+    assert any("6,000.00 CNY" in message.body for message in outbox.messages(payer.email))
+    for level in (1, 2):
+        _, window_id, _ = limits.window_of(level, clock.now())
+        assert int(Counter.get(limits.limit_counter_id(payer.user_id, window_id)).count) == 600_000
