@@ -80,3 +80,20 @@ def client(stage):
 def deployed_client(request, stage):
     with Client(app_module.app, stage_name=request.param, project_dir=str(PROJECT_DIR)) as test_client:
         yield test_client.http
+
+
+@pytest.fixture
+def log_lines():
+    """The JSON log lines the app writes during the test, formatted exactly as in Lambda."""
+    import io
+    import logging
+
+    from chalicelib.adapters.logging import logger
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    std_logger = logging.getLogger("okpay")
+    std_logger.addHandler(handler)
+    yield lambda: [line for line in stream.getvalue().splitlines() if line]
+    std_logger.removeHandler(handler)

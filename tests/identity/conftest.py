@@ -11,10 +11,8 @@ codes are read from the local outbox, exactly as a tester would with `GET /_loca
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
-import logging
 import re
 import threading
 from datetime import datetime, timedelta
@@ -229,20 +227,6 @@ def frozen_clock():
     moment = clock.now()
     clock.set_test_clock(moment)
     return moment
-
-
-@pytest.fixture
-def log_lines():
-    """The JSON log lines the app writes during the test, formatted exactly as in Lambda."""
-    from chalicelib.adapters.logging import logger
-
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    std_logger = logging.getLogger("okpay")
-    std_logger.addHandler(handler)
-    yield lambda: [line for line in stream.getvalue().splitlines() if line]
-    std_logger.removeHandler(handler)
 
 
 def parsed(lines: list[str]) -> list[dict]:

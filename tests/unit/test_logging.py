@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import json
-import logging
-
-import pytest
 
 from chalicelib.adapters.logging import MASK, logger, redact
-
-
-@pytest.fixture
-def log_lines():
-    """The JSON lines the app logs during the test, formatted exactly as in Lambda."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    std_logger = logging.getLogger("okpay")
-    std_logger.addHandler(handler)
-    yield lambda: [line for line in stream.getvalue().splitlines() if line]
-    std_logger.removeHandler(handler)
 
 
 def test_secret_named_fields_are_masked_at_any_depth():
