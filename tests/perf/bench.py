@@ -598,13 +598,16 @@ def _pending_transfer(bench: Bench) -> None:
 
 
 def _confirm_setup(bench: Bench) -> None:
-    # Spend the day's step-up budget, so every transfer after it waits for a code.
-    _post_json(
-        bench,
-        "/transfers",
-        {"recipient": {"user_id": bench.state["payee"].user_id}, "amount": 100_000, "currency": "CNY"},
+    # The day's step-up budget is spent, so every transfer after it waits for a code.
+    from chalicelib.adapters import clock
+    from chalicelib.services.money_out import STEP_UP_BUDGET, budget_counter_id
+    from chalicelib.store.counters import Counter
+
+    Counter(budget_counter_id(bench.state["payer"].user_id, clock.now())).update(
+        actions=[Counter.count.set(STEP_UP_BUDGET)]
     )
-    _pending_transfer(bench)
+    for _ in range(_PENDING):
+        _pending_transfer(bench)
 
 
 def _confirm(bench: Bench) -> Any:
