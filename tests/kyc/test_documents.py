@@ -16,6 +16,18 @@ from tests.kyc.conftest import make_user
 MB = 1024 * 1024
 
 
+def passport_with(*document_ids):
+    """A complete passport submission at level 1 with these documents."""
+    return {
+        "real_name": "Li Lei",
+        "id_type": "passport",
+        "id_number": "E12345678",
+        "nationality": "CN",
+        "birth_date": "1990-05-01",
+        "document_ids": list(document_ids),
+    }
+
+
 def new_document(client, headers, kind="id_front", content_type="image/jpeg"):
     response = post_json(client, "/me/kyc/documents", {"kind": kind, "content_type": content_type}, headers)
     assert response.status_code == 201, response.body
@@ -40,14 +52,7 @@ def test_the_presigned_post_is_accepted_by_s3_and_the_document_counts(client, st
     key = get_document(user.user_id, document["document_id"]).s3_key
     stored = boto3.client("s3").get_object(Bucket=stage.kyc_bucket, Key=key)
     assert stored["Body"].read() == b"\xff\xd8 jpeg bytes"
-    payload = {
-        "real_name": "Li Lei",
-        "id_type": "passport",
-        "id_number": "E12345678",
-        "nationality": "CN",
-        "birth_date": "1990-05-01",
-        "document_ids": [document["document_id"]],
-    }
+    payload = passport_with(document["document_id"])
     assert post_json(client, "/me/kyc", payload, headers).status_code == 202
 
 
@@ -65,14 +70,7 @@ def test_a_file_over_10_mb_never_counts(client, stage):
     # moto's S3 does not enforce POST policies; real S3 refuses the upload. Either way the
     # submission checks the stored size itself.
     upload(document, b"x" * (10 * MB + 1))
-    payload = {
-        "real_name": "Li Lei",
-        "id_type": "passport",
-        "id_number": "E12345678",
-        "nationality": "CN",
-        "birth_date": "1990-05-01",
-        "document_ids": [document["document_id"]],
-    }
+    payload = passport_with(document["document_id"])
     error = assert_error(post_json(client, "/me/kyc", payload, headers), 400, "validation_error", field="document_ids")
     assert error["details"] == {"missing": ["id_front"]}
 
@@ -82,14 +80,7 @@ def test_a_document_never_uploaded_or_of_another_user_does_not_count(client, sta
     _, other_headers = make_user()
     document = new_document(client, owner_headers)
     upload(document, b"jpeg")
-    payload = {
-        "real_name": "Li Lei",
-        "id_type": "passport",
-        "id_number": "E12345678",
-        "nationality": "CN",
-        "birth_date": "1990-05-01",
-        "document_ids": [document["document_id"]],
-    }
+    payload = passport_with(document["document_id"])
     assert_error(post_json(client, "/me/kyc", payload, other_headers), 400, "validation_error", field="document_ids")
     never = new_document(client, owner_headers)
     assert_error(
@@ -104,14 +95,7 @@ def test_agents_get_short_lived_download_links(client, agent):
     _, headers = make_user()
     document = new_document(client, headers)
     upload(document, b"jpeg")
-    payload = {
-        "real_name": "Li Lei",
-        "id_type": "passport",
-        "id_number": "E12345678",
-        "nationality": "CN",
-        "birth_date": "1990-05-01",
-        "document_ids": [document["document_id"]],
-    }
+    payload = passport_with(document["document_id"])
     post_json(client, "/me/kyc", payload, headers)
     (item,) = body_of(client.get("/admin/kyc", headers=agent_headers))["data"]
     (link,) = item["documents"]
