@@ -29,6 +29,18 @@ def document() -> dict[str, Any]:
     return _build(len(OPERATIONS))
 
 
+def document_json() -> str:
+    """The document serialised once per process: it is ~75 KB and never changes while serving."""
+    return _serialised(len(OPERATIONS))
+
+
+@lru_cache(maxsize=1)
+def _serialised(_operation_count: int) -> str:
+    import json
+
+    return json.dumps(document(), ensure_ascii=False, separators=(",", ":"))
+
+
 @lru_cache(maxsize=1)
 def _build(_operation_count: int) -> dict[str, Any]:
     models = {ErrorEnvelope, *DETAILS_SCHEMAS.values()}

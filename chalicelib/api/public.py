@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib.adapters import clock
 from chalicelib.adapters.config import get_settings
+from chalicelib.api.envelope import JSON
 from chalicelib.api.routing import Call, operation
 from chalicelib.errors import OkpayError
 from chalicelib.services import catalog, support_contact
@@ -20,10 +21,10 @@ def health(call: Call) -> dict:
 
 
 @operation(bp, "GET", "/openapi.json", schemas="public", summary="This API's OpenAPI 3 document", tag="public")
-def openapi_document(call: Call) -> dict:
+def openapi_document(call: Call) -> Response:
     from chalicelib.api import openapi  # built on first request: it loads every model
 
-    return openapi.document()
+    return Response(body=openapi.document_json(), headers={"Content-Type": JSON})
 
 
 @operation(
