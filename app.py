@@ -3,7 +3,20 @@
 from chalice import Chalice, Cron, Rate
 
 from chalicelib.adapters import clock
-from chalicelib.api import account, history, identity, kyc, local, middleware, payments, public, transfers, wallet
+from chalicelib.api import (
+    account,
+    disputes,
+    history,
+    identity,
+    kyc,
+    local,
+    middleware,
+    payments,
+    public,
+    tickets,
+    transfers,
+    wallet,
+)
 from chalicelib.jobs.registry import run_job
 
 app = Chalice(app_name="okpay")
@@ -17,6 +30,8 @@ app.register_blueprint(wallet.bp)
 app.register_blueprint(transfers.bp)
 app.register_blueprint(payments.bp)
 app.register_blueprint(history.bp)
+app.register_blueprint(disputes.bp)
+app.register_blueprint(tickets.bp)
 app.register_blueprint(local.bp)
 
 

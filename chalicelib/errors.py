@@ -47,6 +47,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "already_paid": 409,
     "dispute_exists": 409,
     "dispute_closed": 409,
+    "ticket_closed": 409,
     "request_in_progress": 409,
     "payload_too_large": 413,
     "unsupported_media_type": 415,

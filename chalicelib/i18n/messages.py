@@ -57,6 +57,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "already_paid": ("This order has already been paid.", "该订单已支付。"),
     "dispute_exists": ("There is already an open appeal for this transaction.", "该交易已有处理中的申诉。"),
     "dispute_closed": ("This appeal is already closed.", "该申诉已结案。"),
+    "ticket_closed": (
+        "This ticket is closed. Please open a new one.",
+        "该工单已关闭，请新建工单。",
+    ),
     "request_in_progress": (
         "The same request is still being processed. Try again shortly.",
         "相同的请求正在处理中，请稍后重试。",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.i18n.support_templates import SUPPORT_TEMPLATES
+
 # template -> locale -> (subject or None for SMS, body)
 TEMPLATES: dict[str, dict[str, tuple[str | None, str]]] = {
     "verification_code_sms": {
@@ -127,6 +129,9 @@ TEMPLATES: dict[str, dict[str, tuple[str | None, str]]] = {
         "en": ("Okpay alert: {title}", "{detail}"),
     },
 }
+
+
+TEMPLATES.update(SUPPORT_TEMPLATES)
 
 
 def render(template: str, locale: str, **params: Any) -> tuple[str | None, str]:

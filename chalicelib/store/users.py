@@ -80,6 +80,7 @@ class Claim(BaseModel):
     claim = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    ref = UnicodeAttribute(null=True)  # the owning object, e.g. the open dispute of `dispute#txn_…`
 
 
 def email_claim(email: str) -> str:

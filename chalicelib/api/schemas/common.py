@@ -95,6 +95,14 @@ class StatusDetails(ResponseBody):
     status: str
 
 
+class DisputeExistsDetails(ResponseBody):
+    dispute_id: str = Field(description="The transaction's open dispute.")
+
+
+class RefundableDetails(ResponseBody):
+    refundable: MoneyAmount = Field(description="What can still be disputed: the amount not yet refunded.")
+
+
 class RetryDetails(ResponseBody):
     retry_after: int = Field(description="Seconds; also in the Retry-After header.")
 
@@ -106,6 +114,10 @@ DETAILS_SCHEMAS: dict[str, type[ResponseBody]] = {
     "mfa_required": MethodsDetails,
     "step_up_required": MethodsDetails,
     "transfer_not_pending": StatusDetails,
+    "dispute_exists": DisputeExistsDetails,
+    "dispute_closed": StatusDetails,
+    "ticket_closed": StatusDetails,
+    "amount_exceeds_refundable": RefundableDetails,
     "account_locked": RetryDetails,
     "rate_limited": RetryDetails,
     "try_again": RetryDetails,

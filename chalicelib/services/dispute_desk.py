@@ -1,0 +1,356 @@
+"""Disputes as support agents work them: the queue, assign, reply, extend and resolve.
+
+Resolving as `refunded` is one ledger transaction of type `refund`: the user's wallet is credited
+in the dispute's currency from the `dispute_writeoff` system account, and in the same
+TransactWriteItems the dispute moves to `refunded` on the condition that it is still open or
+under review, the original transaction's `refunded` grows on the condition that it stays within
+the debit, the claim on the transaction is released and the audit event and the Idempotency-Key's
+answer are written. A second resolve, even a concurrent one, fails that condition and answers
+`409 dispute_closed`, so the refund is applied exactly once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters import clock
+from chalicelib.adapters.config import get_settings
+from chalicelib.adapters.logging import logger
+from chalicelib.errors import OkpayError
+from chalicelib.services import case_notices, idempotency, ledger
+from chalicelib.services.disputes import (
+    dispute_view,
+    message_view,
+    new_message,
+    require_open,
+    thread_of,
+)
+from chalicelib.services.ledger import Leg, Posting, user_account
+from chalicelib.services.money import format_amount
+from chalicelib.store.audit import audit_event, events_of
+from chalicelib.store.base import shared_connection
+from chalicelib.store.disputes import OPEN_STATUSES, Dispute, dispute_claim, get_dispute
+from chalicelib.store.messages import thread_messages
+from chalicelib.store.users import Claim, get_user
+from chalicelib.store.wallet import TransactionRecord
+
+MAX_EXTENSION = timedelta(days=90)  # Regulation E's longest investigation, counted from filing
+
+
+def agent_dispute(dispute_id: str) -> Dispute:
+    dispute = get_dispute(dispute_id) if dispute_id.startswith("dsp_") else None
+    if dispute is None:
+        raise OkpayError("not_found")
+    return dispute
+
+
+def read_for_agent(dispute_id: str) -> dict[str, Any]:
+    """The whole case: the dispute, its timeline and every recorded transition."""
+    dispute = agent_dispute(dispute_id)
+    view = dispute_view(dispute, for_agent=True)
+    messages = thread_messages(thread_of(dispute_id))
+    view["messages"] = [message_view(m) | {"author_id": m.author_id} for m in messages]
+    view["events"] = [
+        {"action": e.action, "actor": e.actor, "at": clock.isoformat(clock.from_stamp(e.at)), "detail": e.detail}
+        for e in events_of(thread_of(dispute_id))
+    ]
+    return view
+
+
+# --- the queue -----------------------------------------------------------------------------------
+
+
+def queue_page(
+    statuses: list[str],
+    *,
+    before: datetime | None,
+    assignee: str | None,
+    limit: int,
+    position: dict[str, Any] | None,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Oldest `respond_by` first over `statuses` (one Query each on GSI by_respond_by, merged).
+
+    `before`: only `respond_by` earlier than it (overdue). `position` maps each status to the key
+    its next Query starts after (absent: from the start; None: that status is exhausted).
+    """
+    position = dict(position or {})
+    merged: list[tuple[str, str, Dispute]] = []
+    fetched: dict[str, int] = {}
+    for status in statuses:
+        if status in position and position[status] is None:
+            continue  # exhausted on an earlier page
+        condition = Dispute.respond_by < clock.stamp(before) if before is not None else None
+        results = Dispute.by_respond_by.query(
+            status,
+            range_key_condition=condition,
+            filter_condition=(Dispute.assignee == assignee) if assignee else None,
+            limit=limit + 1,
+            page_size=max(limit + 1, 25),
+            last_evaluated_key=position.get(status),
+        )
+        items = list(results)
+        fetched[status] = len(items)
+        merged.extend((d.respond_by, d.dispute_id, d) for d in items)
+    page = [row[2] for row in sorted(merged, key=lambda row: (row[0], row[1]))[:limit]]
+    more = False
+    for status, count in fetched.items():
+        used = [d for d in page if d.queue == status]
+        if used:
+            position[status] = _index_key(used[-1])
+        if len(used) == count:  # everything left in this status is on this page
+            position[status] = None
+        else:
+            more = True
+    return [dispute_view(d, for_agent=True) for d in page], (position if more else None)
+
+
+def _index_key(dispute: Dispute) -> dict[str, Any]:
+    return {
+        "dispute_id": {"S": dispute.dispute_id},
+        "queue": {"S": dispute.queue},
+        "respond_by": {"S": dispute.respond_by},
+    }
+
+
+# --- agent actions -------------------------------------------------------------------------------
+
+
+def assign(actor_id: str, dispute_id: str, agent_id: str | None, now: datetime) -> dict[str, Any]:
+    dispute = agent_dispute(dispute_id)
+    target = agent_id or actor_id
+    agent = get_user(target) if target.startswith("usr_") else None
+    if agent is None or agent.role != "agent" or agent.status != "active":
+        raise OkpayError("not_found", field="agent_id")
+    require_open(dispute)
+    stamp = clock.stamp(now)
+    _update_open(
+        dispute,
+        [Dispute.assignee.set(target), Dispute.updated_at.set(stamp)],
+        audit_event(thread_of(dispute_id), actor_id, "assigned", stamp, {"assignee": target}),
+    )
+    dispute.assignee, dispute.updated_at = target, stamp
+    return dispute_view(dispute, for_agent=True)
+
+
+def reply(actor_id: str, dispute_id: str, body: str, slot: Any, now: datetime) -> dict[str, Any]:
+    """An agent's message; the first one moves `open → under_review` and stops the SLA clock."""
+    dispute = agent_dispute(dispute_id)
+    require_open(dispute)
+    stamp = clock.stamp(now)
+    message = new_message(thread_of(dispute_id), actor_id, "agent", body, now)
+    view = message_view(message)
+    first = dispute.agent_replied_at is None
+    actions = [Dispute.updated_at.set(stamp)]
+    condition = Dispute.queue.is_in(*OPEN_STATUSES)
+    if first:
+        actions += [Dispute.queue.set("under_review"), Dispute.agent_replied_at.set(stamp), Dispute.sla_due.remove()]
+        condition = (Dispute.queue == "open") & Dispute.agent_replied_at.does_not_exist()
+    if dispute.assignee is None:
+        actions.append(Dispute.assignee.set(actor_id))
+    try:
+        with TransactWrite(connection=shared_connection()) as transaction:
+            transaction.save(message)
+            transaction.update(Dispute(dispute_id), actions=actions, condition=condition)
+            if first:
+                transaction.save(audit_event(thread_of(dispute_id), actor_id, "under_review", stamp))
+            if slot is not None:
+                idempotency.finish_in(transaction, slot, 201, view, now)
+    except TransactWriteError:
+        if slot is not None:
+            slot.finished = False
+        fresh = agent_dispute(dispute_id)
+        require_open(fresh)
+        if first and fresh.agent_replied_at is not None:
+            return reply(actor_id, dispute_id, body, slot, now)  # another agent answered first
+        raise
+    case_notices.tell_user(dispute.user_id, "dispute_reply", dispute_id, body=body)
+    return view
+
+
+def extend(actor_id: str, dispute_id: str, reason: str, resolve_by: datetime, now: datetime) -> dict[str, Any]:
+    """Promise a resolution date further out; the user is told why."""
+    dispute = agent_dispute(dispute_id)
+    require_open(dispute)
+    created = clock.from_stamp(dispute.created_at)
+    earliest = max(now, clock.from_stamp(dispute.resolve_by)) if dispute.resolve_by else now
+    if resolve_by <= earliest:
+        raise OkpayError("validation_error", field="resolve_by", reason="not_later")
+    if resolve_by > created + MAX_EXTENSION:
+        raise OkpayError("validation_error", field="resolve_by", reason="too_far")
+    stamp, until = clock.stamp(now), clock.stamp(resolve_by)
+    _update_open(
+        dispute,
+        [Dispute.resolve_by.set(until), Dispute.extension_reason.set(reason), Dispute.updated_at.set(stamp)],
+        audit_event(thread_of(dispute_id), actor_id, "extended", stamp, {"resolve_by": until, "reason": reason}),
+    )
+    dispute.resolve_by, dispute.extension_reason, dispute.updated_at = until, reason, stamp
+    case_notices.tell_user(
+        dispute.user_id, "dispute_extended", dispute_id, when=case_notices.beijing_time(resolve_by), reason=reason
+    )
+    return dispute_view(dispute, for_agent=True)
+
+
+def _update_open(dispute: Dispute, actions: list[Any], event: Any) -> None:
+    try:
+        with TransactWrite(connection=shared_connection()) as transaction:
+            transaction.update(
+                Dispute(dispute.dispute_id), actions=actions, condition=Dispute.queue.is_in(*OPEN_STATUSES)
+            )
+            transaction.save(event)
+    except TransactWriteError:
+        require_open(agent_dispute(dispute.dispute_id))
+        raise
+
+
+# --- resolution ----------------------------------------------------------------------------------
+
+
+def resolve(
+    actor_id: str,
+    dispute_id: str,
+    outcome: str,
+    refund_amount: int | None,
+    note: str,
+    slot: Any,
+    now: datetime,
+) -> dict[str, Any]:
+    dispute = agent_dispute(dispute_id)
+    require_open(dispute)
+    if outcome == "refunded":
+        amount = int(dispute.amount) if refund_amount is None else refund_amount
+        if amount > int(dispute.amount):
+            raise OkpayError(
+                "amount_exceeds_refundable",
+                field="refund_amount",
+                details={"refundable": {"amount": int(dispute.amount), "currency": dispute.currency}},
+            )
+        view = _refund(actor_id, dispute, amount, note, slot, now)
+        case_notices.tell_user(
+            dispute.user_id, "dispute_refunded", dispute_id, amount=format_amount(amount, dispute.currency), note=note
+        )
+    else:
+        view = _reject(actor_id, dispute, note, slot, now)
+        case_notices.tell_user(
+            dispute.user_id, "dispute_rejected", dispute_id, note=note, support=get_settings().support_phone
+        )
+    logger.info("dispute resolved", extra={"dispute_id": dispute_id, "outcome": outcome, "event": "dispute_resolved"})
+    return view
+
+
+def _closing_actions(outcome: str, actor_id: str, note: str, stamp: str) -> list[Any]:
+    return [
+        Dispute.queue.set(outcome),
+        Dispute.outcome_note.set(note),
+        Dispute.resolved_by.set(actor_id),
+        Dispute.resolved_at.set(stamp),
+        Dispute.updated_at.set(stamp),
+        Dispute.sla_due.remove(),
+    ]
+
+
+def _closed_view(dispute: Dispute, outcome: str, actor_id: str, note: str, stamp: str) -> dict[str, Any]:
+    dispute.queue, dispute.outcome_note, dispute.resolved_by = outcome, note, actor_id
+    dispute.resolved_at = dispute.updated_at = stamp
+    dispute.sla_due = None
+    return dispute_view(dispute, for_agent=True)
+
+
+def _reject(actor_id: str, dispute: Dispute, note: str, slot: Any, now: datetime) -> dict[str, Any]:
+    stamp = clock.stamp(now)
+    view = _closed_view(dispute, "rejected", actor_id, note, stamp)
+    try:
+        with TransactWrite(connection=shared_connection()) as transaction:
+            transaction.update(
+                Dispute(dispute.dispute_id),
+                actions=_closing_actions("rejected", actor_id, note, stamp),
+                condition=Dispute.queue.is_in(*OPEN_STATUSES),
+            )
+            transaction.delete(Claim(dispute_claim(dispute.transaction_id)))
+            transaction.save(audit_event(thread_of(dispute.dispute_id), actor_id, "rejected", stamp, {"note": note}))
+            if slot is not None:
+                idempotency.finish_in(transaction, slot, 200, view, now)
+    except TransactWriteError:
+        if slot is not None:
+            slot.finished = False
+        require_open(agent_dispute(dispute.dispute_id))
+        raise
+    return view
+
+
+def _refund(actor_id: str, dispute: Dispute, amount: int, note: str, slot: Any, now: datetime) -> dict[str, Any]:
+    user = get_user(dispute.user_id)
+    locale = (user.locale if user else None) or "en"
+    text = f"申诉退款（{dispute.dispute_id}）" if locale == "zh-CN" else f"Refund for appeal {dispute.dispute_id}"
+    posting = Posting(
+        type="refund",
+        legs=[
+            Leg("user_wallet", dispute.user_id, dispute.currency, amount, description=text),
+            Leg("system", "dispute_writeoff", dispute.currency, -amount, description=f"refund {dispute.dispute_id}"),
+        ],
+        parties=[dispute.user_id],
+        details={"dispute_id": dispute.dispute_id, "original_transaction_id": dispute.transaction_id},
+    )
+    stamp = clock.stamp(now)
+    debit = _original_debit(dispute)
+    view: dict[str, Any] = {}
+
+    def finish(transaction: TransactWrite, posted: ledger.Posted) -> None:
+        view.clear()
+        dispute.refund_amount, dispute.refund_transaction_id = amount, posted.transaction_id
+        view.update(_closed_view(dispute, "refunded", actor_id, note, stamp))
+        transaction.update(
+            Dispute(dispute.dispute_id),
+            actions=[
+                *_closing_actions("refunded", actor_id, note, stamp),
+                Dispute.refund_amount.set(amount),
+                Dispute.refund_transaction_id.set(posted.transaction_id),
+            ],
+            condition=Dispute.queue.is_in(*OPEN_STATUSES),
+        )
+        transaction.update(
+            TransactionRecord(dispute.transaction_id),
+            actions=[TransactionRecord.refunded.add(amount)],
+            condition=TransactionRecord.refunded.does_not_exist() | (TransactionRecord.refunded <= debit - amount),
+        )
+        transaction.delete(Claim(dispute_claim(dispute.transaction_id)))
+        transaction.save(
+            audit_event(
+                thread_of(dispute.dispute_id),
+                actor_id,
+                "refunded",
+                stamp,
+                {"amount": amount, "currency": dispute.currency, "transaction_id": posted.transaction_id, "note": note},
+            )
+        )
+        if slot is not None:
+            idempotency.finish_in(transaction, slot, 200, dict(view), now)
+
+    def recheck() -> OkpayError | None:
+        fresh = agent_dispute(dispute.dispute_id)
+        if fresh.queue not in OPEN_STATUSES:
+            return OkpayError("dispute_closed", details={"status": fresh.queue})
+        return None
+
+    try:
+        ledger.post(posting, now, extra=finish, on_conflict=recheck)
+    except OkpayError:
+        if slot is not None:
+            slot.finished = False
+        raise
+    logger.info(
+        "dispute refunded",
+        extra={"dispute_id": dispute.dispute_id, "user_id": dispute.user_id, "account": user_account(dispute.user_id)},
+    )
+    return view
+
+
+def _original_debit(dispute: Dispute) -> int:
+    header = TransactionRecord.get(dispute.transaction_id, consistent_read=True)
+    for leg in header.legs or []:
+        if leg["account_id"] == user_account(dispute.user_id) and leg["direction"] == "debit":
+            return int(leg["amount"])
+    raise OkpayError("not_disputable")

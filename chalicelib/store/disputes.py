@@ -1,0 +1,92 @@
+"""Disputes (table `disputes`): one item per dispute, and the claim that keeps one open per transaction.
+
+`queue` is the status and the hash key of both agent-facing indexes:
+- `by_respond_by` (`queue`, `respond_by`): the agents' list, oldest deadline first; `overdue` is the
+  key condition `queue = open AND respond_by < now`.
+- `by_sla_due` (`queue`, `sla_due`), sparse: `sla_due` is the next SLA step (the 80 % reminder,
+  then `respond_by`) and exists only while the dispute is `open` with no agent reply and not yet
+  escalated, so the `dispute_sla` job reads exactly what it must do now.
+- `by_user` (`user_id`, `created_at`): the caller's disputes, newest first.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.store.base import BaseModel, StageTable
+
+OPEN_STATUSES = ("open", "under_review")
+CLOSED_STATUSES = ("refunded", "rejected", "withdrawn")
+
+
+class DisputesByUser(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class DisputesByRespondBy(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_respond_by"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
+    respond_by = UnicodeAttribute(range_key=True)
+
+
+class DisputesBySlaDue(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_sla_due"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
+    sla_due = UnicodeAttribute(range_key=True)
+
+
+class Dispute(BaseModel):
+    class Meta(metaclass=StageTable):
+        table = "disputes"
+
+    dispute_id = UnicodeAttribute(hash_key=True)
+    queue = UnicodeAttribute()  # = status: open | under_review | refunded | rejected | withdrawn
+    user_id = UnicodeAttribute()
+    transaction_id = UnicodeAttribute()
+    transaction_type = UnicodeAttribute()  # payment | transfer | withdrawal
+    reason = UnicodeAttribute()
+    description = UnicodeAttribute()
+    amount = NumberAttribute()
+    currency = UnicodeAttribute()
+    respond_by = UnicodeAttribute()  # stamp: 23:59:59 Shanghai on the 3rd working day
+    resolve_by = UnicodeAttribute(null=True)
+    extension_reason = UnicodeAttribute(null=True)
+    sla_due = UnicodeAttribute(null=True)
+    sla_stage = UnicodeAttribute(default="none")  # none | reminded | escalated
+    escalated = BooleanAttribute(default=False)
+    assignee = UnicodeAttribute(null=True)
+    agent_replied_at = UnicodeAttribute(null=True)
+    outcome_note = UnicodeAttribute(null=True)
+    refund_amount = NumberAttribute(null=True)
+    refund_transaction_id = UnicodeAttribute(null=True)
+    resolved_by = UnicodeAttribute(null=True)
+    resolved_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    by_user = DisputesByUser()
+    by_respond_by = DisputesByRespondBy()
+    by_sla_due = DisputesBySlaDue()
+
+
+def dispute_claim(transaction_id: str) -> str:
+    return f"dispute#{transaction_id}"
+
+
+def get_dispute(dispute_id: str) -> Dispute | None:
+    try:
+        return Dispute.get(dispute_id, consistent_read=True)
+    except Dispute.DoesNotExist:
+        return None
