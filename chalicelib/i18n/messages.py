@@ -140,6 +140,18 @@ _VALIDATION_REASONS: dict[str, tuple[str, str]] = {
 
 # (code, reason) -> (en, zh-CN): a more specific text for one code
 _REASONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("validation_error", "not_later"): (
+        "resolve_by must be later than now and than the date already promised.",
+        "resolve_by 必须晚于当前时间及此前承诺的日期。",
+    ),
+    ("validation_error", "too_far"): (
+        "resolve_by must be within 90 days of filing.",
+        "resolve_by 不能晚于提交申诉后 90 天。",
+    ),
+    ("validation_error", "refund_on_reject"): (
+        "refund_amount is only allowed with outcome refunded.",
+        "只有处理结果为 refunded 时才能填写 refund_amount。",
+    ),
     ("weak_password", "too_short"): ("Use at least 8 characters.", "密码至少需要 8 个字符。"),
     ("weak_password", "too_long"): ("Use at most 128 characters.", "密码最多 128 个字符。"),
     ("weak_password", "common"): (

@@ -21,12 +21,17 @@ def closing_blockers(user_id: str) -> list[str]:
 
     Money: one strongly consistent Query on the wallet's `balances` items (every currency of
     `user#<id>`); a non-zero balance in any currency blocks closing (`409 account_not_empty`).
+    An open dispute blocks it too: its refund would have no wallet to go to.
     """
     from chalicelib.services.ledger import user_account
+    from chalicelib.store.disputes import OPEN_STATUSES, Dispute
     from chalicelib.store.wallet import Balance
 
-    return [
+    blockers = [
         f"balance:{item.currency}"
         for item in Balance.query(user_account(user_id), consistent_read=True)
         if int(item.available or 0) != 0
     ]
+    open_disputes = Dispute.by_user.query(user_id, filter_condition=Dispute.queue.is_in(*OPEN_STATUSES))
+    blockers += [f"dispute:{dispute.dispute_id}" for dispute in open_disputes]
+    return blockers

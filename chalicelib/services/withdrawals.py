@@ -28,7 +28,7 @@ from chalicelib.services.ledger import Leg, Posting
 from chalicelib.services.names import same_holder
 from chalicelib.services.transaction_view import transaction_item
 from chalicelib.store.counters import Counter
-from chalicelib.store.wallet import FundingSource, IdempotencyRecord
+from chalicelib.store.wallet import FundingSource, IdempotencyRecord, TransactionRecord
 
 
 def withdraw(
@@ -127,6 +127,10 @@ def _return_to_wallet(
 
     def undo(transaction: Any, posted: ledger.Posted) -> None:
         transaction.update(Counter(money_out.budget_counter_id(user_id, payer.now)), actions=[Counter.count.add(-cny)])
+        # Returned in full: nothing of the withdrawal is left to dispute.
+        transaction.update(
+            TransactionRecord(withdrawal.transaction_id), actions=[TransactionRecord.refunded.add(amount)]
+        )
         if slot is not None:
             # Back to in flight, still ours: the edge then stores the 402 as the key's answer.
             transaction.update(

@@ -54,7 +54,7 @@ def test_the_wrong_password_is_checked_before_the_balance(client, stage):
     assert_error(post_json(client, "/me/close", {"password": "Not-The-Password-1"}, headers), 422, "invalid_password")
 
 
-def test_the_check_is_one_consistent_query_on_balances(stage):
+def test_the_check_is_one_consistent_query_on_balances_and_one_on_disputes(stage):
     user, _ = make_user()
     Balance(f"user#{user.user_id}", "USD", available=7, version=1).save()
     calls = []
@@ -68,5 +68,33 @@ def test_the_check_is_one_consistent_query_on_balances(stage):
         assert closing_blockers(user.user_id) == ["balance:USD"]
     finally:
         events.unregister("provide-client-params.dynamodb", record)
-    assert [(name, params["TableName"]) for name, params in calls] == [("Query", "okpay-local-balances")]
+    tables = [(name, params["TableName"], params.get("IndexName")) for name, params in calls]
+    assert tables == [("Query", "okpay-local-balances", None), ("Query", "okpay-local-disputes", "by_user")]
     assert calls[0][1]["ConsistentRead"] is True
+
+
+def test_an_open_dispute_blocks_closing_until_it_closes(client, stage):
+    from chalicelib.adapters import clock
+    from chalicelib.store.disputes import Dispute
+
+    user, headers = make_user()
+    stamp = clock.stamp(clock.now())
+    dispute = Dispute(
+        "dsp_close0001",
+        queue="open",
+        user_id=user.user_id,
+        transaction_id="txn_x",
+        transaction_type="payment",
+        reason="other",
+        description="d",
+        amount=1,
+        currency="CNY",
+        respond_by=stamp,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    dispute.save()
+    assert closing_blockers(user.user_id) == ["dispute:dsp_close0001"]
+    assert_error(close(client, headers), 409, "account_not_empty")
+    dispute.update(actions=[Dispute.queue.set("rejected")])
+    assert close(client, headers).status_code == 204

@@ -1,0 +1,345 @@
+"""What the `dispute_sla` and `ticket_sla` jobs share: find the cases whose next SLA step is due,
+take each step once, then tell the people it concerns.
+
+A case waiting for its first agent reply carries `sla_stage` and `sla_due` (chalicelib.services.sla);
+GSI `by_sla_due` (`queue`, `sla_due`) is sparse, so a Query `queue = :q AND sla_due <= now`, oldest
+first, reads exactly the cases with a step to take (never a Scan). Per case the run *claims* the step
+with a conditional UpdateItem on the stage and `sla_due` it read (and on the case still waiting for
+an agent) before any notice goes out: a failed condition means another run took the step, or an
+agent answered, so overlapping or repeated runs notify nothing twice.
+
+Notices per page of cases: one digest email per recipient for the reminders (the assignee agent,
+else the support mailbox), one alert to the support lead (the alert topic) for the escalations, and
+each escalated case's user told once, in their language.
+
+A run stops after `TIME_BUDGET` seconds or `MAX_CASES` cases (the Lambda timeout is 30 s), checked
+between pages, and saves where it stopped (the queue and the page's last evaluated key, `counters`
+`job#<name>`), so the next run goes on from there; a finished run clears it. Cases taken leave the
+range (their `sla_due` moves on or goes), so starting over is always correct too: the cursor is
+there so that a case that keeps failing (a throttled write) cannot starve the cases behind it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.adapters import clock, notify
+from chalicelib.adapters.config import get_settings
+from chalicelib.adapters.logging import logger
+from chalicelib.i18n.phrases import pick
+from chalicelib.i18n.support_templates import CASE_KINDS
+from chalicelib.services import case_notices, sla
+from chalicelib.store.audit import AuditEvent, audit_event
+from chalicelib.store.conditions import condition_failed
+from chalicelib.store.job_state import read_position, save_position
+from chalicelib.store.users import User
+
+PAGE = 100  # cases per Query page; notices go out per page
+TIME_BUDGET = 20.0  # seconds of real time per run, checked between pages (Lambda timeout 30 s)
+MAX_CASES = 5000  # per run; the next run goes on from the cursor
+WORKERS = 4  # cases claimed and users told concurrently (kept low: SES has a sending rate)
+QUEUE_LOCALE = "zh-CN"  # the support mailbox's language, as agents' default
+STAGES_WITH_A_STEP = ("none", "reminded")
+
+
+@dataclass(frozen=True)
+class SlaCases:
+    """What differs between disputes and tickets."""
+
+    job: str  # "dispute_sla"
+    kind: str  # "dispute" | "ticket": audit subjects `<kind>#<id>`, notice `<kind>_escalated`
+    model: Any  # the PynamoDB model, with `by_sla_due`, `sla_stage`, `sla_due`, `escalated`, …
+    queues: tuple[str, ...]  # the `by_sla_due` partitions to read, in order
+    case_id: Callable[[Any], str]
+    deadline: Callable[[Any], str]  # the stamp the SLA counts to (`respond_by`, `first_response_due`)
+    still_waiting: Callable[[], Any]  # the condition: no agent reply yet, still in an SLA queue
+
+    @property
+    def actor(self) -> str:
+        return f"job#{self.job}"
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A step this run claimed, and so must announce."""
+
+    case: Any
+    stage: str  # "reminded" | "escalated"
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class Cursor:
+    queue: str
+    after: dict[str, Any] | None  # the last evaluated key in `queue`; None: from its start
+
+    def dump(self) -> str:
+        return json.dumps({"queue": self.queue, "after": self.after}, sort_keys=True)
+
+
+def run(cases: SlaCases, now: datetime) -> dict[str, Any]:
+    started = time.monotonic()
+    tally: Counter[str] = Counter()
+    saved = _read_cursor(cases)
+    cursor = saved
+    pages = 0
+    finished = True
+    for queue in _queue_order(cases.queues, saved):
+        start = saved.after if saved is not None and saved.queue == queue else None
+        while True:
+            if pages and (time.monotonic() - started > TIME_BUDGET or tally["checked"] >= MAX_CASES):
+                finished = False
+                break
+            results = cases.model.by_sla_due.query(
+                queue,
+                cases.model.sla_due <= clock.stamp(now),
+                limit=PAGE,
+                page_size=PAGE,
+                last_evaluated_key=start,
+            )
+            page = list(results)
+            pages += 1
+            _work_page(cases, page, now, tally)
+            start = results.last_evaluated_key
+            cursor = Cursor(queue, start) if start is not None else None
+            if cursor is not None:
+                _save_cursor(cases, cursor, saved, now)
+                saved = cursor
+            else:
+                break  # the queue is done
+        if not finished:
+            cursor = cursor or Cursor(queue, start)
+            break
+    if finished:
+        cursor = None
+    _save_cursor(cases, cursor, saved, now)
+    result = {
+        "ran_at": clock.isoformat(now),
+        "checked": tally["checked"],
+        "reminded": tally["reminded"],
+        "escalated": tally["escalated"],
+        "skipped": tally["skipped"],
+        "failed": tally["failed"],
+        "pages": pages,
+        "finished": finished,
+    }
+    logger.info(f"{cases.job} run", extra={"job": cases.job, **result})
+    if tally["checked"]:
+        _record_run(cases, result, now)
+    return result
+
+
+# --- the cursor -----------------------------------------------------------------------------------
+
+
+def _read_cursor(cases: SlaCases) -> Cursor | None:
+    raw = read_position(cases.job)
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+        queue, after = data["queue"], data["after"]
+    except (ValueError, TypeError, KeyError):
+        logger.warning(f"{cases.job}: unreadable cursor, starting over", extra={"job": cases.job})
+        return None
+    if queue not in cases.queues or not (after is None or isinstance(after, dict)):
+        return None
+    return Cursor(queue, after)
+
+
+def _save_cursor(cases: SlaCases, cursor: Cursor | None, saved: Cursor | None, now: datetime) -> None:
+    """Write the cursor when it moved (an empty string: start over); overlapping runs: the last wins."""
+    if cursor == saved:
+        return
+    save_position(cases.job, cursor.dump() if cursor is not None else "", clock.stamp(now))
+
+
+def _queue_order(queues: tuple[str, ...], cursor: Cursor | None) -> tuple[str, ...]:
+    """Every queue once, starting with the one the last run stopped in."""
+    if cursor is None:
+        return queues
+    at = queues.index(cursor.queue)
+    return queues[at:] + queues[:at]
+
+
+# --- one page -------------------------------------------------------------------------------------
+
+
+def _work_page(cases: SlaCases, page: list[Any], now: datetime, tally: Counter[str]) -> None:
+    if not page:
+        return
+    tally["checked"] += len(page)
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(page))) as pool:
+        outcomes = list(pool.map(lambda case: _take_step_safely(cases, case, now), page))
+    taken = [outcome for outcome in outcomes if isinstance(outcome, Taken)]
+    tally["failed"] += sum(1 for outcome in outcomes if outcome == "failed")
+    tally["skipped"] += sum(1 for outcome in outcomes if outcome is None)
+    reminded = [step for step in taken if step.stage == "reminded"]
+    escalated = [step for step in taken if step.stage == "escalated"]
+    tally["reminded"] += len(reminded)
+    tally["escalated"] += len(escalated)
+    _record_steps(cases, taken, now)
+    if escalated:
+        _tell_users(cases, escalated)
+        _alert_lead(cases, escalated)
+    if reminded:
+        _remind_staff(cases, reminded)
+
+
+def _take_step_safely(cases: SlaCases, case: Any, now: datetime) -> Taken | str | None:
+    try:
+        return take_step(cases, case, now)
+    except Exception:
+        # Left in the range: a later run tries again (after the cursor has gone round).
+        logger.exception(f"{cases.job}: step not taken", extra={"case_id": cases.case_id(case)})
+        return "failed"
+
+
+def take_step(cases: SlaCases, case: Any, now: datetime) -> Taken | None:
+    """Claim the case's next step; None when another run took it or the case no longer waits."""
+    model = type(case)
+    seen = case.sla_stage or "none"
+    if seen not in STAGES_WITH_A_STEP:
+        _drop_stale_due(cases, case)
+        return None
+    deadline = clock.from_stamp(cases.deadline(case))
+    step = sla.next_step(seen, deadline, now)
+    actions = [model.sla_stage.set(step.stage)]
+    if step.next_due is None:
+        actions += [model.sla_due.remove(), model.escalated.set(True), model.updated_at.set(clock.stamp(now))]
+    else:
+        # A staff reminder changes nothing the user sees, so `updated_at` stays.
+        actions.append(model.sla_due.set(clock.stamp(step.next_due)))
+    same_stage = model.sla_stage == seen
+    if seen == "none":
+        same_stage = same_stage | model.sla_stage.does_not_exist()
+    try:
+        case.update(actions=actions, condition=same_stage & (model.sla_due == case.sla_due) & cases.still_waiting())
+    except UpdateError as error:
+        if condition_failed(error):
+            return None
+        raise
+    return Taken(case, step.stage, deadline)
+
+
+def _drop_stale_due(cases: SlaCases, case: Any) -> None:
+    """An escalated case should have no `sla_due`; take it out of the index without a notice."""
+    model = type(case)
+    try:
+        case.update(actions=[model.sla_due.remove()], condition=model.sla_stage == case.sla_stage)
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+
+
+def _record_steps(cases: SlaCases, taken: list[Taken], now: datetime) -> None:
+    if not taken:
+        return
+    stamp = clock.stamp(now)
+    try:
+        with AuditEvent.batch_write() as batch:
+            for step in taken:
+                action = "escalated" if step.stage == "escalated" else "sla_reminded"
+                detail = {"deadline": cases.deadline(step.case), "assignee": step.case.assignee}
+                batch.save(audit_event(f"{cases.kind}#{cases.case_id(step.case)}", cases.actor, action, stamp, detail))
+    except Exception:
+        logger.exception(f"{cases.job}: audit events not written", extra={"job": cases.job})
+
+
+def _record_run(cases: SlaCases, result: dict[str, Any], now: datetime) -> None:
+    stamp = clock.stamp(now)
+    event = AuditEvent(
+        cases.actor, f"{stamp}#run_{uuid.uuid4().hex}", actor=cases.actor, action="run", detail=result, at=stamp
+    )
+    try:
+        event.save()
+    except Exception:
+        logger.exception(f"{cases.job}: run record not written", extra={"job": cases.job})
+
+
+# --- notices --------------------------------------------------------------------------------------
+
+
+def _tell_users(cases: SlaCases, escalated: list[Taken]) -> None:
+    """Each user once per escalated case (a verified email, else SMS), in their language."""
+    users = _users({step.case.user_id for step in escalated})
+    event = f"{cases.kind}_escalated"
+
+    def tell(step: Taken) -> None:
+        case_notices.tell_user(users.get(step.case.user_id), event, cases.case_id(step.case))
+
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(escalated))) as pool:
+        list(pool.map(tell, escalated))
+
+
+def _alert_lead(cases: SlaCases, escalated: list[Taken]) -> None:
+    """One alert per page, however many cases it escalated."""
+    lines = [
+        f"{cases.case_id(step.case)}  due {case_notices.beijing_time(step.deadline)} Beijing time, "
+        f"assignee {step.case.assignee or 'none'}"
+        for step in sorted(escalated, key=lambda step: step.deadline)
+    ]
+    title = f"{cases.job}: {len(escalated)} {cases.kind}(s) escalated, no agent reply by the deadline"
+    try:
+        notify.alert_operators(title, "\n".join(lines))
+    except Exception:
+        logger.exception(
+            f"{cases.job}: support lead not alerted",
+            extra={"job": cases.job, "case_ids": [cases.case_id(step.case) for step in escalated]},
+        )
+
+
+def _remind_staff(cases: SlaCases, reminded: list[Taken]) -> None:
+    """One digest per recipient: the assignee agent, or the support mailbox for unassigned cases."""
+    agents = _users({step.case.assignee for step in reminded if step.case.assignee})
+    by_recipient: dict[tuple[str, str], list[Taken]] = defaultdict(list)
+    for step in reminded:
+        by_recipient[_recipient(agents.get(step.case.assignee or ""))].append(step)
+    for (address, locale), steps in by_recipient.items():
+        lines = [
+            _reminder_line(cases, step, locale) for step in sorted(steps, key=lambda step: step.deadline)
+        ]
+        try:
+            notify.send_email(address, "sla_reminder_email", locale, count=len(steps), cases="\n".join(lines))
+        except Exception:
+            logger.exception(
+                f"{cases.job}: reminder not sent",
+                extra={"job": cases.job, "case_ids": [cases.case_id(step.case) for step in steps]},
+            )
+
+
+def _recipient(agent: User | None) -> tuple[str, str]:
+    if agent is not None and agent.status == "active" and agent.email:
+        return agent.email, agent.locale or QUEUE_LOCALE
+    return get_settings().support_email, QUEUE_LOCALE
+
+
+_REMINDER_LINE = (
+    "- {kind} {case_id}: reply by {when} (Beijing time)",
+    "- {kind} {case_id}：请于 {when}（北京时间）前答复",
+)
+
+
+def _reminder_line(cases: SlaCases, step: Taken, locale: str) -> str:
+    return pick(_REMINDER_LINE, locale).format(
+        kind=pick(CASE_KINDS[cases.kind], locale),
+        case_id=cases.case_id(step.case),
+        when=case_notices.beijing_time(step.deadline),
+    )
+
+
+def _users(user_ids: Iterable[str]) -> dict[str, User]:
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
+    return {user.user_id: user for user in User.batch_get(wanted)}

@@ -1,0 +1,169 @@
+"""Support tickets as agents work them: the queue, the whole case, replies and status changes.
+
+The first agent reply is the first response the SLA measures: it sets `first_responded_at`,
+removes `sla_due` (so `ticket_sla` leaves the ticket alone), moves `new → open` and makes the
+replying agent the assignee. `closed` is final: every later message or status change is
+`409 ticket_closed`. `solved` emails the user, who can reopen the ticket by replying.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters import clock
+from chalicelib.adapters.logging import logger
+from chalicelib.errors import OkpayError
+from chalicelib.services import case_notices, idempotency
+from chalicelib.services.tickets import (
+    message_view,
+    new_message,
+    status_event,
+    thread_of,
+    ticket_view,
+    write_on_ticket,
+)
+from chalicelib.store.audit import audit_event, events_of
+from chalicelib.store.messages import thread_messages
+from chalicelib.store.tickets import Ticket, get_ticket
+
+ACTIVE_STATUSES = ("new", "open", "pending")  # the queue agents work when no status is asked for
+
+
+def agent_ticket(ticket_id: str) -> Ticket:
+    ticket = get_ticket(ticket_id) if ticket_id.startswith("tkt_") else None
+    if ticket is None:
+        raise OkpayError("not_found")
+    return ticket
+
+
+def read_for_agent(ticket_id: str) -> dict[str, Any]:
+    """The whole case: the ticket, its messages with their authors and every recorded event."""
+    ticket = agent_ticket(ticket_id)
+    view = ticket_view(ticket, for_agent=True)
+    view["messages"] = [message_view(m, for_agent=True) for m in thread_messages(thread_of(ticket_id))]
+    view["events"] = [
+        {"action": e.action, "actor": e.actor, "at": clock.isoformat(clock.from_stamp(e.at)), "detail": e.detail}
+        for e in events_of(thread_of(ticket_id))
+    ]
+    return view
+
+
+# --- the queue -------------------------------------------------------------------------------------
+
+
+def queue_page(
+    statuses: tuple[str, ...], *, limit: int, position: dict[str, Any] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Oldest `first_response_due` first over `statuses`: one Query each on GSI
+    by_first_response_due, merged.
+
+    `position` maps each status to the index key its next Query starts after (absent: from the
+    start; None: that status was used up on an earlier page).
+    """
+    position = dict(position or {})
+    merged: list[Ticket] = []
+    fetched: dict[str, int] = {}
+    for status in statuses:
+        if status in position and position[status] is None:
+            continue
+        # limit + 1 tells "this status has more" from "this status ends here".
+        results = Ticket.by_first_response_due.query(
+            status, limit=limit + 1, page_size=limit + 1, last_evaluated_key=position.get(status)
+        )
+        items = list(results)
+        fetched[status] = len(items)
+        merged.extend(items)
+    page = sorted(merged, key=lambda t: (t.first_response_due, t.ticket_id))[:limit]
+    more = False
+    for status, count in fetched.items():
+        used = [t for t in page if t.queue == status]
+        if used:
+            position[status] = _index_key(used[-1])
+        if len(used) == count:
+            position[status] = None
+        else:
+            more = True
+    return [ticket_view(t, for_agent=True) for t in page], (position if more else None)
+
+
+def _index_key(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "ticket_id": {"S": ticket.ticket_id},
+        "queue": {"S": ticket.queue},
+        "first_response_due": {"S": ticket.first_response_due},
+    }
+
+
+# --- agent actions ---------------------------------------------------------------------------------
+
+
+def reply(actor_id: str, ticket_id: str, body: str, slot: Any, now: datetime) -> dict[str, Any]:
+    """An agent's message; the user is emailed. The first one is the ticket's first response."""
+    ticket = agent_ticket(ticket_id)
+    stamp = clock.stamp(now)
+    view: dict[str, Any] = {}
+
+    def change(current: Ticket, transaction: TransactWrite) -> None:
+        message = new_message(ticket_id, actor_id, "agent", body, now)
+        view.clear()
+        view.update(message_view(message, for_agent=True))
+        actions = [Ticket.updated_at.set(stamp), Ticket.assignee.set(actor_id)]
+        condition = Ticket.queue == current.queue
+        if current.first_responded_at is None:
+            actions += [Ticket.first_responded_at.set(stamp), Ticket.sla_due.remove()]
+            condition &= Ticket.first_responded_at.does_not_exist()
+            late = stamp > current.first_response_due
+            transaction.save(audit_event(thread_of(ticket_id), actor_id, "first_response", stamp, {"late": late}))
+        if current.queue == "new":
+            actions.append(Ticket.queue.set("open"))
+            transaction.save(status_event(ticket_id, actor_id, "new", "open", "agent_reply", stamp))
+        transaction.save(message)
+        transaction.update(Ticket(ticket_id), actions=actions, condition=condition)
+        if slot is not None:
+            idempotency.finish_in(transaction, slot, 201, dict(view), now)
+
+    try:
+        ticket = write_on_ticket(ticket, lambda: agent_ticket(ticket_id), change)
+    except OkpayError:
+        if slot is not None:
+            slot.finished = False
+        raise
+    case_notices.tell_user(ticket.user_id, "ticket_reply", ticket_id, subject=ticket.subject, body=body)
+    return view
+
+
+def set_status(actor_id: str, ticket_id: str, status: str, now: datetime) -> dict[str, Any]:
+    """Move a ticket to `open`, `pending`, `solved` or `closed`; asking for its current status is a
+    no-op (nothing recorded, nobody emailed)."""
+    ticket = agent_ticket(ticket_id)
+    stamp = clock.stamp(now)
+    changed: list[str] = []
+
+    def change(current: Ticket, transaction: TransactWrite) -> None:
+        changed.clear()
+        if current.queue == status:  # still so, or it moved: then the write is tried again
+            transaction.condition_check(Ticket, ticket_id, condition=Ticket.queue == status)
+            return
+        actions = [Ticket.queue.set(status), Ticket.updated_at.set(stamp)]
+        if status == "closed":
+            actions.append(Ticket.sla_due.remove())  # a closed ticket never escalates
+        transaction.update(Ticket(ticket_id), actions=actions, condition=Ticket.queue == current.queue)
+        transaction.save(status_event(ticket_id, actor_id, current.queue, status, "agent", stamp))
+        changed.append(current.queue)
+
+    ticket = write_on_ticket(ticket, lambda: agent_ticket(ticket_id), change)
+    if not changed:
+        return ticket_view(ticket, for_agent=True)
+    ticket.queue, ticket.updated_at = status, stamp
+    if status == "closed":
+        ticket.sla_due = None
+    logger.info(
+        "ticket status changed",
+        extra={"ticket_id": ticket_id, "from": changed[0], "to": status, "event": "ticket_status"},
+    )
+    if status == "solved":
+        case_notices.tell_user(ticket.user_id, "ticket_solved", ticket_id, subject=ticket.subject)
+    return ticket_view(ticket, for_agent=True)
