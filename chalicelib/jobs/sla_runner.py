@@ -8,9 +8,11 @@ with a conditional UpdateItem on the stage and `sla_due` it read (and on the cas
 an agent) before any notice goes out: a failed condition means another run took the step, or an
 agent answered, so overlapping or repeated runs notify nothing twice.
 
-Notices per page of cases: one digest email per recipient for the reminders (the assignee agent,
-else the support mailbox), one alert to the support lead (the alert topic) for the escalations, and
-each escalated case's user told once, in their language.
+Each escalated case's user is told once, in their language, right after the page that escalated
+it. Staff get digests per batch (the steps of up to `PAGE` cases, over queues; sent when a batch is
+full and when the run ends, however it ends): one email per recipient for the reminders (the
+assignee agent, else the support mailbox) and one alert to the support lead (the alert topic)
+listing the escalations, so a backlog of 1,000 overdue cases pages the lead ten times, not 1,000.
 
 A run stops after `TIME_BUDGET` seconds or `MAX_CASES` cases (the Lambda timeout is 30 s), checked
 between pages, and saves where it stopped (the queue and the page's last evaluated key, `counters`
@@ -27,9 +29,8 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pynamodb.exceptions import UpdateError
 
@@ -44,17 +45,16 @@ from chalicelib.store.conditions import condition_failed
 from chalicelib.store.job_state import read_position, save_position
 from chalicelib.store.users import User
 
-PAGE = 100  # cases per Query page; notices go out per page
+PAGE = 100  # cases per Query page, and per staff digest
 TIME_BUDGET = 20.0  # seconds of real time per run, checked between pages (Lambda timeout 30 s)
 MAX_CASES = 5000  # per run; the next run goes on from the cursor
 WORKERS = 4  # cases claimed and users told concurrently (kept low: SES has a sending rate)
 QUEUE_LOCALE = "zh-CN"  # the support mailbox's language, as agents' default
-STAGES_WITH_A_STEP = ("none", "reminded")
 
 
-@dataclass(frozen=True)
-class SlaCases:
-    """What differs between disputes and tickets."""
+class SlaCases(NamedTuple):
+    """What differs between disputes and tickets. (NamedTuples, not dataclasses: `import app` loads
+    this module, and a dataclass costs a millisecond or two to define.)"""
 
     job: str  # "dispute_sla"
     kind: str  # "dispute" | "ticket": audit subjects `<kind>#<id>`, notice `<kind>_escalated`
@@ -69,8 +69,7 @@ class SlaCases:
         return f"job#{self.job}"
 
 
-@dataclass(frozen=True)
-class Taken:
+class Taken(NamedTuple):
     """A step this run claimed, and so must announce."""
 
     case: Any
@@ -78,8 +77,7 @@ class Taken:
     deadline: datetime
 
 
-@dataclass(frozen=True)
-class Cursor:
+class Cursor(NamedTuple):
     queue: str
     after: dict[str, Any] | None  # the last evaluated key in `queue`; None: from its start
 
@@ -90,39 +88,39 @@ class Cursor:
 def run(cases: SlaCases, now: datetime) -> dict[str, Any]:
     started = time.monotonic()
     tally: Counter[str] = Counter()
-    saved = _read_cursor(cases)
-    cursor = saved
+    batch: list[Taken] = []  # steps taken whose staff digest and lead alert are not sent yet
+    saved = written = _read_cursor(cases)
+    stopped_at: Cursor | None = None  # where the next run starts; None: from the beginning
     pages = 0
-    finished = True
-    for queue in _queue_order(cases.queues, saved):
-        start = saved.after if saved is not None and saved.queue == queue else None
-        while True:
-            if pages and (time.monotonic() - started > TIME_BUDGET or tally["checked"] >= MAX_CASES):
-                finished = False
+    try:
+        for queue in _queue_order(cases.queues, saved):
+            start = saved.after if saved is not None and saved.queue == queue else None
+            while True:
+                if pages and (time.monotonic() - started > TIME_BUDGET or tally["checked"] >= MAX_CASES):
+                    stopped_at = Cursor(queue, start)
+                    break
+                results = cases.model.by_sla_due.query(
+                    queue,
+                    cases.model.sla_due <= clock.stamp(now),
+                    limit=PAGE,
+                    page_size=PAGE,
+                    last_evaluated_key=start,
+                )
+                page = list(results)
+                pages += 1
+                batch += _work_page(cases, page, now, tally)
+                if len(batch) >= PAGE:
+                    _notify_staff(cases, batch)
+                    batch = []
+                start = results.last_evaluated_key
+                if start is None:
+                    break  # this queue is done
+                written = _save_cursor(cases, Cursor(queue, start), written, now)  # survives a timeout
+            if stopped_at is not None:
                 break
-            results = cases.model.by_sla_due.query(
-                queue,
-                cases.model.sla_due <= clock.stamp(now),
-                limit=PAGE,
-                page_size=PAGE,
-                last_evaluated_key=start,
-            )
-            page = list(results)
-            pages += 1
-            _work_page(cases, page, now, tally)
-            start = results.last_evaluated_key
-            cursor = Cursor(queue, start) if start is not None else None
-            if cursor is not None:
-                _save_cursor(cases, cursor, saved, now)
-                saved = cursor
-            else:
-                break  # the queue is done
-        if not finished:
-            cursor = cursor or Cursor(queue, start)
-            break
-    if finished:
-        cursor = None
-    _save_cursor(cases, cursor, saved, now)
+        _save_cursor(cases, stopped_at, written, now)
+    finally:
+        _notify_staff(cases, batch)  # what was claimed is announced, whatever stopped the run
     result = {
         "ran_at": clock.isoformat(now),
         "checked": tally["checked"],
@@ -131,9 +129,9 @@ def run(cases: SlaCases, now: datetime) -> dict[str, Any]:
         "skipped": tally["skipped"],
         "failed": tally["failed"],
         "pages": pages,
-        "finished": finished,
+        "finished": stopped_at is None,
     }
-    logger.info(f"{cases.job} run", extra={"job": cases.job, **result})
+    logger.info("sla job run", extra={"job": cases.job, **result})
     if tally["checked"]:
         _record_run(cases, result, now)
     return result
@@ -150,18 +148,18 @@ def _read_cursor(cases: SlaCases) -> Cursor | None:
         data = json.loads(raw)
         queue, after = data["queue"], data["after"]
     except (ValueError, TypeError, KeyError):
-        logger.warning(f"{cases.job}: unreadable cursor, starting over", extra={"job": cases.job})
+        logger.warning("sla job cursor unreadable, starting over", extra={"job": cases.job})
         return None
     if queue not in cases.queues or not (after is None or isinstance(after, dict)):
         return None
     return Cursor(queue, after)
 
 
-def _save_cursor(cases: SlaCases, cursor: Cursor | None, saved: Cursor | None, now: datetime) -> None:
-    """Write the cursor when it moved (an empty string: start over); overlapping runs: the last wins."""
-    if cursor == saved:
-        return
-    save_position(cases.job, cursor.dump() if cursor is not None else "", clock.stamp(now))
+def _save_cursor(cases: SlaCases, cursor: Cursor | None, written: Cursor | None, now: datetime) -> Cursor | None:
+    """Write the cursor when it moved (empty: start over) and return it; overlapping runs: the last wins."""
+    if cursor != written:
+        save_position(cases.job, cursor.dump() if cursor is not None else "", clock.stamp(now))
+    return cursor
 
 
 def _queue_order(queues: tuple[str, ...], cursor: Cursor | None) -> tuple[str, ...]:
@@ -175,9 +173,10 @@ def _queue_order(queues: tuple[str, ...], cursor: Cursor | None) -> tuple[str, .
 # --- one page -------------------------------------------------------------------------------------
 
 
-def _work_page(cases: SlaCases, page: list[Any], now: datetime, tally: Counter[str]) -> None:
+def _work_page(cases: SlaCases, page: list[Any], now: datetime, tally: Counter[str]) -> list[Taken]:
+    """Claim each case's step, record it, and tell the users whose cases were escalated."""
     if not page:
-        return
+        return []
     tally["checked"] += len(page)
     with ThreadPoolExecutor(max_workers=min(WORKERS, len(page))) as pool:
         outcomes = list(pool.map(lambda case: _take_step_safely(cases, case, now), page))
@@ -191,9 +190,17 @@ def _work_page(cases: SlaCases, page: list[Any], now: datetime, tally: Counter[s
     _record_steps(cases, taken, now)
     if escalated:
         _tell_users(cases, escalated)
-        _alert_lead(cases, escalated)
+    return taken
+
+
+def _notify_staff(cases: SlaCases, batch: list[Taken]) -> None:
+    """For a batch of steps: one digest per reminder recipient and one alert to the support lead."""
+    reminded = [step for step in batch if step.stage == "reminded"]
+    escalated = [step for step in batch if step.stage == "escalated"]
     if reminded:
         _remind_staff(cases, reminded)
+    if escalated:
+        _alert_lead(cases, escalated)
 
 
 def _take_step_safely(cases: SlaCases, case: Any, now: datetime) -> Taken | str | None:
@@ -201,7 +208,7 @@ def _take_step_safely(cases: SlaCases, case: Any, now: datetime) -> Taken | str 
         return take_step(cases, case, now)
     except Exception:
         # Left in the range: a later run tries again (after the cursor has gone round).
-        logger.exception(f"{cases.job}: step not taken", extra={"case_id": cases.case_id(case)})
+        logger.exception("sla step not taken", extra={"job": cases.job, "case_id": cases.case_id(case)})
         return "failed"
 
 
@@ -209,7 +216,7 @@ def take_step(cases: SlaCases, case: Any, now: datetime) -> Taken | None:
     """Claim the case's next step; None when another run took it or the case no longer waits."""
     model = type(case)
     seen = case.sla_stage or "none"
-    if seen not in STAGES_WITH_A_STEP:
+    if not sla.has_next_step(seen):
         _drop_stale_due(cases, case)
         return None
     deadline = clock.from_stamp(cases.deadline(case))
@@ -253,7 +260,7 @@ def _record_steps(cases: SlaCases, taken: list[Taken], now: datetime) -> None:
                 detail = {"deadline": cases.deadline(step.case), "assignee": step.case.assignee}
                 batch.save(audit_event(f"{cases.kind}#{cases.case_id(step.case)}", cases.actor, action, stamp, detail))
     except Exception:
-        logger.exception(f"{cases.job}: audit events not written", extra={"job": cases.job})
+        logger.exception("sla audit events not written", extra={"job": cases.job})
 
 
 def _record_run(cases: SlaCases, result: dict[str, Any], now: datetime) -> None:
@@ -264,7 +271,7 @@ def _record_run(cases: SlaCases, result: dict[str, Any], now: datetime) -> None:
     try:
         event.save()
     except Exception:
-        logger.exception(f"{cases.job}: run record not written", extra={"job": cases.job})
+        logger.exception("sla run record not written", extra={"job": cases.job})
 
 
 # --- notices --------------------------------------------------------------------------------------
@@ -276,14 +283,15 @@ def _tell_users(cases: SlaCases, escalated: list[Taken]) -> None:
     event = f"{cases.kind}_escalated"
 
     def tell(step: Taken) -> None:
-        case_notices.tell_user(users.get(step.case.user_id), event, cases.case_id(step.case))
+        # A user the batch read did not return is looked up again by id (it may have failed).
+        case_notices.tell_user(users.get(step.case.user_id, step.case.user_id), event, cases.case_id(step.case))
 
     with ThreadPoolExecutor(max_workers=min(WORKERS, len(escalated))) as pool:
         list(pool.map(tell, escalated))
 
 
 def _alert_lead(cases: SlaCases, escalated: list[Taken]) -> None:
-    """One alert per page, however many cases it escalated."""
+    """One alert per batch, however many cases it escalated."""
     lines = [
         f"{cases.case_id(step.case)}  due {case_notices.beijing_time(step.deadline)} Beijing time, "
         f"assignee {step.case.assignee or 'none'}"
@@ -294,7 +302,7 @@ def _alert_lead(cases: SlaCases, escalated: list[Taken]) -> None:
         notify.alert_operators(title, "\n".join(lines))
     except Exception:
         logger.exception(
-            f"{cases.job}: support lead not alerted",
+            "sla support lead not alerted",
             extra={"job": cases.job, "case_ids": [cases.case_id(step.case) for step in escalated]},
         )
 
@@ -306,14 +314,12 @@ def _remind_staff(cases: SlaCases, reminded: list[Taken]) -> None:
     for step in reminded:
         by_recipient[_recipient(agents.get(step.case.assignee or ""))].append(step)
     for (address, locale), steps in by_recipient.items():
-        lines = [
-            _reminder_line(cases, step, locale) for step in sorted(steps, key=lambda step: step.deadline)
-        ]
+        lines = [_reminder_line(cases, step, locale) for step in sorted(steps, key=lambda step: step.deadline)]
         try:
             notify.send_email(address, "sla_reminder_email", locale, count=len(steps), cases="\n".join(lines))
         except Exception:
             logger.exception(
-                f"{cases.job}: reminder not sent",
+                "sla reminder not sent",
                 extra={"job": cases.job, "case_ids": [cases.case_id(step.case) for step in steps]},
             )
 
@@ -339,7 +345,12 @@ def _reminder_line(cases: SlaCases, step: Taken, locale: str) -> str:
 
 
 def _users(user_ids: Iterable[str]) -> dict[str, User]:
+    """The users found, by id; none when the read fails (the steps are taken: notices still go)."""
     wanted = sorted(set(user_ids))
     if not wanted:
         return {}
-    return {user.user_id: user for user in User.batch_get(wanted)}
+    try:
+        return {user.user_id: user for user in User.batch_get(wanted)}
+    except Exception:
+        logger.exception("sla users not read", extra={"count": len(wanted)})
+        return {}

@@ -31,6 +31,7 @@ from chalicelib.services.disputes import (
 )
 from chalicelib.services.ledger import Leg, Posting, user_account
 from chalicelib.services.money import format_amount
+from chalicelib.services.queue_pages import merge_page, pending_statuses
 from chalicelib.store.audit import audit_event, events_of
 from chalicelib.store.base import shared_connection
 from chalicelib.store.disputes import OPEN_STATUSES, Dispute, dispute_claim, get_dispute
@@ -78,11 +79,8 @@ def queue_page(
     its next Query starts after (absent: from the start; None: that status is exhausted).
     """
     position = dict(position or {})
-    merged: list[tuple[str, str, Dispute]] = []
-    fetched: dict[str, int] = {}
-    for status in statuses:
-        if status in position and position[status] is None:
-            continue  # exhausted on an earlier page
+    streams: dict[str, list[Dispute]] = {}
+    for status in pending_statuses(statuses, position):
         condition = Dispute.respond_by < clock.stamp(before) if before is not None else None
         results = Dispute.by_respond_by.query(
             status,
@@ -92,20 +90,11 @@ def queue_page(
             page_size=max(limit + 1, 25),
             last_evaluated_key=position.get(status),
         )
-        items = list(results)
-        fetched[status] = len(items)
-        merged.extend((d.respond_by, d.dispute_id, d) for d in items)
-    page = [row[2] for row in sorted(merged, key=lambda row: (row[0], row[1]))[:limit]]
-    more = False
-    for status, count in fetched.items():
-        used = [d for d in page if d.queue == status]
-        if used:
-            position[status] = _index_key(used[-1])
-        if len(used) == count:  # everything left in this status is on this page
-            position[status] = None
-        else:
-            more = True
-    return [dispute_view(d, for_agent=True) for d in page], (position if more else None)
+        streams[status] = list(results)
+    page, following = merge_page(
+        streams, limit=limit, due=lambda d: d.respond_by, index_key=_index_key, position=position
+    )
+    return [dispute_view(d, for_agent=True) for d in page], following
 
 
 def _index_key(dispute: Dispute) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from chalicelib.services.ledger import user_account
 from chalicelib.services.money import format_amount
 from chalicelib.store.audit import audit_event
 from chalicelib.store.base import shared_connection
+from chalicelib.store.batch import batch_get
 from chalicelib.store.disputes import OPEN_STATUSES, Dispute, dispute_claim, get_dispute
 from chalicelib.store.messages import Message, thread_messages
 from chalicelib.store.users import Claim
@@ -34,7 +35,7 @@ from chalicelib.store.wallet import TransactionRecord
 
 DISPUTABLE_TYPES = ("payment", "transfer", "withdrawal")
 WINDOW_DAYS = 120
-FILINGS_PER_DAY = 10  # per user: more is abuse, not a wallet's real trouble
+FILINGS_PER_DAY = 50  # per user: a stolen card can mean many appeals in a day; more is abuse
 MESSAGES_PER_HOUR = 30  # per user, over all their cases
 
 
@@ -112,8 +113,8 @@ def file_dispute(
 ) -> dict[str, Any]:
     """Open a dispute on the caller's own debit; the contract's checks 429 → 404 → 409 → 422."""
     rate_limits.hit(f"disputes#{user_id}", limit=FILINGS_PER_DAY, window=timedelta(days=1), now=now)
-    header = _own_transaction(user_id, transaction_id)
-    _no_open_dispute(transaction_id)
+    header, claim = _transaction_and_claim(user_id, transaction_id)
+    _no_open_dispute_of(user_id, claim)
     debit = _disputable_debit(header, user_id)
     _within_window(header, now)
     refundable = int(debit["amount"]) - int(header.refunded or 0)
@@ -166,7 +167,7 @@ def file_dispute(
     except TransactWriteError:
         if slot is not None:
             slot.finished = False
-        _no_open_dispute(transaction_id)  # lost the race to a concurrent filing → 409
+        _no_open_dispute_of(user_id, _claim_of(transaction_id))  # lost the race to a concurrent filing
         raise
     logger.info("dispute filed", extra={"user_id": user_id, "dispute_id": dispute.dispute_id, "event": "dispute_filed"})
     case_notices.tell_user(
@@ -180,24 +181,31 @@ def file_dispute(
     return view
 
 
-def _own_transaction(user_id: str, transaction_id: str) -> TransactionRecord:
+def _transaction_and_claim(user_id: str, transaction_id: str) -> tuple[TransactionRecord, Claim | None]:
+    """The caller's transaction (else 404) and its open-dispute claim, in one read."""
     if not transaction_id.startswith("txn_"):
         raise OkpayError("not_found", field="transaction_id")
-    try:
-        header = TransactionRecord.get(transaction_id, consistent_read=True)
-    except TransactionRecord.DoesNotExist:
-        raise OkpayError("not_found", field="transaction_id") from None
-    if user_id not in (header.parties or []):
+    header_key = (TransactionRecord, (transaction_id,))
+    claim_key = (Claim, (dispute_claim(transaction_id),))
+    found = batch_get([header_key, claim_key])
+    header = found[header_key]
+    if header is None or user_id not in (header.parties or []):
         raise OkpayError("not_found", field="transaction_id")
-    return header
+    return header, found[claim_key]
 
 
-def _no_open_dispute(transaction_id: str) -> None:
+def _no_open_dispute_of(user_id: str, claim: Claim | None) -> None:
+    """409 when the caller already disputes it. Another party's dispute (a transfer's payer, seen
+    by the payee) is not theirs to learn of: they fall through to 422 not_disputable."""
+    if claim is not None and claim.user_id == user_id:
+        raise OkpayError("dispute_exists", details={"dispute_id": claim.ref})
+
+
+def _claim_of(transaction_id: str) -> Claim | None:
     try:
-        claim = Claim.get(dispute_claim(transaction_id), consistent_read=True)
+        return Claim.get(dispute_claim(transaction_id), consistent_read=True)
     except Claim.DoesNotExist:
-        return
-    raise OkpayError("dispute_exists", details={"dispute_id": claim.ref})
+        return None
 
 
 def _disputable_debit(header: TransactionRecord, user_id: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 REMINDER_SHARE = 0.8  # remind at 80 % of the window
+STAGES = ("none", "reminded", "escalated")
 
 
 def reminder_at(start: datetime, due: datetime) -> datetime:
@@ -29,3 +30,8 @@ def next_step(stage: str, due: datetime, now: datetime) -> Step:
     if stage == "none" and now < due:
         return Step("reminded", due)
     return Step("escalated", None)
+
+
+def has_next_step(stage: str | None) -> bool:
+    """False once escalated (or for a stage this code does not know): nothing more to do or tell."""
+    return (stage or "none") in STAGES[:2]

@@ -17,6 +17,7 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services import case_notices, idempotency
+from chalicelib.services.queue_pages import merge_page, pending_statuses
 from chalicelib.services.tickets import (
     message_view,
     new_message,
@@ -64,29 +65,16 @@ def queue_page(
     start; None: that status was used up on an earlier page).
     """
     position = dict(position or {})
-    merged: list[Ticket] = []
-    fetched: dict[str, int] = {}
-    for status in statuses:
-        if status in position and position[status] is None:
-            continue
-        # limit + 1 tells "this status has more" from "this status ends here".
+    streams: dict[str, list[Ticket]] = {}
+    for status in pending_statuses(statuses, position):
         results = Ticket.by_first_response_due.query(
             status, limit=limit + 1, page_size=limit + 1, last_evaluated_key=position.get(status)
         )
-        items = list(results)
-        fetched[status] = len(items)
-        merged.extend(items)
-    page = sorted(merged, key=lambda t: (t.first_response_due, t.ticket_id))[:limit]
-    more = False
-    for status, count in fetched.items():
-        used = [t for t in page if t.queue == status]
-        if used:
-            position[status] = _index_key(used[-1])
-        if len(used) == count:
-            position[status] = None
-        else:
-            more = True
-    return [ticket_view(t, for_agent=True) for t in page], (position if more else None)
+        streams[status] = list(results)
+    page, following = merge_page(
+        streams, limit=limit, due=lambda t: t.first_response_due, index_key=_index_key, position=position
+    )
+    return [ticket_view(t, for_agent=True) for t in page], following
 
 
 def _index_key(ticket: Ticket) -> dict[str, Any]:

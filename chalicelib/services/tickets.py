@@ -247,7 +247,6 @@ def add_user_message(user_id: str, ticket_id: str, body: str, slot: Any, now: da
         transaction.save(message, condition=Message.message_key.does_not_exist())
         transaction.update(Ticket(ticket_id), actions=actions, condition=Ticket.queue == current.queue)
         if slot is not None:
-            slot.finished = False
             idempotency.finish_in(transaction, slot, 201, dict(view), now)
 
     try:

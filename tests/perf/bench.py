@@ -657,6 +657,128 @@ register(
     )
 )
 
+
+# --- SLA jobs ---------------------------------------------------------------------------------------
+
+_SLA_BACKLOG = 1_000
+
+
+def _count_aws_calls() -> tuple[Counter[str], Callable[[], None]]:
+    """Count every botocore call from now on (the sessions already made included); returns the undo."""
+    import botocore.client
+
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(client: Any, operation: str, params: Any) -> Any:
+        with lock:
+            counts[f"{client.meta.service_model.service_name}.{operation}"] += 1
+        return original(client, operation, params)
+
+    botocore.client.BaseClient._make_api_call = counting
+
+    def undo() -> None:
+        botocore.client.BaseClient._make_api_call = original
+
+    return counts, undo
+
+
+def _dispute_sla_backlog_setup(bench: Bench) -> None:
+    """1,000 open disputes past `respond_by`, written straight to the table, then ONE job run over
+    them through the local route (a run takes seconds on moto, too long to repeat per request):
+    its AWS calls and time are printed here; the table row is the idle run every 15 minutes after."""
+    from datetime import timedelta
+
+    from chalicelib.adapters import clock
+    from chalicelib.store.disputes import Dispute
+    from chalicelib.store.users import User
+
+    now = clock.now()
+    respond_by, filed = clock.stamp(now - timedelta(hours=1)), clock.stamp(now - timedelta(days=4))
+    with User.batch_write() as users, Dispute.batch_write() as disputes:
+        for n in range(_SLA_BACKLOG):
+            user_id = f"usr_slabench{n:05d}"
+            users.save(
+                User(
+                    user_id,
+                    created_at=filed,
+                    locale=("zh-CN", "en")[n % 2],
+                    email=f"slabench{n}@example.com",
+                    email_verified=True,
+                )
+            )
+            disputes.save(
+                Dispute(
+                    f"dsp_slabench{n:05d}",
+                    queue="open",
+                    user_id=user_id,
+                    transaction_id=f"txn_slabench{n:05d}",
+                    transaction_type="payment",
+                    reason="not_received",
+                    description="bench",
+                    amount=100,
+                    currency="CNY",
+                    respond_by=respond_by,
+                    sla_due=respond_by,
+                    sla_stage="reminded",
+                    escalated=False,
+                    created_at=filed,
+                    updated_at=filed,
+                )
+            )
+    from chalicelib.jobs import sla_runner
+
+    budget = sla_runner.TIME_BUDGET
+    sla_runner.TIME_BUDGET = 600.0  # the whole backlog in one run (moto is slow: 20 s stop near 900 cases)
+    counts, undo = _count_aws_calls()
+    try:
+        started = time.perf_counter()
+        response = bench.http.post("/_local/jobs/dispute_sla", headers={"Content-Type": "application/json"}, body=b"{}")
+        seconds = time.perf_counter() - started
+    finally:
+        undo()
+        sla_runner.TIME_BUDGET = budget
+    result = json.loads(response.body)["result"] if response.status_code == 200 else response.body[:200]
+    print(
+        f"One dispute_sla run over {_SLA_BACKLOG:,} open disputes past respond_by (moto, time budget lifted): "
+        f"{seconds:.2f} s"
+    )
+    print(f"  AWS calls: {sum(counts.values())} = {_format_calls(dict(sorted(counts.items())))}")
+    print(f"  result: {result}")
+    bench.state["dispute_sla_backlog"] = {"seconds": seconds, "calls": dict(counts), "result": result}
+
+
+def _bare_sla_check(bench: Bench) -> Any:
+    from chalicelib.adapters import clock
+
+    dynamodb = bench.client("dynamodb")
+    dynamodb.get_item(
+        TableName=bench.table("counters"), Key={"counter_id": {"S": "job#dispute_sla"}}, ConsistentRead=True
+    )
+    return dynamodb.query(
+        TableName=bench.table("disputes"),
+        IndexName="by_sla_due",
+        KeyConditionExpression="#queue = :queue AND sla_due <= :now",
+        ExpressionAttributeNames={"#queue": "queue"},
+        ExpressionAttributeValues={":queue": {"S": "open"}, ":now": {"S": clock.stamp(clock.now())}},
+        Limit=100,
+    )
+
+
+register(
+    Operation(
+        "POST /_local/jobs/dispute_sla (idle, after 1,000)",
+        request=lambda bench: bench.http.post(
+            "/_local/jobs/dispute_sla", headers={"Content-Type": "application/json"}, body=b"{}"
+        ),
+        setup=_dispute_sla_backlog_setup,
+        bare=_bare_sla_check,
+        bare_label="GetItem cursor + 1 Query by_sla_due",
+        calls={"dynamodb.GetItem": 1, "dynamodb.Query": 1},  # the cursor, one page of what is due
+    )
+)
+
 # --- counting AWS calls -----------------------------------------------------------------------
 
 

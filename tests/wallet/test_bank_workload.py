@@ -193,3 +193,37 @@ def test_one_payment_sent_many_times_at_once_with_one_key_is_paid_once(live):
     assert cny_balance(live, payer) == 8_500
     status, headers, _ = live.call("/payments", "POST", body, {**payer["auth"], "Idempotency-Key": "same-key"})
     assert status == 201 and headers.get("Idempotent-Replayed") == "true"
+
+
+def test_concurrent_resolves_refund_a_dispute_exactly_once(live):
+    from chalicelib.localstage.seed import AGENT_EMAIL, AGENT_PASSWORD
+
+    (payer,) = seed_users(live, "dsp", 1, 10_000)
+    body = {"merchant_id": "mer_morning_cafe", "amount": 3_000, "currency": "CNY", "order_reference": "disputed"}
+    status, _, paid = live.call("/payments", "POST", body, {**payer["auth"], "Idempotency-Key": "dsp-pay"})
+    assert status == 201, paid
+    filing = {"transaction_id": paid["transaction_id"], "reason": "not_received", "description": "never arrived"}
+    status, _, dispute = live.call("/disputes", "POST", filing, payer["auth"])
+    assert status == 201, dispute
+    status, _, tokens = live.call(
+        "/auth/login", "POST", {"login": AGENT_EMAIL, "password": AGENT_PASSWORD, "device_id": "console"}
+    )
+    assert status == 200, tokens
+    agent = {"Authorization": f"Bearer {tokens['access_token']}"}
+    barrier = threading.Barrier(8)
+
+    def resolve(n: int):
+        barrier.wait()
+        path = f"/admin/disputes/{dispute['dispute_id']}/resolve"
+        return live.call(
+            path, "POST", {"outcome": "refunded", "note": "refunded"}, {**agent, "Idempotency-Key": f"r{n}"}
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(resolve, range(8)))
+    statuses = sorted(status for status, _, _ in results)
+    assert statuses == [200] + [409] * 7, results
+    assert all(body["error"]["code"] == "dispute_closed" for status, _, body in results if status == 409)
+    assert cny_balance(live, payer) == 10_000  # 10,000 − 3,000 paid + 3,000 refunded, once
+    status, _, history = live.call("/me/transactions?type=refund", headers=payer["auth"])
+    assert status == 200 and [item["amount"] for item in history["data"]] == [3_000]
