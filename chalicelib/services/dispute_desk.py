@@ -22,17 +22,12 @@ from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services import case_notices, idempotency, ledger
-from chalicelib.services.disputes import (
-    dispute_view,
-    message_view,
-    new_message,
-    require_open,
-    thread_of,
-)
+from chalicelib.services.case_threads import events_view, message_view, new_message
+from chalicelib.services.disputes import dispute_view, require_open, thread_of
 from chalicelib.services.ledger import Leg, Posting, user_account
 from chalicelib.services.money import format_amount
 from chalicelib.services.queue_pages import merge_page, pending_statuses
-from chalicelib.store.audit import audit_event, events_of
+from chalicelib.store.audit import audit_event
 from chalicelib.store.base import shared_connection
 from chalicelib.store.disputes import OPEN_STATUSES, Dispute, dispute_claim, get_dispute
 from chalicelib.store.messages import thread_messages
@@ -54,11 +49,8 @@ def read_for_agent(dispute_id: str) -> dict[str, Any]:
     dispute = agent_dispute(dispute_id)
     view = dispute_view(dispute, for_agent=True)
     messages = thread_messages(thread_of(dispute_id))
-    view["messages"] = [message_view(m) | {"author_id": m.author_id} for m in messages]
-    view["events"] = [
-        {"action": e.action, "actor": e.actor, "at": clock.isoformat(clock.from_stamp(e.at)), "detail": e.detail}
-        for e in events_of(thread_of(dispute_id))
-    ]
+    view["messages"] = [message_view(m, for_agent=True) for m in messages]
+    view["events"] = events_view(thread_of(dispute_id))
     return view
 
 

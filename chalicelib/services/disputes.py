@@ -23,6 +23,7 @@ from chalicelib.adapters import business_calendar, clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services import case_notices, idempotency, rate_limits, sla
+from chalicelib.services.case_threads import instant, message_view, new_message
 from chalicelib.services.ledger import user_account
 from chalicelib.services.money import format_amount
 from chalicelib.store.audit import audit_event
@@ -43,29 +44,6 @@ def thread_of(dispute_id: str) -> str:
     return f"dispute#{dispute_id}"
 
 
-def new_message(thread_id: str, author_id: str, role: str, body: str, now: datetime) -> Message:
-    message_id = f"msg_{uuid.uuid4().hex}"
-    stamp = clock.stamp(now)
-    return Message(
-        thread_id,
-        f"{stamp}#{message_id}",
-        message_id=message_id,
-        author_id=author_id,
-        author_role=role,
-        body=body,
-        created_at=stamp,
-    )
-
-
-def message_view(message: Message) -> dict[str, Any]:
-    return {
-        "message_id": message.message_id,
-        "author": message.author_role,
-        "body": message.body,
-        "created_at": clock.isoformat(clock.from_stamp(message.created_at)),
-    }
-
-
 def dispute_view(dispute: Dispute, *, for_agent: bool = False) -> dict[str, Any]:
     view: dict[str, Any] = {
         "dispute_id": dispute.dispute_id,
@@ -75,12 +53,12 @@ def dispute_view(dispute: Dispute, *, for_agent: bool = False) -> dict[str, Any]
         "description": dispute.description,
         "amount": int(dispute.amount),
         "currency": dispute.currency,
-        "respond_by": _instant(dispute.respond_by),
-        "resolve_by": _instant(dispute.resolve_by),
+        "respond_by": instant(dispute.respond_by),
+        "resolve_by": instant(dispute.resolve_by),
         "escalated": bool(dispute.escalated),
         "assignee": dispute.assignee,
-        "created_at": _instant(dispute.created_at),
-        "updated_at": _instant(dispute.updated_at),
+        "created_at": instant(dispute.created_at),
+        "updated_at": instant(dispute.updated_at),
     }
     if dispute.refund_amount is not None:
         view["refund_amount"] = int(dispute.refund_amount)
@@ -90,13 +68,9 @@ def dispute_view(dispute: Dispute, *, for_agent: bool = False) -> dict[str, Any]
     if for_agent:
         view["user_id"] = dispute.user_id
         view["transaction_type"] = dispute.transaction_type
-        view["agent_replied_at"] = _instant(dispute.agent_replied_at)
+        view["agent_replied_at"] = instant(dispute.agent_replied_at)
         view["overdue"] = dispute.queue == "open" and dispute.respond_by < clock.stamp(clock.now())
     return view
-
-
-def _instant(stamp: str | None) -> str | None:
-    return clock.isoformat(clock.from_stamp(stamp)) if stamp else None
 
 
 # --- filing ------------------------------------------------------------------------------------

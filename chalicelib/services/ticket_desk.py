@@ -17,16 +17,15 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services import case_notices, idempotency
+from chalicelib.services.case_threads import events_view, message_view, new_message
 from chalicelib.services.queue_pages import merge_page, pending_statuses
 from chalicelib.services.tickets import (
-    message_view,
-    new_message,
     status_event,
     thread_of,
     ticket_view,
     write_on_ticket,
 )
-from chalicelib.store.audit import audit_event, events_of
+from chalicelib.store.audit import audit_event
 from chalicelib.store.messages import thread_messages
 from chalicelib.store.tickets import Ticket, get_ticket
 
@@ -45,10 +44,7 @@ def read_for_agent(ticket_id: str) -> dict[str, Any]:
     ticket = agent_ticket(ticket_id)
     view = ticket_view(ticket, for_agent=True)
     view["messages"] = [message_view(m, for_agent=True) for m in thread_messages(thread_of(ticket_id))]
-    view["events"] = [
-        {"action": e.action, "actor": e.actor, "at": clock.isoformat(clock.from_stamp(e.at)), "detail": e.detail}
-        for e in events_of(thread_of(ticket_id))
-    ]
+    view["events"] = events_view(thread_of(ticket_id))
     return view
 
 
@@ -95,7 +91,7 @@ def reply(actor_id: str, ticket_id: str, body: str, slot: Any, now: datetime) ->
     view: dict[str, Any] = {}
 
     def change(current: Ticket, transaction: TransactWrite) -> None:
-        message = new_message(ticket_id, actor_id, "agent", body, now)
+        message = new_message(thread_of(ticket_id), actor_id, "agent", body, now)
         view.clear()
         view.update(message_view(message, for_agent=True))
         actions = [Ticket.updated_at.set(stamp), Ticket.assignee.set(actor_id)]

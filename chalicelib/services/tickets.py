@@ -25,6 +25,7 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services import case_notices, idempotency, rate_limits, sla
+from chalicelib.services.case_threads import instant, message_view, new_message
 from chalicelib.store.audit import AuditEvent, audit_event
 from chalicelib.store.base import shared_connection
 from chalicelib.store.messages import Message, thread_messages
@@ -51,49 +52,19 @@ def ticket_view(ticket: Ticket, *, for_agent: bool = False) -> dict[str, Any]:
         "subject": ticket.subject,
         "category": ticket.category,
         "status": ticket.queue,
-        "first_response_due": _instant(ticket.first_response_due),
+        "first_response_due": instant(ticket.first_response_due),
         "escalated": bool(ticket.escalated),
-        "created_at": _instant(ticket.created_at),
-        "updated_at": _instant(ticket.updated_at),
+        "created_at": instant(ticket.created_at),
+        "updated_at": instant(ticket.updated_at),
     }
     if ticket.transaction_id:
         view["transaction_id"] = ticket.transaction_id
     if for_agent:
         view["user_id"] = ticket.user_id
-        view["first_responded_at"] = _instant(ticket.first_responded_at)
+        view["first_responded_at"] = instant(ticket.first_responded_at)
         view["assignee"] = ticket.assignee
         view["overdue"] = ticket.first_responded_at is None and ticket.first_response_due < clock.stamp(clock.now())
     return view
-
-
-def new_message(ticket_id: str, author_id: str, role: str, body: str, now: datetime) -> Message:
-    message_id = f"msg_{uuid.uuid4().hex}"
-    stamp = clock.stamp(now)
-    return Message(
-        thread_of(ticket_id),
-        f"{stamp}#{message_id}",
-        message_id=message_id,
-        author_id=author_id,
-        author_role=role,
-        body=body,
-        created_at=stamp,
-    )
-
-
-def message_view(message: Message, *, for_agent: bool = False) -> dict[str, Any]:
-    view = {
-        "message_id": message.message_id,
-        "author": message.author_role,
-        "body": message.body,
-        "created_at": _instant(message.created_at),
-    }
-    if for_agent:
-        view["author_id"] = message.author_id
-    return view
-
-
-def _instant(stamp: str | None) -> str | None:
-    return clock.isoformat(clock.from_stamp(stamp)) if stamp else None
 
 
 # --- opening a ticket ------------------------------------------------------------------------------
@@ -133,7 +104,7 @@ def open_ticket(
     try:
         with TransactWrite(connection=shared_connection()) as transaction:
             transaction.save(ticket, condition=Ticket.ticket_id.does_not_exist())
-            transaction.save(new_message(ticket.ticket_id, user_id, "user", body, now))
+            transaction.save(new_message(thread_of(ticket.ticket_id), user_id, "user", body, now))
             transaction.save(audit_event(thread_of(ticket.ticket_id), user_id, "created", stamp, detail))
             if slot is not None:
                 idempotency.finish_in(transaction, slot, 201, view, now)
@@ -236,7 +207,7 @@ def add_user_message(user_id: str, ticket_id: str, body: str, slot: Any, now: da
     view: dict[str, Any] = {}
 
     def change(current: Ticket, transaction: TransactWrite) -> None:
-        message = new_message(ticket_id, user_id, "user", body, now)
+        message = new_message(thread_of(ticket_id), user_id, "user", body, now)
         view.clear()
         view.update(message_view(message))
         actions = [Ticket.updated_at.set(stamp)]
