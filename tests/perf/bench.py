@@ -658,6 +658,128 @@ register(
 )
 
 
+# --- disputes ---------------------------------------------------------------------------------------
+
+
+def _disputes_setup(bench: Bench) -> None:
+    """Payments for the bench user to dispute (headers written straight to the table), and open
+    disputes for the agent's first replies; the daily filing cap is lifted for the bench user."""
+    from chalicelib.adapters import clock
+    from chalicelib.services import disputes
+    from chalicelib.store.disputes import Dispute
+    from chalicelib.store.kyc import KycRecord
+    from chalicelib.store.wallet import TransactionRecord
+
+    disputes.FILINGS_PER_DAY = 10**6  # one user files hundreds here; real users are capped
+    if "agent_auth" not in bench.state:
+        _agent_setup(bench)
+    user = _make_user(bench, 40)
+    KycRecord(user.user_id, "current", status="approved", level=2, approved_real_name="张三").save()
+    stamp = clock.stamp(clock.now())
+    leg = {"account_id": f"user#{user.user_id}", "direction": "debit", "amount": 100, "currency": "CNY"}
+    # One transaction per filing and one open dispute per first reply, no more: moto copies every
+    # table a transaction touches, so a bigger table would bill its size to each request.
+    with TransactionRecord.batch_write() as headers, Dispute.batch_write() as open_disputes:
+        for n in range(bench.state["requests"]):
+            headers.save(
+                TransactionRecord(
+                    f"txn_dspbench{n:06d}",
+                    kind="transaction",
+                    type="payment",
+                    status="completed",
+                    created_at=stamp,
+                    parties=[user.user_id],
+                    legs=[{**leg, "entry_key": f"{stamp}#ent_{n}", "account_type": "user_wallet"}],
+                )
+            )
+            open_disputes.save(
+                Dispute(
+                    f"dsp_replybench{n:06d}",
+                    queue="open",
+                    user_id=user.user_id,
+                    transaction_id=f"txn_replybench{n:06d}",
+                    transaction_type="payment",
+                    reason="not_received",
+                    description="bench",
+                    amount=100,
+                    currency="CNY",
+                    respond_by=stamp,
+                    sla_due=stamp,
+                    created_at=stamp,
+                    updated_at=stamp,
+                )
+            )
+    bench.state.update(dispute_auth={"Authorization": f"Bearer {_token(user).access_token}"}, filed=0, replied=0)
+
+
+def _file_dispute(bench: Bench) -> Any:
+    n = bench.state["filed"]
+    bench.state["filed"] = n + 1
+    body = {"transaction_id": f"txn_dspbench{n:06d}", "reason": "duplicate", "description": "charged twice"}
+    headers = {**bench.state["dispute_auth"], "Content-Type": "application/json"}
+    return bench.http.post("/disputes", headers=headers, body=json.dumps(body).encode())
+
+
+def _agent_reply(bench: Bench) -> Any:
+    n = bench.state["replied"]
+    bench.state["replied"] = n + 1
+    headers = {**bench.state["agent_auth"], "Content-Type": "application/json"}
+    body = json.dumps({"body": "我们正在核实，请稍候。"}).encode()
+    return bench.http.post(f"/admin/disputes/dsp_replybench{n:06d}/messages", headers=headers, body=body)
+
+
+def _bare_case_write(bench: Bench) -> Any:
+    # The floor of a case change: read the case, one transaction with two items.
+    dynamodb = bench.client("dynamodb")
+    dynamodb.get_item(TableName=bench.table("disputes"), Key={"dispute_id": {"S": "dsp_replybench000000"}})
+    n = str(time.perf_counter_ns())
+    return dynamodb.transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": bench.table("messages"),
+                    "Item": {"thread_id": {"S": "bare"}, "message_key": {"S": n}},
+                }
+            },
+            {"Put": {"TableName": bench.table("audit"), "Item": {"subject": {"S": "bare"}, "event_key": {"S": n}}}},
+        ]
+    )
+
+
+register(
+    Operation(
+        "POST /disputes",
+        request=_file_dispute,
+        setup=_disputes_setup,
+        bare=_bare_case_write,
+        status=201,
+        bare_label="GetItem + 1 TransactWriteItems",
+        bare_matches_calls=False,
+        # session; daily filing counter; ONE BatchGetItem (transaction + open-dispute claim); ONE
+        # transaction (dispute, claim, audit); the user for the acknowledgement, and the email
+        calls={
+            "dynamodb.GetItem": 2,
+            "dynamodb.UpdateItem": 1,
+            "dynamodb.BatchGetItem": 1,
+            "dynamodb.TransactWriteItems": 1,
+            "ses.SendEmail": 1,
+        },
+    )
+)
+register(
+    Operation(
+        "POST /admin/disputes/{id}/messages (first reply)",
+        request=_agent_reply,
+        bare=_bare_case_write,
+        status=201,
+        bare_label="GetItem + 1 TransactWriteItems",
+        bare_matches_calls=False,
+        # session, dispute; ONE transaction (message, open → under_review, audit); the user, the email
+        calls={"dynamodb.GetItem": 3, "dynamodb.TransactWriteItems": 1, "ses.SendEmail": 1},
+    )
+)
+
+
 # --- SLA jobs ---------------------------------------------------------------------------------------
 
 _SLA_BACKLOG = 1_000
@@ -982,7 +1104,7 @@ def _bare_app() -> Any:
     return bare
 
 
-def run_operations(iterations: int, warmup: int) -> list[Result]:
+def run_operations(iterations: int, warmup: int, only: str | None = None) -> list[Result]:
     _prepare_environment()
     counter = AwsCalls()
     counter.install()  # before anything makes a botocore session
@@ -992,6 +1114,9 @@ def run_operations(iterations: int, warmup: int) -> list[Result]:
     from chalicelib.localstage.server import use_moto_environment
 
     use_moto_environment()  # the local stage's variables, .local emails allowed; no endpoint
+    from chalicelib.localstage.moto_isolation import make_dynamodb_atomic
+
+    make_dynamodb_atomic()  # moto as the local stage runs it: transactions back up their items only
     import boto3
     from chalice.test import Client
 
@@ -1011,8 +1136,10 @@ def run_operations(iterations: int, warmup: int) -> list[Result]:
         app_client = Client(app_module.app, stage_name="local", project_dir=str(PROJECT_DIR))
         bare_client = Client(_bare_app(), stage_name="local", project_dir=str(PROJECT_DIR))
         bench = Bench(http=app_client.http, bare_http=bare_client.http, settings=get_settings())
+        bench.state["requests"] = iterations + max(1, warmup)  # per operation, for setups needing a supply
         for op in OPERATIONS:
-            results.append(measure(op, bench, counter, iterations, warmup))
+            if only is None or only in op.name:
+                results.append(measure(op, bench, counter, iterations, warmup))
     return results
 
 
@@ -1053,10 +1180,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--iterations", type=int, default=200, help="timed requests per operation")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per operation first")
     parser.add_argument("--cold-runs", type=int, default=7, help="fresh processes per import measured")
+    parser.add_argument("--only", help="measure only the operations whose name contains this text")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    results = run_operations(args.iterations, args.warmup)
+    results = run_operations(args.iterations, args.warmup, args.only)
     print_table(results, args.iterations, args.warmup)
 
     app_import, bare_import = cold_start(args.cold_runs)
