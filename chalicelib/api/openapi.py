@@ -218,7 +218,7 @@ def _responses(op: Operation) -> dict[str, Any]:
         codes.add("unauthorized")
     if op.auth == "agent":
         codes.add("forbidden")
-    if op.idempotency == "required":
+    if op.idempotency:  # required: missing or malformed; optional: malformed
         codes.add("idempotency_key_required")
     if op.local_only:
         codes.add("not_found")

@@ -13,7 +13,7 @@ from chalicelib.services import ticket_desk, tickets
 
 bp = Blueprint(__name__)
 
-_KEY_ERRORS = ("idempotency_key_required", "idempotency_key_reused", "request_in_progress")
+_KEY_ERRORS = ("idempotency_key_reused", "request_in_progress")
 
 
 @operation(

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from chalicelib.adapters import clock
+from chalicelib.adapters import clock, outbox
 from chalicelib.errors import OkpayError
 from chalicelib.services import agents, dispute_desk
 from chalicelib.store.users import User
@@ -664,3 +664,18 @@ def test_dispute_replies_match_the_documented_schemas(client, seeded, agent):
     assert key["required"] is True
     assert {"200", "404", "409", "422"} <= set(operation["responses"])
     assert {"201", "404", "409", "422"} <= set(document["paths"]["/disputes"]["post"]["responses"])
+
+
+def test_a_notice_whose_email_fails_goes_by_sms(client, seeded, monkeypatch):
+    from chalicelib.adapters import notify
+    from chalicelib.services import case_notices
+
+    user, _ = customer(client)
+
+    def ses_down(*args, **kwargs):
+        raise RuntimeError("SES unavailable")
+
+    monkeypatch.setattr(notify, "send_email", ses_down)
+    assert case_notices.tell_user(user.user_id, "dispute_reply", "dsp_x", body="hello") is True
+    texts = [m for m in outbox.messages(user.phone) if m.channel == "sms"]
+    assert texts and "dsp_x" in texts[0].body
