@@ -21,6 +21,7 @@ _VARIABLES = (
     "OKPAY_SMS_COUNTRY_CODES",
     "OKPAY_SUPPORT_PHONE",
     "OKPAY_SUPPORT_EMAIL",
+    "OKPAY_SUPPORT_LEAD_EMAIL",
     "OKPAY_HELP_CENTER_URL",
     "OKPAY_PER_IP_LIMITS",
     "OKPAY_JWT_SECRET_ARN",
@@ -42,6 +43,7 @@ class Settings:
     sms_country_codes: tuple[str, ...]
     support_phone: str
     support_email: str
+    support_lead_email: str  # escalations also go here, besides the alert topic ("" = topic only)
     help_center_url: str
     per_ip_limits: bool
     region: str
@@ -77,6 +79,7 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         sms_country_codes=tuple(c.strip().lstrip("+") for c in codes.split(",") if c.strip()),
         support_phone=env["OKPAY_SUPPORT_PHONE"] or "+86 400 820 6729",
         support_email=env["OKPAY_SUPPORT_EMAIL"] or "support@okpay.local",
+        support_lead_email=env["OKPAY_SUPPORT_LEAD_EMAIL"] or "",
         help_center_url=env["OKPAY_HELP_CENTER_URL"] or "https://help.okpay.local",
         per_ip_limits=(per_ip or ("off" if stage == "local" else "on")) == "on",
         region=region,

@@ -298,8 +298,11 @@ def _alert_lead(cases: SlaCases, escalated: list[Taken]) -> None:
         for step in sorted(escalated, key=lambda step: step.deadline)
     ]
     title = f"{cases.job}: {len(escalated)} {cases.kind}(s) escalated, no agent reply by the deadline"
+    lead = get_settings().support_lead_email
     try:
         notify.alert_operators(title, "\n".join(lines))
+        if lead:  # a configured address as well as the topic (and what the local stage's outbox shows)
+            notify.send_email(lead, "ops_alert", QUEUE_LOCALE, title=title, detail="\n".join(lines))
     except Exception:
         logger.exception(
             "sla support lead not alerted",
