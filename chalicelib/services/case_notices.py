@@ -1,7 +1,8 @@
 """Telling a user about their dispute or ticket, in their language, without failing the request.
 
-A verified email gets the full email (it can carry an agent's reply); without one, or when the
-email cannot be sent, the user's phone gets a short SMS naming the case and pointing to the app.
+The account's email gets the full email (it can carry an agent's reply), as a help desk writes to
+the address its customer gave; while that address is not verified, or when the email cannot be
+sent, the phone (verified at sign-up) also gets a short SMS naming the case and pointing to the app.
 Notices are not one-time codes, so they do not count towards the SMS code caps.
 """
 
@@ -29,18 +30,19 @@ def tell_user(user: User | str | None, event: str, case_id: str, **params: Any) 
         return False
     locale = user.locale or "en"
     kind = event.split("_", 1)[0]  # "dispute" | "ticket"
-    if user.email and user.email_verified:
+    emailed = False
+    if user.email:
         try:
             notify.send_email(user.email, f"{event}_email", locale, case_id=case_id, **params)
-            return True
+            emailed = True
         except Exception:  # SES refused or is down: the phone still hears of it
             logger.exception("case email not sent", extra={"user_id": user.user_id, "event": event})
-    if not user.phone:
-        return False
+    if (emailed and user.email_verified) or not user.phone:
+        return emailed
     try:
         what = pick(CASE_UPDATES[event], locale).format(**params)
         case = pick(CASE_KINDS[kind], locale)
-        return notify.send_sms(user.phone, "case_update_sms", locale, case=case, case_id=case_id, what=what)
+        return notify.send_sms(user.phone, "case_update_sms", locale, case=case, case_id=case_id, what=what) or emailed
     except Exception:
         logger.exception("case notice not sent", extra={"user_id": user.user_id, "event": event, "case_id": case_id})
-    return False
+    return emailed

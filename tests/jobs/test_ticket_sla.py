@@ -123,6 +123,7 @@ def test_past_the_due_time_escalated_lead_alerted_once_user_told_once(stage):
     (zh,) = outbox.messages(chinese.email)
     assert zh.subject == f"Okpay 工单 {tickets[0].ticket_id} 已升级处理"
     assert "未能在 24 小时内得到答复" in zh.body
+    assert len(outbox.messages(texted.email)) == 1  # not verified: the email, and a text as well
     (sms,) = outbox.messages(texted.phone)
     assert sms.body == f"【Okpay】您的工单（{tickets[1].ticket_id}）已升级由客服主管处理。详情请在 App 中查看。"
     (en,) = outbox.messages(english.email)
@@ -130,7 +131,7 @@ def test_past_the_due_time_escalated_lead_alerted_once_user_told_once(stage):
 
     assert run(DUE + timedelta(hours=2))["checked"] == 0
     assert len(outbox.messages(get_settings().support_lead_email)) == 1  # the lead's copy of the page
-    assert len(outbox.messages()) == 4 and len(alerts()) == 1
+    assert len(outbox.messages()) == 5 and len(alerts()) == 1
 
 
 def test_a_run_past_the_due_time_escalates_without_a_reminder(stage):
