@@ -154,6 +154,8 @@ def reply(actor_id: str, dispute_id: str, body: str, slot: Any, now: datetime) -
 
 def extend(actor_id: str, dispute_id: str, reason: str, resolve_by: datetime, now: datetime) -> dict[str, Any]:
     """Promise a resolution date further out; the user is told why."""
+    if resolve_by <= now:  # malformed whatever the case: 400 before 404 and 409 (contract check order)
+        raise OkpayError("validation_error", field="resolve_by", reason="not_later")
     dispute = agent_dispute(dispute_id)
     require_open(dispute)
     created = clock.from_stamp(dispute.created_at)

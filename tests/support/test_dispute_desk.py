@@ -372,6 +372,12 @@ def test_extending_a_closed_dispute_is_409(client, seeded, agent):
     payload = {"reason": "more time", "resolve_by": _shanghai(clock.now() + timedelta(days=5))}
     response = agent_post(client, headers, f"/admin/disputes/{dispute_id}/extend", payload)
     assert assert_error(response, 409, "dispute_closed")["details"]["status"] == "rejected"
+    # a date already past is malformed whatever the case: 400 comes before 404 and 409
+    past = {"reason": "more time", "resolve_by": _shanghai(clock.now() - timedelta(days=1))}
+    response = agent_post(client, headers, f"/admin/disputes/{dispute_id}/extend", past)
+    assert_error(response, 400, "validation_error", field="resolve_by")
+    response = agent_post(client, headers, "/admin/disputes/dsp_missing/extend", past)
+    assert_error(response, 400, "validation_error", field="resolve_by")
 
 
 # --- 17. resolve: refunded -----------------------------------------------------------------------------------------
