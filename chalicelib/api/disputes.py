@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice import Blueprint
 
 from chalicelib.adapters import clock
-from chalicelib.api.pagination import decode_cursor, encode_cursor
+from chalicelib.api.pagination import page_of
 from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.errors import OkpayError
 from chalicelib.services import dispute_desk, disputes
@@ -69,10 +67,10 @@ def file_dispute(call: Call) -> Reply:
     errors=("invalid_cursor",),
 )
 def list_disputes(call: Call) -> dict:
-    scope = f"disputes#{call.user.user_id}"
-    start: Any = decode_cursor(scope, call.query.cursor) if call.query.cursor else None
-    items, last = disputes.list_disputes(call.user.user_id, call.query.limit, start)
-    return {"data": items, "next_cursor": encode_cursor(scope, last) if last else None}
+    user_id = call.user.user_id
+    return page_of(
+        f"disputes#{user_id}", call.query, lambda limit, start: disputes.list_disputes(user_id, limit, start)
+    )
 
 
 @operation(
@@ -152,11 +150,13 @@ def dispute_queue(call: Call) -> dict:
         statuses = [status for status in statuses if status == "open"]
         before = clock.now()
     scope = f"dispute_queue#{','.join(statuses)}#{query.overdue}#{query.assignee}"
-    position: Any = decode_cursor(scope, query.cursor) if query.cursor else None
-    items, following = dispute_desk.queue_page(
-        statuses, before=before, assignee=query.assignee, limit=query.limit, position=position
+    return page_of(
+        scope,
+        query,
+        lambda limit, position: dispute_desk.queue_page(
+            statuses, before=before, assignee=query.assignee, limit=limit, position=position
+        ),
     )
-    return {"data": items, "next_cursor": encode_cursor(scope, following) if following else None}
 
 
 @operation(

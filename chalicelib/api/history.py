@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint
 
 from chalicelib.adapters import clock
-from chalicelib.api.pagination import decode_cursor, encode_cursor
+from chalicelib.api.pagination import page_of
 from chalicelib.api.routing import Call, operation
 from chalicelib.services import history, reconciliation
 
@@ -39,9 +41,12 @@ def list_transactions(call: Call) -> dict:
         until=clock.parse_instant(query.to) if query.to else None,
     )
     scope = filters.scope(call.user.user_id)
-    start = decode_cursor(scope, query.cursor) if query.cursor else None
-    page = history.list_transactions(call.user.user_id, filters, limit=query.limit, start=start)
-    return {"data": page.data, "next_cursor": encode_cursor(scope, page.last_key) if page.last_key else None}
+
+    def fetch(limit: int, start: Any) -> tuple[list, Any]:
+        page = history.list_transactions(call.user.user_id, filters, limit=limit, start=start)
+        return page.data, page.last_key
+
+    return page_of(scope, query, fetch)
 
 
 @operation(

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from chalice import Blueprint
 
 from chalicelib.adapters import clock
-from chalicelib.api.pagination import decode_cursor, encode_cursor
+from chalicelib.api.pagination import page_of
 from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.errors import OkpayError
 from chalicelib.services import accounts, kyc, kyc_documents, rate_limits
-from chalicelib.store.kyc import KycRecord
 
 bp = Blueprint(__name__)
 
@@ -96,13 +94,8 @@ def create_document(call: Call) -> Reply:
     errors=("invalid_cursor",),
 )
 def review_queue(call: Call) -> dict:
-    query = call.query
-    scope = f"kyc_queue#{query.status}"
-    start: Any = decode_cursor(scope, query.cursor) if query.cursor else None
-    results = KycRecord.by_queue.query(query.status, limit=query.limit, last_evaluated_key=start)
-    items = [kyc.review_queue_item(case) for case in results]
-    last = results.last_evaluated_key
-    return {"data": items, "next_cursor": encode_cursor(scope, last) if last else None}
+    status = call.query.status
+    return page_of(f"kyc_queue#{status}", call.query, lambda limit, start: kyc.review_queue(status, limit, start))
 
 
 @operation(

@@ -36,6 +36,17 @@ def decode_cursor(scope: str, cursor: str) -> Any:
         raise OkpayError("invalid_cursor", field="cursor") from None
 
 
+def page_of(scope: str, query: Any, fetch: Any) -> dict:
+    """One page of a list read by position: `fetch(limit, start)` → (items, next position or None).
+
+    The cursor is decoded for `scope` (another query's is `400 invalid_cursor`) and the next one
+    signed for it, so every list route pages the same way.
+    """
+    start = decode_cursor(scope, query.cursor) if query.cursor else None
+    items, following = fetch(query.limit, start)
+    return {"data": items, "next_cursor": encode_cursor(scope, following) if following else None}
+
+
 def paginate(items: list[dict], query: Any, *, key: str, scope: str) -> dict:
     """One page of an already ordered, in-memory list whose items are unique by `key`."""
     start = 0

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice import Blueprint
 
 from chalicelib.adapters import clock
-from chalicelib.api.pagination import decode_cursor, encode_cursor
+from chalicelib.api.pagination import page_of
 from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.services import ticket_desk, tickets
 
@@ -60,10 +58,8 @@ def open_ticket(call: Call) -> Reply:
     errors=("invalid_cursor",),
 )
 def list_tickets(call: Call) -> dict:
-    scope = f"tickets#{call.user.user_id}"
-    start: Any = decode_cursor(scope, call.query.cursor) if call.query.cursor else None
-    items, last = tickets.list_tickets(call.user.user_id, call.query.limit, start)
-    return {"data": items, "next_cursor": encode_cursor(scope, last) if last else None}
+    user_id = call.user.user_id
+    return page_of(f"tickets#{user_id}", call.query, lambda limit, start: tickets.list_tickets(user_id, limit, start))
 
 
 @operation(
@@ -124,9 +120,9 @@ def ticket_queue(call: Call) -> dict:
     query = call.query
     statuses = (query.status,) if query.status else ticket_desk.ACTIVE_STATUSES
     scope = f"ticket_queue#{query.status or 'active'}"
-    position = decode_cursor(scope, query.cursor) if query.cursor else None
-    items, following = ticket_desk.queue_page(statuses, limit=query.limit, position=position)
-    return {"data": items, "next_cursor": encode_cursor(scope, following) if following else None}
+    return page_of(
+        scope, query, lambda limit, position: ticket_desk.queue_page(statuses, limit=limit, position=position)
+    )
 
 
 @operation(

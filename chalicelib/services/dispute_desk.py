@@ -278,7 +278,7 @@ def _refund(actor_id: str, dispute: Dispute, amount: int, note: str, slot: Any, 
         details={"dispute_id": dispute.dispute_id, "original_transaction_id": dispute.transaction_id},
     )
     stamp = clock.stamp(now)
-    debit = _original_debit(dispute)
+    debit = int(dispute.debited)
     view: dict[str, Any] = {}
 
     def finish(transaction: TransactWrite, posted: ledger.Posted) -> None:
@@ -316,6 +316,11 @@ def _refund(actor_id: str, dispute: Dispute, amount: int, note: str, slot: Any, 
         fresh = agent_dispute(dispute.dispute_id)
         if fresh.queue not in OPEN_STATUSES:
             return OkpayError("dispute_closed", details={"status": fresh.queue})
+        # The original's refunds moved by other means (a returned withdrawal): say so, not 503.
+        refunded = int(TransactionRecord.get(dispute.transaction_id, consistent_read=True).refunded or 0)
+        if refunded + amount > debit:
+            left = {"amount": max(debit - refunded, 0), "currency": dispute.currency}
+            return OkpayError("amount_exceeds_refundable", field="refund_amount", details={"refundable": left})
         return None
 
     try:
@@ -329,11 +334,3 @@ def _refund(actor_id: str, dispute: Dispute, amount: int, note: str, slot: Any, 
         extra={"dispute_id": dispute.dispute_id, "user_id": dispute.user_id, "account": user_account(dispute.user_id)},
     )
     return view
-
-
-def _original_debit(dispute: Dispute) -> int:
-    header = TransactionRecord.get(dispute.transaction_id, consistent_read=True)
-    for leg in header.legs or []:
-        if leg["account_id"] == user_account(dispute.user_id) and leg["direction"] == "debit":
-            return int(leg["amount"])
-    raise OkpayError("not_disputable")

@@ -112,6 +112,7 @@ def file_dispute(
         description=description,
         amount=wanted,
         currency=debit["currency"],
+        debited=int(debit["amount"]),
         respond_by=clock.stamp(respond_by),
         sla_due=clock.stamp(sla.reminder_at(now, respond_by)),
         sla_stage="none",

@@ -195,6 +195,12 @@ def _identity_owner(id_hash: str | None) -> str | None:
     return find_claim_owner(identity_claim(id_hash)) if id_hash else None
 
 
+def review_queue(status: str, limit: int, start: dict | None) -> tuple[list[dict], dict | None]:
+    """One page of the agents' queue (GSI by_queue, oldest first) and where the next one starts."""
+    results = KycRecord.by_queue.query(status, limit=limit, last_evaluated_key=start)
+    return [review_queue_item(case) for case in results], results.last_evaluated_key
+
+
 def review_queue_item(case: KycRecord) -> dict:
     """What an agent sees of a case: everything, with short-lived document download links."""
     return {

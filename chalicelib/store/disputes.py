@@ -60,6 +60,7 @@ class Dispute(BaseModel):
     description = UnicodeAttribute()
     amount = NumberAttribute()
     currency = UnicodeAttribute()
+    debited = NumberAttribute(null=True)  # the disputed debit in full: caps its refunds, no re-read
     respond_by = UnicodeAttribute()  # stamp: 23:59:59 Shanghai on the 3rd working day
     resolve_by = UnicodeAttribute(null=True)
     extension_reason = UnicodeAttribute(null=True)

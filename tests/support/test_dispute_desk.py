@@ -685,3 +685,39 @@ def test_a_notice_whose_email_fails_goes_by_sms(client, seeded, monkeypatch):
     assert case_notices.tell_user(user.user_id, "dispute_reply", "dsp_x", body="hello") is True
     texts = [m for m in outbox.messages(user.phone) if m.channel == "sms"]
     assert texts and "dsp_x" in texts[0].body
+
+
+def test_two_agents_answering_at_once_move_it_to_under_review_once(client, seeded, agent, monkeypatch):
+    from chalicelib.store.disputes import Dispute
+
+    agent_user, headers = agent
+    _, user_headers = customer(client)
+    dispute_id = opened(client, user_headers, pay(client, user_headers, 5_000))["dispute_id"]
+    stale = Dispute.get(dispute_id)  # what the second agent read before the first one answered
+    agent_reply(client, headers, dispute_id, "I have it")
+    replied_at = Dispute.get(dispute_id).agent_replied_at
+    other, _ = second_agent()
+    reads = iter([stale])
+    real = dispute_desk.agent_dispute
+    monkeypatch.setattr(dispute_desk, "agent_dispute", lambda dispute_id: next(reads, None) or real(dispute_id))
+    dispute_desk.reply(other.user_id, dispute_id, "Me too", None, clock.now())
+    stored = Dispute.get(dispute_id)
+    assert (stored.queue, stored.agent_replied_at, stored.assignee) == ("under_review", replied_at, agent_user.user_id)
+    case = details(client, headers, dispute_id)
+    assert [e["action"] for e in case["events"]].count("under_review") == 1
+    assert [m["body"] for m in case["messages"]] == ["I have it", "Me too"]
+
+
+def test_a_refund_past_what_is_left_of_the_debit_is_422_not_a_retry_loop(client, seeded, agent):
+    _, headers = agent
+    _, user_headers = customer(client)
+    txn = pay(client, user_headers, 5_000)
+    dispute_id = opened(client, user_headers, txn)["dispute_id"]
+    # The original's refunds moved after filing, by other means (as a returned withdrawal does).
+    TransactionRecord(txn).update(actions=[TransactionRecord.refunded.add(4_000)])
+    before = balances(client, user_headers)
+    response = resolve(client, headers, dispute_id, "refunded")
+    error = assert_error(response, 422, "amount_exceeds_refundable", field="refund_amount")
+    assert error["details"]["refundable"] == {"amount": 1_000, "currency": "CNY"}
+    assert balances(client, user_headers) == before
+    assert body_of(read(client, user_headers, dispute_id))["status"] == "open"  # nothing half-written
