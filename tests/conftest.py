@@ -78,7 +78,9 @@ def client(stage):
 
 @pytest.fixture(params=["dev", "prod"])
 def deployed_client(request, stage):
-    with Client(app_module.app, stage_name=request.param, project_dir=str(PROJECT_DIR)) as test_client:
+    """The app as a deployed stage builds it (no /_local routes), with that stage's variables."""
+    deployed_app = app_module.create_app(request.param)
+    with Client(deployed_app, stage_name=request.param, project_dir=str(PROJECT_DIR)) as test_client:
         yield test_client.http
 
 

@@ -49,9 +49,10 @@ def fetch(url: str, method: str = "GET", data: bytes | None = None, headers: dic
 
 
 @contextmanager
-def local_server(log_path: Path):
+def local_server(log_path: Path, extra_env: dict[str, str] | None = None):
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(extra_env or {})  # e.g. the shell's AWS_DEFAULT_REGION
     env["PORT"] = str(port)
     log = log_path.open("w+b")  # a pipe could fill and block the server
     process = subprocess.Popen(

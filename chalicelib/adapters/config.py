@@ -70,11 +70,14 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
     region = env["AWS_REGION"] or env["AWS_DEFAULT_REGION"] or "ap-southeast-1"
     codes = env["OKPAY_SMS_COUNTRY_CODES"] or "86,852,853,886"
     per_ip = env["OKPAY_PER_IP_LIMITS"]
+    alert_topic_arn = env["OKPAY_ALERT_TOPIC_ARN"] or ""
+    if stage == "local":
+        alert_topic_arn = _in_region(alert_topic_arn, region)
     return Settings(
         stage=stage,
         table_prefix=env["OKPAY_TABLE_PREFIX"] or f"okpay-{stage}-",
         kyc_bucket=env["OKPAY_KYC_BUCKET"] or f"okpay-{stage}-kyc-documents",
-        alert_topic_arn=env["OKPAY_ALERT_TOPIC_ARN"] or "",
+        alert_topic_arn=alert_topic_arn,
         ses_sender=env["OKPAY_SES_SENDER"] or "no-reply@okpay.local",
         sms_country_codes=tuple(c.strip().lstrip("+") for c in codes.split(",") if c.strip()),
         support_phone=env["OKPAY_SUPPORT_PHONE"] or "+86 400 820 6729",
@@ -86,3 +89,14 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         jwt_secret_arn=env["OKPAY_JWT_SECRET_ARN"] or "",
         field_key_id=env["OKPAY_FIELD_KEY_ID"] or "",
     )
+
+
+def _in_region(arn: str, region: str) -> str:
+    """The local stage runs on moto in whatever region the shell has (`make run` with
+    AWS_DEFAULT_REGION=us-east-1 too), and its topic is made there: the configured ARN's region
+    follows. Deployed stages get the ARN from their stack, already in the right region."""
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn":
+        return arn
+    parts[3] = region
+    return ":".join(parts)

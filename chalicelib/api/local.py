@@ -1,7 +1,8 @@
-"""Local-stage tools: the outbox, running jobs on demand, and the test clock.
+"""Local-stage tools: the outbox, running jobs on demand, and the test clock (contract, section 10).
 
-Registered in every stage so the route table is the same everywhere; outside `local` each answers
-`404 not_found` before looking at anything else (routing.run's local-only gate).
+app.py registers this Blueprint only in the `local` stage: anywhere else these routes do not exist
+(not in the route table, the OpenAPI document or the packaged template), so API Gateway answers them
+`404 not_found` like any unknown path. `local_only=True` tells the OpenAPI document the same.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ bp = Blueprint(__name__)
     query="OutboxQuery",
     response="OutboxList",
     local_only=True,
-    errors=("not_found",),
 )
 def read_outbox(call: Call) -> dict:
     to = call.query.to
@@ -66,7 +66,6 @@ def run_local_job(call: Call) -> dict:
     tag="local",
     response="ClockState",
     local_only=True,
-    errors=("not_found",),
 )
 def read_clock(call: Call) -> dict:
     return _clock_state()
@@ -82,7 +81,6 @@ def read_clock(call: Call) -> dict:
     body="ClockSet",
     response="ClockState",
     local_only=True,
-    errors=("not_found", "validation_error"),
     description="Every rule that reads the time reads this clock; it runs on from `now`.",
 )
 def set_clock(call: Call) -> dict:
@@ -99,7 +97,6 @@ def set_clock(call: Call) -> dict:
     tag="local",
     response="ClockState",
     local_only=True,
-    errors=("not_found",),
 )
 def clear_clock(call: Call) -> dict:
     clock.clear_test_clock()

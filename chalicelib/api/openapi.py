@@ -2,7 +2,10 @@
 
 Request and response schemas come from the same pydantic models that validate requests, and error
 responses list the contract codes each operation can answer, so the document and the code are one
-source. Built once per process, on first request.
+source. Built once per process (per stage), on first request.
+
+The document is the API as served in the stage answering: the /_local operations (`local_only`) are
+in it only in the local stage, where app.py registers them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib.adapters.config import get_settings
+from chalicelib.api.middleware import MAX_BODY_BYTES
 from chalicelib.api.routing import OPERATIONS, Operation
 from chalicelib.api.schemas.common import DETAILS_SCHEMAS, ErrorEnvelope, Instant
 from chalicelib.errors import RETRY_AFTER_CODES, STATUS_BY_CODE
@@ -25,26 +30,33 @@ _PATH_PARAM = re.compile(r"{(\w+)}")
 _FORMATS = {Instant: "date-time"}
 
 
-def document() -> dict[str, Any]:
-    return _build(len(OPERATIONS))
+def document(local: bool | None = None) -> dict[str, Any]:
+    """The document for the local stage or a deployed one (default: the stage serving the request)."""
+    return _build(len(OPERATIONS), get_settings().is_local if local is None else local)
 
 
 def document_json() -> str:
     """The document serialised once per process: it is ~75 KB and never changes while serving."""
-    return _serialised(len(OPERATIONS))
+    return _serialised(len(OPERATIONS), get_settings().is_local)
 
 
-@lru_cache(maxsize=1)
-def _serialised(_operation_count: int) -> str:
+@lru_cache(maxsize=2)
+def _serialised(_operation_count: int, local: bool) -> str:
     import json
 
-    return json.dumps(document(), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(document(local), ensure_ascii=False, separators=(",", ":"))
 
 
-@lru_cache(maxsize=1)
-def _build(_operation_count: int) -> dict[str, Any]:
+def served(local: bool) -> list[Operation]:
+    """The operations a stage serves: the /_local ones only in the local stage."""
+    return [op for op in OPERATIONS if local or not op.local_only]
+
+
+@lru_cache(maxsize=2)
+def _build(_operation_count: int, local: bool) -> dict[str, Any]:
+    operations = served(local)
     models = {ErrorEnvelope, *DETAILS_SCHEMAS.values()}
-    for op in OPERATIONS:
+    for op in operations:
         models.update(model for model in (op.body_model, op.response_model) if model is not None)
     keyed = [(model, "validation" if _is_request(model) else "serialization") for model in models]
     _, definitions = models_json_schema(keyed, ref_template=_REF)
@@ -54,7 +66,7 @@ def _build(_operation_count: int) -> dict[str, Any]:
             _add_formats(model, schemas[model.__name__])
 
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
+    for op in operations:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
 
     return {
@@ -64,11 +76,12 @@ def _build(_operation_count: int) -> dict[str, Any]:
             "version": "1.1",
             "description": (
                 "The HTTP contract of the Okpay wallet backend. Amounts are integers in minor units; "
-                "errors use one envelope with a stable `code` (see `x-error-codes`)."
+                "errors use one envelope with a stable `code` (see `x-error-codes`). A request body is at "
+                f"most {MAX_BODY_BYTES} bytes (1 MiB); a larger one is `413 payload_too_large`."
             ),
         },
         "servers": [{"url": "/"}],
-        "tags": [{"name": tag} for tag in sorted({op.tag for op in OPERATIONS})],
+        "tags": [{"name": tag} for tag in sorted({op.tag for op in operations})],
         "paths": paths,
         "components": {
             "schemas": schemas,
@@ -214,14 +227,14 @@ def _responses(op: Operation) -> dict[str, Any]:
     codes = set(op.errors) | {"try_again"}
     if op.body is not None or op.query is not None:
         codes.add("validation_error")
+    if op.body is not None:  # above chalicelib.api.middleware.MAX_BODY_BYTES
+        codes.add("payload_too_large")
     if op.auth != "public":
         codes.add("unauthorized")
     if op.auth == "agent":
         codes.add("forbidden")
     if op.idempotency:  # required: missing or malformed; optional: malformed
         codes.add("idempotency_key_required")
-    if op.local_only:
-        codes.add("not_found")
     by_status: dict[int, list[str]] = {}
     for code in sorted(codes):
         by_status.setdefault(STATUS_BY_CODE[code], []).append(code)

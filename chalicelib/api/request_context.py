@@ -24,9 +24,13 @@ class RequestScope:
 
 
 _scope: ContextVar[RequestScope | None] = ContextVar("okpay_request_scope", default=None)
+# The request being served. Chalice keeps `app.current_request` on the shared app object, which two
+# requests served at once by threads (chalice local, the test client) overwrite for each other;
+# the middleware is handed the right one per call, and it is kept here for the view.
+_request: ContextVar[Any] = ContextVar("okpay_request", default=None)
 
 
-def begin(request_context: dict[str, Any] | None, headers: Any) -> RequestScope:
+def begin(request_context: dict[str, Any] | None, headers: Any, request: Any = None) -> RequestScope:
     gateway_id = (request_context or {}).get("requestId")
     request_id = gateway_id if isinstance(gateway_id, str) and gateway_id else uuid.uuid4().hex
     scope = RequestScope(
@@ -34,7 +38,13 @@ def begin(request_context: dict[str, Any] | None, headers: Any) -> RequestScope:
         accept_locale=locale_from_accept_language(headers.get("accept-language")),
     )
     _scope.set(scope)
+    _request.set(request)
     return scope
+
+
+def current_request() -> Any:
+    """This request's Chalice Request (never another thread's)."""
+    return _request.get()
 
 
 def current() -> RequestScope:
@@ -47,3 +57,4 @@ def current() -> RequestScope:
 
 def end() -> None:
     _scope.set(None)
+    _request.set(None)

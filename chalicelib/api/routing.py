@@ -1,13 +1,16 @@
 """Declaring an HTTP operation once: the Chalice route, its checks, and its OpenAPI entry.
 
-Every route is declared with `@operation(...)`, which registers the Chalice view and records what
-the OpenAPI document says about it, so the two cannot drift (tests/api/test_openapi.py checks that
-no Chalice route bypasses this). The view runs the contract's check order:
+Every route is declared with `@operation(...)`, which makes the Chalice view (registered in an app
+by `mount`) and records what the OpenAPI document says about it, so the two cannot drift
+(tests/api/test_openapi.py checks that no Chalice route bypasses this). The view runs the
+contract's check order:
 
-    local-only gate → 401 → 403 forbidden → 400 idempotency_key_required → body/query validation
+    401 → 403 forbidden → 400 idempotency_key_required → key lookup → body/query validation
     → the handler (which raises 404/409/422 … from the services)
 
-and turns every failure into the error envelope.
+and turns every failure into the error envelope. The body is parsed and validated once, before the
+key lookup (whose fingerprint is the validated, canonical body), but a validation error is raised
+only after the lookup, in its place in that order.
 """
 
 from __future__ import annotations
@@ -19,10 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
-from chalice import Blueprint, Response
+from chalice import Blueprint, Chalice, Response
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
 from chalicelib.api import request_context
 from chalicelib.api.envelope import error_response, json_response
@@ -65,6 +67,8 @@ class Operation:
     other_statuses: tuple[int, ...] = ()  # further success statuses with the same body (202 …)
     errors: tuple[str, ...] = ()
     idempotency: str | None = None  # None | "optional" | "required"
+    # A /_local tool: its Blueprint is registered only in the local stage (app.py), so elsewhere the
+    # route does not exist (404 from API Gateway) and the OpenAPI document leaves it out.
     local_only: bool = False
     description: str = ""
     response_headers: tuple[str, ...] = ()
@@ -92,6 +96,11 @@ def _model(module: str | None, name: str | None) -> Any:
 
 
 OPERATIONS: list[Operation] = []
+# Each Blueprint's views as (path, method, view), registered by `mount`. Kept here rather than handed
+# to `Blueprint.route`: Chalice's Blueprint pops a route's options while registering it, so it could
+# be registered in one app only, and one process builds the app of more than one stage (the tests'
+# dev and prod clients, see app.create_app).
+_VIEWS: dict[Blueprint, list[tuple[str, str, Callable[..., Response]]]] = {}
 
 
 @dataclass
@@ -131,29 +140,35 @@ def operation(
     tag: str,
     **options: Any,
 ) -> Callable[[Handler], Handler]:
-    """Register `handler` as the view for `method path` and record it for the OpenAPI document."""
+    """Make `handler` the view for `method path` of `blueprint` (registered by `mount`) and record it
+    for the OpenAPI document."""
 
     def register(handler: Handler) -> Handler:
         op = Operation(method=method, path=path, summary=summary, tag=tag, **options)
         OPERATIONS.append(op)
 
         def view(**params: str) -> Response:
-            return run(op, handler, blueprint.current_request, params)
+            return run(op, handler, request_context.current_request(), params)
 
         view.__name__ = handler.__name__
         view.__doc__ = handler.__doc__
-        blueprint.route(path, methods=[method])(view)
+        _VIEWS.setdefault(blueprint, []).append((path, method, view))
         return handler
 
     return register
+
+
+def mount(app: Chalice, blueprint: Blueprint) -> None:
+    """Register an area in `app`: the views of its operations, and anything else its Blueprint holds."""
+    app.register_blueprint(blueprint)
+    for path, method, view in _VIEWS.get(blueprint, ()):
+        app.route(path, methods=[method])(view)
 
 
 def run(op: Operation, handler: Handler, request: Any, params: dict[str, str]) -> Response:
     scope = request_context.current()
     call = None
     try:
-        if op.local_only and not get_settings().is_local:
-            raise OkpayError("not_found")
         call = Call(
             params=params,
             body=None,
@@ -164,12 +179,16 @@ def run(op: Operation, handler: Handler, request: Any, params: dict[str, str]) -
         )
         _authenticate(op, call)
         call.idempotency_key = _idempotency_key(op, request.headers)
-        if call.idempotency_key and call.user is not None:
-            replay = _claim_key(op, call, request.raw_body, params)
+        claims_key = call.idempotency_key is not None and call.user is not None
+        body = _read_body(op, request.raw_body) if op.body is not None or claims_key else None
+        if claims_key:
+            replay = _claim_key(op, call, body.canonical, params)
             if replay is not None:
                 return replay
         if op.body is not None:
-            call.body = validate(op.body_model, parse_json_object(request.raw_body))
+            if body.error is not None:
+                raise body.error
+            call.body = body.model
         if op.query is not None:
             call.query = validate(op.query_model, dict(request.query_params or {}))
         response = _to_response(handler(call), op)
@@ -190,15 +209,37 @@ def run(op: Operation, handler: Handler, request: Any, params: dict[str, str]) -
         return error_response(OkpayError("internal_error"))
 
 
-def _claim_key(op: Operation, call: Call, raw_body: bytes | None, params: dict[str, str]) -> Response | None:
+@dataclass
+class _Body:
+    """The request body, read once: the validated model or the error to raise after the key lookup,
+    and the canonical form the Idempotency-Key fingerprints."""
+
+    canonical: Any
+    model: Any = None
+    error: OkpayError | None = None
+
+
+def _read_body(op: Operation, raw: bytes | None) -> _Body:
+    try:
+        data = parse_json_object(raw)
+    except OkpayError as error:  # not a JSON object: the text itself is what was sent
+        return _Body((raw or b"").decode("utf-8", "replace"), error=error)
+    if op.body is None:
+        return _Body(data)
+    try:
+        model = validate(op.body_model, data)
+    except OkpayError as error:
+        return _Body(data, error=error)
+    # As validated: defaults filled in, strings stripped; nulls and `authorization` are dropped by
+    # the fingerprint itself (chalicelib.services.idempotency.fingerprint).
+    return _Body(model.model_dump(mode="json", by_alias=True), model=model)
+
+
+def _claim_key(op: Operation, call: Call, body: Any, params: dict[str, str]) -> Response | None:
     """The key lookup (after 401/403/400-key, before validation): a replay, or hold the key."""
     from chalicelib.adapters import clock
     from chalicelib.services import idempotency
 
-    try:
-        body: Any = parse_json_object(raw_body)
-    except OkpayError:
-        body = (raw_body or b"").decode("utf-8", "replace")
     path = op.path.format(**params)
     held = idempotency.begin(call.user.user_id, op.method, path, call.idempotency_key, body, clock.now())
     if isinstance(held, idempotency.Replay):

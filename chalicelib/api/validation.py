@@ -40,17 +40,42 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# Deepest nesting of objects and arrays a body may have. No body of the contract goes past 4; the
+# limit keeps every later walk of a body (validation, the idempotency fingerprint, logging) far from
+# Python's recursion limit. RFC 8259 (section 9) lets a parser set one.
+MAX_DEPTH = 32
+
+
 def parse_json_object(raw: bytes | None) -> dict[str, Any]:
-    """The body as a JSON object; no body is `{}`. Anything else is a 400."""
+    """The body as a JSON object; no body is `{}`. Anything else is a 400.
+
+    The one place a request body is parsed (routing.run reads it once, for the idempotency key and
+    for validation), so a body nested deeper than the parser's stack (`[` * 100000) or than
+    MAX_DEPTH is a 400 here, never a RecursionError further on.
+    """
     if raw is None or not raw.strip():
         return {}
     try:
         value = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise OkpayError("validation_error", reason="json") from None
     if not isinstance(value, dict):
         raise OkpayError("validation_error", reason="body")
+    if _deeper_than(value, MAX_DEPTH):
+        raise OkpayError("validation_error", reason="json")
     return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and arrays nest more than `limit` levels (a loop: no recursion to run out of)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def validate(model: Any, data: dict[str, Any]) -> Any:

@@ -1,9 +1,18 @@
-"""Make `chalice local` (and `chalice.test.Client`) answer unknown routes like our API Gateway.
+"""Make `chalice local` (and `chalice.test.Client`) answer unknown routes and methods like our API.
 
 Deployed, API Gateway's MISSING_AUTHENTICATION_TOKEN response is mapped to the contract's
 `404 not_found` envelope (infra/resources.yaml, Gateway Responses). Chalice's local gateway
 answers 403 "Missing Authentication Token" instead; this wrapper gives the local stage the same
-answer as the deployed one. Used only by the local server and the tests.
+answer as the deployed one.
+
+Chalice's development server (http.server) only hands the methods it has a `do_<METHOD>` for to
+the gateway and answers any other (TRACE, QUERY, FOO …) with its own HTML 501. Every method now
+goes to the gateway, so a path the API has answers `405 method_not_allowed` with `Allow` from the
+app (contract, section 1), exactly as `chalice.test.Client`, which never had that filter, does.
+OPTIONS too: Chalice's gateway would answer it with a CORS preflight of its own, which API Gateway
+only has for routes with CORS (none here).
+
+Used only by the local server and the tests.
 """
 
 from __future__ import annotations
@@ -36,7 +45,23 @@ def _handle_request(self, method, path, headers, body):
         }
 
 
+def _any_method(self, name):
+    """`do_<METHOD>` for every method the class has no handler of its own for: the generic one.
+
+    http.server looks the handler up with `hasattr(self, "do_" + command)`, which lands here.
+    """
+    if name.startswith("do_"):
+        return self._generic_handle
+    raise AttributeError(name)
+
+
+def _options_goes_to_the_app(self, lambda_event):
+    """OPTIONS reaches the app (405 with Allow) unless a route of the path declares CORS."""
+    routes = self._app_object.routes[lambda_event["requestContext"]["resourcePath"]]
+    return "OPTIONS" in routes or not any(entry.cors for entry in routes.values())
+
+
 def install() -> None:
     local.LocalGateway.handle_request = _handle_request
-    # The dev server has no TRACE handler and would answer with its own HTML 501.
-    local.ChaliceRequestHandler.do_TRACE = local.ChaliceRequestHandler._generic_handle
+    local.LocalGateway._has_user_defined_options_method = _options_goes_to_the_app
+    local.ChaliceRequestHandler.__getattr__ = _any_method

@@ -72,13 +72,22 @@ def create_tables(dynamodb: Any, prefix: str) -> list[str]:
     return created
 
 
+def bucket_location(region: str) -> dict[str, Any]:
+    """CreateBucket's location for `region`: us-east-1 is S3's default and must not be named
+    (S3 refuses `LocationConstraint: us-east-1`); every other region must be."""
+    if region == "us-east-1":
+        return {}
+    return {"CreateBucketConfiguration": {"LocationConstraint": region}}
+
+
 def create_stage_resources(session: Any, settings: Any) -> None:
-    """Tables, the private KYC bucket, the alert topic and a verified SES sender for `settings`."""
+    """Tables, the private KYC bucket, the alert topic and a verified SES sender for `settings`, in
+    its region (whatever region the shell has: the local stage runs in any)."""
     region = settings.region
     create_tables(session.client("dynamodb", region_name=region), settings.table_prefix)
     s3 = session.client("s3", region_name=region)
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
-        s3.create_bucket(Bucket=settings.kyc_bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        s3.create_bucket(Bucket=settings.kyc_bucket, **bucket_location(region))
     s3.put_public_access_block(
         Bucket=settings.kyc_bucket,
         PublicAccessBlockConfiguration={

@@ -1,7 +1,8 @@
 """Idempotency-Key (contract, section 1), on our own records (moto ignores ClientRequestToken).
 
 The key is scoped to the user, method and path, and fingerprints the canonical body without
-`authorization`. The lookup is a conditional put of an in-flight marker:
+`authorization` (null and absent members alike, see `fingerprint`). The lookup is a conditional
+put of an in-flight marker:
 
 - no record (or an in-flight one older than 60 s: abandoned) → this request owns the key;
 - a finished record with the same fingerprint → its stored status and body again, replayed;
@@ -52,11 +53,30 @@ class Replay:
 
 
 def fingerprint(body: Any) -> str:
+    """The keyed hash of the canonical body: `authorization` left out, and a null member the same as
+    an absent one at any depth (contract, section 1), members in sorted order.
+
+    The edge passes the validated body (the model as dumped, so `" x"` and `"x"` of a stripped field
+    are the same body too) or, for a body that fails validation, the parsed JSON.
+    """
     if isinstance(body, dict):
         body = {key: value for key, value in body.items() if key != "authorization"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    canonical = json.dumps(without_nulls(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     # Keyed: a body can hold a card number, and a plain hash of one could be searched back.
     return keyed_hash("idempotency", canonical)
+
+
+def without_nulls(value: Any) -> Any:
+    """`value` with every null member of an object dropped, at any depth (array items are kept).
+
+    Bodies reach here parsed by chalicelib.api.validation.parse_json_object, whose depth limit keeps
+    this recursion shallow.
+    """
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value
 
 
 def record_id(user_id: str, method: str, path: str, key: str) -> str:

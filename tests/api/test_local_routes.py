@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import pytest
 
+import app as app_module
 from chalicelib.adapters import clock, notify
 from chalicelib.jobs.registry import JOBS
 from tests.api.helpers import assert_error, body_of, post_json, put_json
+from tests.conftest import PROJECT_DIR
 
 LOCAL_ROUTES = [
     ("GET", "/_local/outbox"),
@@ -29,6 +34,53 @@ def test_local_routes_are_404_outside_the_local_stage(deployed_client, method, p
 
 def test_a_bad_body_is_still_404_outside_the_local_stage(deployed_client):
     assert_error(put_json(deployed_client, "/_local/clock", {"bogus": True}), 404, "not_found")
+
+
+LOCAL_PATHS = {"/_local/outbox", "/_local/jobs/{job}", "/_local/clock"}
+
+
+@pytest.mark.parametrize("stage_name", ["dev", "prod"])
+def test_local_routes_are_not_registered_outside_the_local_stage(stage_name):
+    routes = app_module.create_app(stage_name).routes
+    assert routes and not [path for path in routes if path.startswith("/_local")]
+    assert {path for path in app_module.create_app("local").routes if path.startswith("/_local")} == LOCAL_PATHS
+
+
+def test_the_deployed_document_has_no_local_routes(deployed_client, client):
+    deployed = body_of(deployed_client.get("/openapi.json"))
+    assert deployed["paths"] and not [path for path in deployed["paths"] if path.startswith("/_local")]
+    assert "local" not in {tag["name"] for tag in deployed["tags"]}
+    local = body_of(client.get("/openapi.json"))
+    assert set(local["paths"]) - set(deployed["paths"]) == LOCAL_PATHS
+
+
+@pytest.mark.parametrize(("stage_name", "has_local"), [("dev", False), ("prod", False), ("", False), ("local", True)])
+def test_importing_the_app_registers_the_local_routes_only_in_the_local_stage(stage_name, has_local):
+    """What Lambda, `chalice package --stage` and `make run` do: import app.py with the stage's variables."""
+    env = {"PATH": os.environ["PATH"], "AWS_DEFAULT_REGION": "ap-southeast-1", "OKPAY_STAGE": stage_name}
+    script = (
+        "import app, sys; print(sorted({p for p in app.app.routes if p.startswith('/_local')}), len(app.app.routes))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    local_paths, route_count = result.stdout.strip().rsplit(" ", 1)
+    assert (local_paths != "[]") is has_local, result.stdout
+    assert int(route_count) > 10
+
+
+def test_get_clock_answers_real_time_with_an_offset_until_a_test_clock_is_set(client):
+    response = client.get("/_local/clock")
+    assert response.status_code == 200
+    state = body_of(response)
+    assert set(state) == {"now", "test_clock"} and state["test_clock"] is False
+    now = datetime.fromisoformat(state["now"])
+    assert now.utcoffset() is not None
+    assert abs(now - clock.real_now()) < timedelta(seconds=5)
+    put_json(client, "/_local/clock", {"now": "2026-02-16T23:59:00+08:00"})
+    state = body_of(client.get("/_local/clock"))
+    assert state["test_clock"] is True and state["now"].startswith("2026-02-16T23:59")
 
 
 def test_outbox_holds_every_message_newest_first(client, stage):
