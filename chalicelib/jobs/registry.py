@@ -17,6 +17,7 @@ JOBS: dict[str, str] = {
     "ticket_sla": "chalicelib.jobs.ticket_sla",
     "reconcile": "chalicelib.jobs.reconcile",
     "password_age": "chalicelib.jobs.password_age",
+    "topup_settle": "chalicelib.jobs.topup_settle",
 }
 
 

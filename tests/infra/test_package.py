@@ -30,9 +30,9 @@ REGION = "ap-southeast-1"  # the Makefile's default REGION
 DEPLOYED_STAGES = ("dev", "prod")
 ALL_STAGES = ("local", "dev", "prod")
 
-# Chalice's logical ids for this app (app.py): the API, the four scheduled jobs, one role each.
-FUNCTIONS = ("APIHandler", "DisputeSla", "TicketSla", "Reconcile", "PasswordAge")
-ROLES = ("ApiHandlerRole", "DisputeSlaRole", "TicketSlaRole", "ReconcileRole", "PasswordAgeRole")
+# Chalice's logical ids for this app (app.py): the API, the five scheduled jobs, one role each.
+FUNCTIONS = ("APIHandler", "DisputeSla", "TicketSla", "Reconcile", "PasswordAge", "TopupSettle")
+ROLES = ("ApiHandlerRole", "DisputeSlaRole", "TicketSlaRole", "ReconcileRole", "PasswordAgeRole", "TopupSettleRole")
 
 # Variables whose values exist only once the stack does: the template puts them in every function.
 RESOURCE_ENVIRONMENT = {
@@ -351,6 +351,22 @@ def test_the_resource_policy_grants_only_the_template_resources(packaged):
         "kms:GenerateDataKey": {"Fn::GetAtt": ["FieldKey", "Arn"]},
         "secretsmanager:GetSecretValue": {"Ref": "JwtSigningSecret"},
     }
+
+
+# --- the routes -----------------------------------------------------------------------------------
+
+
+def test_the_api_has_every_route_but_the_local_tools(packaged):
+    """The /_local routes are not registered outside `local` (contract, section 10): API Gateway has
+    no such resource, so they answer its unknown-route 404 envelope."""
+    from chalicelib.api.routing import OPERATIONS
+
+    _, template = packaged
+    paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert not [path for path in paths if path.startswith("/_local")]
+    served = {(op.method.lower(), op.path) for op in OPERATIONS if not op.local_only}
+    packaged_routes = {(method, path) for path, item in paths.items() for method in item if method != "options"}
+    assert packaged_routes == served
 
 
 # --- API Gateway's own errors ---------------------------------------------------------------------

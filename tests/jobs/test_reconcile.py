@@ -189,6 +189,24 @@ def test_entries_after_the_cutoff_wait_for_the_next_run(client, agent):
     assert recon(f"user#{alice.user_id}").total == 1_050
 
 
+def test_a_top_up_whose_answer_was_lost_and_settled_by_the_job_reconciles_once(client, agent):
+    from chalicelib.adapters.bank_gateway import TIMEOUT_CARD
+    from chalicelib.jobs.registry import run_job
+
+    at(T0)
+    alice, headers = make_user()
+    card = add_card(client, headers, number=TIMEOUT_CARD)
+    assert_error(top_up(client, headers, card, 3_000, key="lost"), 503, "try_again")
+    at(T0 + timedelta(minutes=3))
+    assert run_job("topup_settle", clock.now())["credited"] == 1
+    assert run_job("topup_settle", clock.now())["credited"] == 0  # a second run credits nothing
+    result = run_at(client, T0 + timedelta(minutes=10))
+    assert result["ok"] is True and result["entries_checked"] == 2
+    assert latest(client, agent)["currencies"]["CNY"] == {"sum": 0, "accounts_checked": 2}
+    assert recon(f"user#{alice.user_id}").total == 3_000 and recon(f"user#{alice.user_id}").version == 1
+    assert recon("system#bank_clearing").total == -3_000
+
+
 # --- mismatches -----------------------------------------------------------------------------------
 
 
