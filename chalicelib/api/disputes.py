@@ -201,7 +201,7 @@ def read_for_agent(call: Call) -> dict:
     auth="agent",
     body="Assign",
     response="AgentDispute",
-    errors=("not_found", "dispute_closed"),
+    errors=("not_found", "own_case", "dispute_closed"),
 )
 def assign(call: Call) -> dict:
     from chalicelib.services import dispute_desk
@@ -221,7 +221,7 @@ def assign(call: Call) -> dict:
     response="Message",
     status=201,
     idempotency="optional",
-    errors=("not_found", "dispute_closed", *_KEY_ERRORS),
+    errors=("not_found", "own_case", "dispute_closed", *_KEY_ERRORS),
 )
 def reply(call: Call) -> Reply:
     from chalicelib.services import dispute_desk
@@ -242,7 +242,7 @@ def reply(call: Call) -> Reply:
     auth="agent",
     body="Extend",
     response="AgentDispute",
-    errors=("not_found", "dispute_closed"),
+    errors=("not_found", "own_case", "dispute_closed"),
 )
 def extend(call: Call) -> dict:
     from chalicelib.services import dispute_desk
@@ -266,7 +266,7 @@ def extend(call: Call) -> dict:
     body="Resolve",
     response="AgentDispute",
     idempotency="required",
-    errors=("not_found", "dispute_closed", "amount_exceeds_refundable", *_KEY_ERRORS),
+    errors=("not_found", "own_case", "dispute_closed", "amount_exceeds_refundable", *_KEY_ERRORS),
 )
 def resolve(call: Call) -> dict:
     from chalicelib.services import dispute_desk

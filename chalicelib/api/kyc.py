@@ -108,7 +108,7 @@ def review_queue(call: Call) -> dict:
     auth="agent",
     body="Decision",
     response="KycState",
-    errors=("not_found", "kyc_not_pending", "identity_in_use"),
+    errors=("not_found", "own_case", "kyc_not_pending", "identity_in_use"),
 )
 def decide_kyc(call: Call) -> dict:
     body = call.body

@@ -171,7 +171,7 @@ def read_ticket_for_agent(call: Call) -> dict:
     response="AgentTicketMessage",
     status=201,
     idempotency="optional",
-    errors=("not_found", "ticket_closed", *_KEY_ERRORS),
+    errors=("not_found", "own_case", "ticket_closed", *_KEY_ERRORS),
 )
 def reply(call: Call) -> Reply:
     from chalicelib.services import ticket_desk
@@ -194,7 +194,7 @@ def reply(call: Call) -> Reply:
     auth="agent",
     body="TicketStatusChange",
     response="AgentTicket",
-    errors=("not_found", "ticket_closed"),
+    errors=("not_found", "own_case", "ticket_closed"),
 )
 def set_status(call: Call) -> dict:
     from chalicelib.services import ticket_desk

@@ -22,6 +22,7 @@ from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services import case_notices, idempotency, ledger
+from chalicelib.services.agents import refuse_own_case
 from chalicelib.services.case_threads import events_view, message_view, new_message
 from chalicelib.services.disputes import dispute_view, require_open, thread_of
 from chalicelib.services.ledger import Leg, Posting, user_account
@@ -41,6 +42,14 @@ def agent_dispute(dispute_id: str) -> Dispute:
     dispute = get_dispute(dispute_id) if dispute_id.startswith("dsp_") else None
     if dispute is None:
         raise OkpayError("not_found")
+    return dispute
+
+
+def dispute_to_work(actor_id: str, dispute_id: str) -> Dispute:
+    """The dispute an agent is about to act on: 404 when there is none, then 403 own_case when it is
+    the agent's own (before 409 dispute_closed: who may act does not depend on the state)."""
+    dispute = agent_dispute(dispute_id)
+    refuse_own_case(actor_id, dispute.user_id)
     return dispute
 
 
@@ -101,11 +110,12 @@ def _index_key(dispute: Dispute) -> dict[str, Any]:
 
 
 def assign(actor_id: str, dispute_id: str, agent_id: str | None, now: datetime) -> dict[str, Any]:
-    dispute = agent_dispute(dispute_id)
+    dispute = dispute_to_work(actor_id, dispute_id)
     target = agent_id or actor_id
     agent = get_user(target) if target.startswith("usr_") else None
     if agent is None or agent.role != "agent" or agent.status != "active":
         raise OkpayError("not_found", field="agent_id")
+    refuse_own_case(target, dispute.user_id)  # nor is it handed to the agent whose account it is about
     require_open(dispute)
     stamp = clock.stamp(now)
     _update_open(
@@ -119,7 +129,7 @@ def assign(actor_id: str, dispute_id: str, agent_id: str | None, now: datetime) 
 
 def reply(actor_id: str, dispute_id: str, body: str, slot: Any, now: datetime) -> dict[str, Any]:
     """An agent's message; the first one moves `open → under_review` and stops the SLA clock."""
-    dispute = agent_dispute(dispute_id)
+    dispute = dispute_to_work(actor_id, dispute_id)
     require_open(dispute)
     stamp = clock.stamp(now)
     message = new_message(thread_of(dispute_id), actor_id, "agent", body, now)
@@ -156,7 +166,7 @@ def extend(actor_id: str, dispute_id: str, reason: str, resolve_by: datetime, no
     """Promise a resolution date further out; the user is told why."""
     if resolve_by <= now:  # malformed whatever the case: 400 before 404 and 409 (contract check order)
         raise OkpayError("validation_error", field="resolve_by", reason="not_later")
-    dispute = agent_dispute(dispute_id)
+    dispute = dispute_to_work(actor_id, dispute_id)
     require_open(dispute)
     created = clock.from_stamp(dispute.created_at)
     earliest = max(now, clock.from_stamp(dispute.resolve_by)) if dispute.resolve_by else now
@@ -201,7 +211,7 @@ def resolve(
     slot: Any,
     now: datetime,
 ) -> dict[str, Any]:
-    dispute = agent_dispute(dispute_id)
+    dispute = dispute_to_work(actor_id, dispute_id)  # a refund to the agent's own wallet is refused here
     require_open(dispute)
     if outcome == "refunded":
         amount = int(dispute.amount) if refund_amount is None else refund_amount

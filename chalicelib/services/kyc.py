@@ -21,6 +21,7 @@ from chalicelib.adapters.keys import keyed_hash
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services import identity_numbers, kyc_documents
+from chalicelib.services.agents import refuse_own_case
 from chalicelib.services.names import normalize_name
 from chalicelib.store.base import shared_connection
 from chalicelib.store.conditions import condition_failed
@@ -139,9 +140,10 @@ def decide(
         raise OkpayError("validation_error", field="documents", reason="missing")
     case = get_case(user_id)
     user = get_user(user_id)
-    if case is None or user is None or case.status != "pending":
-        if case is None or user is None:
-            raise OkpayError("not_found")
+    if case is None or user is None:
+        raise OkpayError("not_found")
+    refuse_own_case(agent_id, user_id)  # 404, then 403 own_case, then 409: whatever the case's state
+    if case.status != "pending":
         raise OkpayError("kyc_not_pending", details={"status": status_of(case)})
     if decision == "approve" and _identity_owner(case.id_hash) not in (None, user_id):
         raise OkpayError("identity_in_use")

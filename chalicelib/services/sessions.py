@@ -5,6 +5,12 @@
 - A refresh token is `<session_id>.<secret>`; only SHA-256 of the secret is stored. Each use
   rotates it. The previous token still returns the same new pair for 30 s (a retry after a lost
   reply); used later, or any older token used at all, revokes the whole session (`token_reused`).
+- "Revoke every session" bumps the user's `session_generation` (one write on the user item); each
+  session is stamped with the generation it started under and every request reads the session and
+  the user in one BatchGetItem, so an older session is refused on its next request. It never relies
+  on GSI by_user having listed a session (the index lags: a session started a moment before a
+  password reset would survive a revocation that walked it). Sessions the index lists are also
+  marked revoked, for the devices list and the record.
 """
 
 from __future__ import annotations
@@ -18,21 +24,27 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import clock
 from chalicelib.adapters.keys import derived_key
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
+from chalicelib.store.base import shared_connection
+from chalicelib.store.batch import batch_get
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.sessions import Session
-from chalicelib.store.users import User
+from chalicelib.store.users import User, get_user
 
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=15)
 SESSION_IDLE_LIFETIME = timedelta(days=30)
 REFRESH_GRACE = timedelta(seconds=30)
 RETIRED_KEPT = 50
+BUMP_ATTEMPTS = 5
+BATCH_KEYS = 100  # BatchGetItem's limit
 ISSUER = "okpay"
 AUDIENCE = "okpay-app"
 
@@ -73,6 +85,8 @@ def start_session(user: User, *, device_id: str | None, device_name: str | None,
         user_id=user.user_id,
         role=user.role,
         locale=user.locale,
+        # As read with the credentials: a "revoke all" committed since then outdates this session too.
+        generation=_generation(user.session_generation),
         device_id=device_id,
         device_name=device_name,
         created_at=clock.stamp(now),
@@ -117,14 +131,27 @@ def authenticate(authorization: str | None, now: datetime) -> Principal:
     # Expiry against our clock (the local test clock moves it too), not the machine's.
     if claims["exp"] <= now.timestamp():
         raise OkpayError("unauthorized")
-    try:
-        # Strongly consistent: a logout or revocation must hold on the very next request.
-        session = Session.get(claims["sid"], consistent_read=True)
-    except Session.DoesNotExist:
-        raise OkpayError("unauthorized") from None
-    if session.status != "active" or session.user_id != claims["sub"] or clock.from_stamp(session.expires_at) <= now:
+    # One strongly consistent BatchGetItem: a logout or revocation holds on the very next request.
+    found = batch_get([(Session, (claims["sid"],)), (User, (claims["sub"],))])
+    session, user = found[(Session, (claims["sid"],))], found[(User, (claims["sub"],))]
+    if session is None or not _is_live(session, user, now):
         raise OkpayError("unauthorized")
     return Principal(session.user_id, session.session_id, session.role, session.locale)
+
+
+def _is_live(session: Session, user: User | None, now: datetime) -> bool:
+    """Not revoked (one by one, or all at once by the user's generation) and not idle too long."""
+    return (
+        user is not None
+        and session.status == "active"
+        and session.user_id == user.user_id
+        and clock.from_stamp(session.expires_at) > now
+        and _generation(session.generation) >= _generation(user.session_generation)
+    )
+
+
+def _generation(value: float | None) -> int:
+    return int(value or 0)
 
 
 def refresh(refresh_token: str, now: datetime) -> TokenPair:
@@ -135,7 +162,8 @@ def refresh(refresh_token: str, now: datetime) -> TokenPair:
         session = Session.get(session_id, consistent_read=True)
     except Session.DoesNotExist:
         raise OkpayError("invalid_refresh_token") from None
-    if session.status != "active" or clock.from_stamp(session.expires_at) <= now:
+    # The user is known only from the session here, so its generation is a second read.
+    if session.status != "active" or not _is_live(session, get_user(session.user_id), now):
         raise OkpayError("invalid_refresh_token")
     presented = _digest(secret)
     if hmac.compare_digest(presented, session.refresh_hash):
@@ -225,7 +253,25 @@ def revoke(session_id: str, user_id: str, *, reason: str) -> bool:
 
 
 def active_sessions(user_id: str, now: datetime | None = None) -> list[Session]:
-    """The user's live sessions, newest first (GSI by_user): not revoked, not expired from idleness."""
+    """The user's live sessions, newest first: those GSI by_user lists, each checked on its base item
+    with the user's generation (BatchGetItem, consistent), so none revoked by "revoke all" shows."""
+    now = now or clock.now()
+    listed = _listed_sessions(user_id, now)
+    live: list[Session] = []
+    for start in range(0, len(listed), BATCH_KEYS - 1):
+        chunk = listed[start : start + BATCH_KEYS - 1]
+        found = batch_get([(User, (user_id,)), *((Session, (s.session_id,)) for s in chunk)])
+        user = found[(User, (user_id,))]
+        for row in chunk:
+            session = found[(Session, (row.session_id,))]
+            if session is not None and _is_live(session, user, now):
+                live.append(session)
+    return live
+
+
+def _listed_sessions(user_id: str, now: datetime | None = None) -> list[Session]:
+    """What GSI by_user lists as neither revoked nor idle, newest first. The index lags: use it to
+    find sessions, never to conclude that none is left."""
     stamp = clock.stamp(now or clock.now())
     return [
         s
@@ -234,17 +280,81 @@ def active_sessions(user_id: str, now: datetime | None = None) -> list[Session]:
     ]
 
 
-def revoke_all(user_id: str, *, except_session: str | None = None, reason: str) -> int:
+def revoke_all(
+    user_id: str, *, except_session: str | None = None, reason: str, user_actions: list[Any] | None = None
+) -> int:
+    """Revoke every session of `user_id` but `except_session`, effective on their next request.
+
+    The user's session generation is bumped, with `user_actions` (e.g. a role change) in the same
+    write; `except_session` is stamped with the new generation in the same transaction, so it alone
+    survives. Then the sessions the index lists are marked revoked; returns how many were.
+    """
+    _bump_generation(user_id, except_session, user_actions or [])
     revoked = 0
-    for session in active_sessions(user_id):
+    for session in _listed_sessions(user_id):
         if session.session_id != except_session and revoke(session.session_id, user_id, reason=reason):
             revoked += 1
+    logger.info(
+        "sessions revoked by generation",
+        extra={"event": "sessions_revoked", "user_id": user_id, "reason": reason, "kept": except_session},
+    )
     return revoked
+
+
+def _bump_generation(user_id: str, keep: str | None, user_actions: list[Any]) -> None:
+    if keep is None:
+        try:
+            User(user_id).update(
+                actions=[User.session_generation.add(1), *user_actions], condition=User.user_id.exists()
+            )
+        except UpdateError as error:
+            if not condition_failed(error):  # failed condition: no such user, so no session to revoke
+                raise
+        return
+    for _ in range(BUMP_ATTEMPTS):
+        found = batch_get([(User, (user_id,)), (Session, (keep,))])
+        user, kept = found[(User, (user_id,))], found[(Session, (keep,))]
+        if user is None:
+            return
+        current = _generation(user.session_generation)
+        # Only a session live at the current generation is carried over: one outdated by a
+        # concurrent "revoke all" stays revoked.
+        carry = kept is not None and kept.status == "active" and kept.user_id == user_id
+        carry = carry and _generation(kept.generation) == current
+        try:
+            with TransactWrite(connection=shared_connection()) as transaction:
+                transaction.update(
+                    User(user_id),
+                    actions=[User.session_generation.set(current + 1), *user_actions],
+                    condition=User.user_id.exists() & _generation_is(User.session_generation, current),
+                )
+                if carry:
+                    transaction.update(
+                        Session(keep),
+                        actions=[Session.generation.set(current + 1)],
+                        condition=_generation_is(Session.generation, current)
+                        & (Session.status == "active")
+                        & (Session.user_id == user_id),
+                    )
+            return
+        except TransactWriteError as error:
+            if not _lost_a_race(error):
+                raise
+    raise OkpayError("try_again", retry_after=1)
+
+
+def _generation_is(attribute: Any, generation: int) -> Any:
+    return attribute == generation if generation else attribute.does_not_exist() | (attribute == 0)
+
+
+def _lost_a_race(error: TransactWriteError) -> bool:
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return any(r is not None and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons)
 
 
 def update_locale(user_id: str, locale: str) -> None:
     """Sessions carry the locale so a request needs no user read to pick its language."""
-    for session in active_sessions(user_id):
+    for session in _listed_sessions(user_id):
         session.update(actions=[Session.locale.set(locale)])
 
 

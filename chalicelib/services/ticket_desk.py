@@ -17,6 +17,7 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services import case_notices, idempotency
+from chalicelib.services.agents import refuse_own_case
 from chalicelib.services.case_threads import events_view, message_view, new_message
 from chalicelib.services.queue_pages import merge_page, pending_statuses
 from chalicelib.services.tickets import (
@@ -36,6 +37,14 @@ def agent_ticket(ticket_id: str) -> Ticket:
     ticket = get_ticket(ticket_id) if ticket_id.startswith("tkt_") else None
     if ticket is None:
         raise OkpayError("not_found")
+    return ticket
+
+
+def ticket_to_work(actor_id: str, ticket_id: str) -> Ticket:
+    """The ticket an agent is about to act on: 404 when there is none, then 403 own_case when it is
+    the agent's own (before 409 ticket_closed: who may act does not depend on the state)."""
+    ticket = agent_ticket(ticket_id)
+    refuse_own_case(actor_id, ticket.user_id)
     return ticket
 
 
@@ -86,7 +95,7 @@ def _index_key(ticket: Ticket) -> dict[str, Any]:
 
 def reply(actor_id: str, ticket_id: str, body: str, slot: Any, now: datetime) -> dict[str, Any]:
     """An agent's message; the user is emailed. The first one is the ticket's first response."""
-    ticket = agent_ticket(ticket_id)
+    ticket = ticket_to_work(actor_id, ticket_id)
     stamp = clock.stamp(now)
     view: dict[str, Any] = {}
 
@@ -122,7 +131,7 @@ def reply(actor_id: str, ticket_id: str, body: str, slot: Any, now: datetime) ->
 def set_status(actor_id: str, ticket_id: str, status: str, now: datetime) -> dict[str, Any]:
     """Move a ticket to `open`, `pending`, `solved` or `closed`; asking for its current status is a
     no-op (nothing recorded, nobody emailed)."""
-    ticket = agent_ticket(ticket_id)
+    ticket = ticket_to_work(actor_id, ticket_id)
     stamp = clock.stamp(now)
     changed: list[str] = []
 

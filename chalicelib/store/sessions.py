@@ -27,6 +27,9 @@ class Session(BaseModel):
     role = UnicodeAttribute()  # copied here so checking a request needs this one read
     locale = UnicodeAttribute()
     status = UnicodeAttribute(default="active")  # "active" | "revoked"
+    # The user's `session_generation` when this session was started (absent = 0); an older one than
+    # the user's is revoked, so "revoke all" never depends on the GSI having listed the session.
+    generation = NumberAttribute(null=True)
     revoked_reason = UnicodeAttribute(null=True)
     device_id = UnicodeAttribute(null=True)
     device_name = UnicodeAttribute(null=True)

@@ -51,6 +51,9 @@ class User(BaseModel):
     mfa_email = BooleanAttribute(default=False)
 
     closed_at = UnicodeAttribute(null=True)
+    # Bumped by "revoke every session" (chalicelib.services.sessions): a session stamped with an
+    # older generation is refused on its next request, whether or not the GSI listed it. Absent = 0.
+    session_generation = NumberAttribute(null=True)
 
     by_password_review_day = UsersByPasswordReviewDay()
 

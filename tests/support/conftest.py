@@ -12,7 +12,7 @@ from chalicelib.services import sessions
 from chalicelib.store.kyc import KycRecord
 from chalicelib.store.users import User, email_claim, find_claim_owner
 from tests.api.helpers import body_of, post_json
-from tests.wallet.conftest import add_card, make_user, top_up
+from tests.wallet.conftest import PASSWORD, add_card, make_user, top_up
 
 CAFE = "mer_morning_cafe"  # seeded merchant, CNY
 TRAVEL = "mer_global_travel"  # seeded merchant, CNY USD EUR JPY HKD
@@ -41,6 +41,22 @@ def pay(client, headers, amount: int = 5_000, currency: str = "CNY", merchant: s
 def sign_in(user: User) -> dict[str, str]:
     token = sessions.start_session(user, device_id="console", device_name=None, now=clock.now()).access_token
     return {"Authorization": f"Bearer {token}"}
+
+
+def agent_as_customer(client, email: str = "agent.customer@okpay.local") -> tuple[User, dict[str, str]]:
+    """A second agent who also uses Okpay as a customer, signed in over HTTP with their password."""
+    from chalicelib.services.agents import create_agent
+
+    agent_id, _ = create_agent(email, PASSWORD, display_name="客服 小李")
+    response = post_json(client, "/auth/login", {"login": email, "password": PASSWORD, "device_id": "console"})
+    assert response.status_code == 200, response.body
+    return User.get(agent_id), {"Authorization": f"Bearer {body_of(response)['access_token']}"}
+
+
+def submit_kyc(client, headers, number: str = "11010519491231002X") -> None:
+    payload = {"real_name": "张三", "id_type": "cn_resident_id", "id_number": number}
+    response = post_json(client, "/me/kyc", payload, headers)
+    assert response.status_code == 202, response.body
 
 
 @pytest.fixture
