@@ -30,6 +30,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "kyc_required": 403,
     "step_up_required": 403,
     "phone_not_verified": 403,
+    "own_case": 403,
     # 404: no such object for this caller
     "not_found": 404,
     "recipient_not_found": 404,
@@ -49,6 +50,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "dispute_closed": 409,
     "ticket_closed": 409,
     "request_in_progress": 409,
+    "recipient_unavailable": 409,
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     # 422: a business rule said no, or a one-time code / re-auth password was wrong

@@ -8,7 +8,7 @@ from chalicelib.adapters import clock
 from chalicelib.api.pagination import paginate
 from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.errors import OkpayError
-from chalicelib.services import accounts, contacts, mfa_settings, sessions
+from chalicelib.services import accounts, contacts, mfa_settings, sessions, transfers
 
 bp = Blueprint(__name__)
 
@@ -98,7 +98,9 @@ def resend_contact_code(call: Call) -> Reply:
 )
 def change_contact(call: Call) -> Reply:
     body = call.body
-    contacts.request_change(_me(call), body.channel, body.value, body.password, clock.now())
+    contacts.request_change(
+        _me(call), body.channel, body.value, body.password, clock.now(), session_id=call.user.session_id
+    )
     return Reply({"status": "sent"}, 202)
 
 
@@ -112,7 +114,7 @@ def change_contact(call: Call) -> Reply:
     auth="user",
     body="PasswordChange",
     status=204,
-    errors=("weak_password", "invalid_password"),
+    errors=("weak_password", "invalid_password", "rate_limited"),
 )
 def change_password(call: Call) -> Reply:
     accounts.change_password(
@@ -190,10 +192,10 @@ def revoke_other_sessions(call: Call) -> Reply:
     auth="user",
     body="PasswordOnly",
     response="TotpEnrolment",
-    errors=("invalid_password", "totp_already_enabled"),
+    errors=("invalid_password", "totp_already_enabled", "rate_limited"),
 )
 def begin_totp(call: Call) -> dict:
-    return mfa_settings.begin_totp(_me(call), call.body.password, clock.now())
+    return mfa_settings.begin_totp(_me(call), call.body.password, clock.now(), session_id=call.user.session_id)
 
 
 @operation(
@@ -206,10 +208,14 @@ def begin_totp(call: Call) -> dict:
     auth="user",
     body="CodeOnly",
     response="RecoveryCodesShown",
-    errors=("invalid_code", "totp_already_enabled", "not_found"),
+    errors=("invalid_code", "totp_already_enabled", "not_found", "rate_limited"),
 )
 def activate_totp(call: Call) -> dict:
-    return {"recovery_codes": mfa_settings.activate_totp(_me(call), call.body.code, clock.now())}
+    return {
+        "recovery_codes": mfa_settings.activate_totp(
+            _me(call), call.body.code, clock.now(), session_id=call.user.session_id
+        )
+    }
 
 
 @operation(
@@ -222,10 +228,12 @@ def activate_totp(call: Call) -> dict:
     auth="user",
     body="TotpDisable",
     status=204,
-    errors=("invalid_password", "invalid_code", "not_found"),
+    errors=("invalid_password", "invalid_code", "not_found", "rate_limited"),
 )
 def disable_totp(call: Call) -> Reply:
-    mfa_settings.disable_totp(_me(call), call.body.password, call.body.code, clock.now())
+    mfa_settings.disable_totp(
+        _me(call), call.body.password, call.body.code, clock.now(), session_id=call.user.session_id
+    )
     return Reply(None, 204)
 
 
@@ -239,11 +247,13 @@ def disable_totp(call: Call) -> Reply:
     auth="user",
     body="MfaChange",
     response="MfaState",
-    errors=("invalid_password",),
+    errors=("invalid_password", "rate_limited"),
 )
 def set_mfa(call: Call) -> dict:
     body = call.body
-    return mfa_settings.set_code_factors(_me(call), body.password, sms=body.sms, email=body.email, now=clock.now())
+    return mfa_settings.set_code_factors(
+        _me(call), body.password, sms=body.sms, email=body.email, now=clock.now(), session_id=call.user.session_id
+    )
 
 
 @operation(
@@ -256,10 +266,14 @@ def set_mfa(call: Call) -> dict:
     auth="user",
     body="PasswordOnly",
     response="NewRecoveryCodes",
-    errors=("invalid_password", "not_found"),
+    errors=("invalid_password", "not_found", "rate_limited"),
 )
 def new_recovery_codes(call: Call) -> dict:
-    return {"codes": mfa_settings.new_recovery_codes(_me(call), call.body.password, clock.now())}
+    return {
+        "codes": mfa_settings.new_recovery_codes(
+            _me(call), call.body.password, clock.now(), session_id=call.user.session_id
+        )
+    }
 
 
 @operation(
@@ -272,8 +286,11 @@ def new_recovery_codes(call: Call) -> dict:
     auth="user",
     body="PasswordOnly",
     status=204,
-    errors=("invalid_password", "account_not_empty"),
+    errors=("invalid_password", "account_not_empty", "rate_limited"),
 )
 def close_account(call: Call) -> Reply:
-    accounts.close_account(_me(call), call.body.password, clock.now())
+    now = clock.now()
+    accounts.close_account(_me(call), call.body.password, now, session_id=call.user.session_id)
+    # Transfers waiting for confirmation to or from the account can no longer complete (v1.2).
+    transfers.cancel_pending(call.user.user_id, now)
     return Reply(None, 204)

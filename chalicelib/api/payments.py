@@ -11,7 +11,7 @@ from chalicelib.services import conversions, payments, withdrawals
 bp = Blueprint(__name__)
 
 _KEY_ERRORS = ("idempotency_key_reused", "request_in_progress")
-_STEP_UP_ERRORS = ("step_up_required", "invalid_password", "invalid_code")
+_STEP_UP_ERRORS = ("step_up_required", "invalid_password", "invalid_code", "rate_limited")
 
 
 @operation(
@@ -53,6 +53,7 @@ def pay(call: Call) -> Reply:
         body.authorization,
         call.idempotency,
         clock.now(),
+        session_id=call.user.session_id,
     )
     return Reply(reply, 201)
 
@@ -94,6 +95,7 @@ def withdraw(call: Call) -> Reply:
         body.authorization,
         call.idempotency,
         clock.now(),
+        session_id=call.user.session_id,
     )
     return Reply(reply, 201)
 

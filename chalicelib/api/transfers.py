@@ -77,7 +77,9 @@ def send_transfer(call: Call) -> Reply:
     idempotency="required",
     errors=(
         "not_found",
+        "kyc_required",
         "transfer_not_pending",
+        "recipient_unavailable",
         "invalid_code",
         "insufficient_funds",
         "limit_exceeded",

@@ -37,13 +37,19 @@ def read_wallet(call: Call) -> dict:
     response="Card",
     status=201,
     idempotency="optional",
-    errors=("funding_source_exists", "invalid_password"),
+    errors=("funding_source_exists", "invalid_password", "rate_limited"),
 )
 def add_card(call: Call) -> Reply:
     user = accounts.load_active_user(call.user.user_id)
     body = call.body
     card = funding_sources.add_card(
-        user, body.card_number, body.holder_name, body.bank_name, body.password, clock.now()
+        user,
+        body.card_number,
+        body.holder_name,
+        body.bank_name,
+        body.password,
+        clock.now(),
+        session_id=call.user.session_id,
     )
     return Reply(card, 201)
 

@@ -39,6 +39,14 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "请输入密码或验证器动态码确认。",
     ),
     "phone_not_verified": ("Please verify your phone number first.", "请先验证手机号码。"),
+    "own_case": (
+        "Agents cannot handle a case about their own account.",
+        "客服人员不能处理与本人账户相关的事项。",
+    ),
+    "recipient_unavailable": (
+        "The recipient's account can no longer receive money. The transfer was canceled.",
+        "收款人账户已无法收款，本次转账已取消。",
+    ),
     "not_found": ("Not found.", "未找到相关内容。"),
     "recipient_not_found": ("No Okpay user has this phone number or email.", "未找到该手机号或邮箱对应的用户。"),
     "method_not_allowed": ("This method is not allowed here.", "不支持此请求方法。"),

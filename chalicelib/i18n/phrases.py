@@ -15,6 +15,18 @@ PURPOSES: dict[str, tuple[str, str]] = {
 
 # event -> ((en title, en detail), (zh title, zh detail))
 EVENTS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "reauth_revoked": (
+        (
+            "A sign-in was ended after 5 wrong passwords or codes",
+            "Someone using your account on {device} entered a wrong password or code 5 times, so that "
+            "sign-in was ended. If this was not you, change your password now.",
+        ),
+        (
+            "连续 5 次密码或验证码错误，相关登录已退出",
+            "在 {device} 上登录您账户的人连续 5 次输入错误的密码或验证码，该登录已被强制退出。"
+            "如非本人操作，请立即修改密码。",
+        ),
+    ),
     "new_device": (
         ("New sign-in on {device}", "Your account was signed in to from a device not seen before."),
         ("新设备登录：{device}", "您的账户在一台新设备上登录。"),

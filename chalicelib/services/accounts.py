@@ -63,22 +63,25 @@ def change_password(user: User, current_password: str, new_password: str, *, ses
     check_password(
         new_password, email=user.email, phone=user.phone, display_name=user.display_name, field="new_password"
     )
-    reauth.confirm_password(user, current_password, now)
-    user.update(
-        actions=[User.password_hash.set(hash_password(new_password)), User.password_changed_at.set(clock.stamp(now))]
-    )
-    schedule_review(user, now, save=True)
-    revoked = sessions.revoke_all(user.user_id, except_session=session_id, reason="password_changed")
+    reauth.confirm_password(user, current_password, now, session_id=session_id)
+    schedule_review(user, now)
+    new = [  # one write with the revocation of the other sessions (see password_reset)
+        User.password_hash.set(hash_password(new_password)),
+        User.password_changed_at.set(clock.stamp(now)),
+        User.password_review_day.set(user.password_review_day),
+        User.user_id_sort.set(user.user_id),
+    ]
+    revoked = sessions.revoke_all(user.user_id, except_session=session_id, reason="password_changed", user_actions=new)
     logger.info(
         "password changed", extra={"event": "password_changed", "user_id": user.user_id, "sessions_revoked": revoked}
     )
     notices.notify_security_event(user, "password_changed", now)
 
 
-def close_account(user: User, password: str, now: datetime) -> None:
+def close_account(user: User, password: str, now: datetime, *, session_id: str) -> None:
     from chalicelib.services.account_summary import closing_blockers
 
-    reauth.confirm_password(user, password, now)
+    reauth.confirm_password(user, password, now, session_id=session_id)
     if closing_blockers(user.user_id):
         raise OkpayError("account_not_empty")
     try:

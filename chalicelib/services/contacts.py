@@ -40,7 +40,7 @@ def send_email_verification(user: User, now: datetime) -> None:
     _send(user, "email", user.email, purpose="verify_email", now=now)
 
 
-def request_change(user: User, channel: str, value: str, password: str, now: datetime) -> None:
+def request_change(user: User, channel: str, value: str, password: str, now: datetime, *, session_id: str) -> None:
     # The check order: a malformed value (400) before the password (422).
     if channel == "email":
         new_value = normalize_email(value, field="value")
@@ -48,7 +48,7 @@ def request_change(user: User, channel: str, value: str, password: str, now: dat
         new_value = normalize_phone(value, field="value")
         if not sms_allowed(new_value, get_settings().sms_country_codes):
             raise OkpayError("validation_error", field="value", reason="phone_country")
-    reauth.confirm_password(user, password, now)
+    reauth.confirm_password(user, password, now, session_id=session_id)
     if channel == "email" and new_value == user.email and user.email_verified:
         return
     if channel == "phone" and new_value == user.phone:

@@ -41,7 +41,14 @@ def public_view(source: FundingSource) -> dict:
 
 
 def add_card(
-    user: User, card_number: str, holder_name: str, bank_name: str | None, password: str, now: datetime
+    user: User,
+    card_number: str,
+    holder_name: str,
+    bank_name: str | None,
+    password: str,
+    now: datetime,
+    *,
+    session_id: str,
 ) -> dict:
     from stdnum import luhn
 
@@ -54,7 +61,7 @@ def add_card(
     fingerprint = keyed_hash("card", number)
     if find_claim_owner(card_claim(user.user_id, fingerprint)):
         raise OkpayError("funding_source_exists")
-    reauth.confirm_password(user, password, now)
+    reauth.confirm_password(user, password, now, session_id=session_id)
     if not claim_once(card_claim(user.user_id, fingerprint), user.user_id, clock.stamp(now)):
         raise OkpayError("funding_source_exists")
     bound = gateway().bind_card(number, holder, bank_name)

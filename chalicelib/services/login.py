@@ -2,7 +2,7 @@
 
 Unknown accounts and wrong passwords answer alike (`401 invalid_credentials`) and take alike long:
 the password is always verified, against a dummy hash when there is no account. Failures count
-per normalised login identifier (chalicelib.services.lockout), checked before the password.
+per normalised login identifier (chalicelib.services.lockout), counted before the password is checked.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DeleteError, UpdateError
+from pynamodb.exceptions import DeleteError
 
 from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
@@ -41,10 +41,9 @@ class MfaChallenge:
 def login(login_text: str, password: str, *, device_id: str, device_name: str | None, now: datetime):
     """Tokens, or an MfaChallenge when the account has a second factor."""
     login_id = parse_login(login_text)
-    lockout.ensure_not_locked(login_id.key, now)
+    attempt = lockout.begin_attempt(login_id.key, now)  # counted before the password is checked
     user = login_id.find_user()
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        lockout.record_failure(login_id.key, now)
         logger.info("login failed", extra={"event": "login_failed", "user_id": user.user_id if user else None})
         raise OkpayError("invalid_credentials")
     if needs_rehash(user.password_hash):
@@ -67,6 +66,7 @@ def login(login_text: str, password: str, *, device_id: str, device_name: str | 
                 "methods": methods,
             },
         ).save()
+        lockout.forgive(attempt)  # the password was right; the second step counts on its own
         logger.info("login needs second factor", extra={"event": "mfa_required", "user_id": user.user_id})
         return MfaChallenge(token, methods)
     return complete_login(user, login_id.key, device_id=device_id, device_name=device_name, now=now)
@@ -97,17 +97,16 @@ def send_mfa_code(mfa_token: str, method: str, now: datetime) -> None:
 def verify_mfa(mfa_token: str, method: str, code: str, now: datetime) -> sessions.TokenPair:
     record, user = _challenge(mfa_token, now)
     data = record.data.as_dict()
-    lockout.ensure_not_locked(data["login_key"], now)
     if method not in data["methods"]:
         raise OkpayError("validation_error", field="method", reason="mfa_method")
-    if record.attempts >= record.max_attempts:
-        raise OkpayError("invalid_code", details={"attempts_left": 0})
+    # Both caps count before the code is compared: the login's lockout and the token's 5 tries.
+    lockout.begin_attempt(data["login_key"], now)
+    record = one_time_codes.reserve_attempt(_mfa_record_id(mfa_token), now)
     if not _second_factor_ok(user, mfa_token, method, code, now):
-        lockout.record_failure(data["login_key"], now)
         logger.info("mfa failed", extra={"event": "mfa_failed", "user_id": user.user_id, "method": method})
-        raise OkpayError("invalid_code", details={"attempts_left": _count_wrong(record)})
+        raise OkpayError("invalid_code", details={"attempts_left": one_time_codes.attempts_left(record)})
     try:  # the token works once, even for two right codes at the same moment
-        record.delete(condition=Code.attempts < record.max_attempts)
+        record.delete(condition=Code.code_id.exists())
     except DeleteError as error:
         if condition_failed(error):
             raise OkpayError("invalid_code", details={"attempts_left": 0}) from None
@@ -143,16 +142,6 @@ def _second_factor_ok(user: User, mfa_token: str, method: str, code: str, now: d
     except OkpayError:
         return False
     return True
-
-
-def _count_wrong(record: Code) -> int:
-    try:
-        record.update(actions=[Code.attempts.add(1)], condition=Code.attempts < record.max_attempts)
-    except UpdateError as error:
-        if condition_failed(error):
-            return 0
-        raise
-    return max(0, record.max_attempts - record.attempts)
 
 
 def _challenge(mfa_token: str, now: datetime) -> tuple[Code, User]:

@@ -18,24 +18,30 @@ from chalicelib.store.conditions import condition_failed
 from chalicelib.store.users import User
 
 
-def begin_totp(user: User, password: str, now: datetime) -> dict:
+def begin_totp(user: User, password: str, now: datetime, *, session_id: str) -> dict:
     if user.totp_enabled:  # the contract's order: 409 before the password's 422
         raise OkpayError("totp_already_enabled")
-    reauth.confirm_password(user, password, now)
+    reauth.confirm_password(user, password, now, session_id=session_id)
     secret = totp.new_secret()
     user.update(actions=[User.totp_pending_secret.set(totp.seal_secret(user.user_id, secret))])
     account_name = user.phone or user.email or user.user_id
     return {"secret": secret, "otpauth_uri": totp.provisioning_uri(secret, account_name)}
 
 
-def activate_totp(user: User, code: str, now: datetime) -> list[str]:
+def activate_totp(user: User, code: str, now: datetime, *, session_id: str) -> list[str]:
     if user.totp_enabled:
         raise OkpayError("totp_already_enabled")
     if not user.totp_pending_secret:
         raise OkpayError("not_found")
-    step = totp.matching_step(totp.open_secret(user.user_id, user.totp_pending_secret), code)
-    if step is None:
-        reauth.confirm_second_factor_failed(user, now)
+    matched: list[int] = []
+
+    def right() -> bool:
+        step = totp.matching_step(totp.open_secret(user.user_id, user.totp_pending_secret), code)
+        matched.extend([] if step is None else [step])
+        return step is not None
+
+    reauth.confirm_code(user, now, right, session_id=session_id)
+    step = matched[0]
     codes, hashes = totp.new_recovery_codes()
     try:
         user.update(
@@ -54,24 +60,26 @@ def activate_totp(user: User, code: str, now: datetime) -> list[str]:
         user.refresh(consistent_read=True)
         if user.totp_enabled:
             raise OkpayError("totp_already_enabled") from None
-        raise OkpayError("invalid_code", details={"attempts_left": reauth.remaining_attempts(user)}) from None
+        raise OkpayError("invalid_code", details={"attempts_left": reauth.attempts_left(session_id)}) from None
     _changed(user, "totp_on", now)
     return codes
 
 
-def disable_totp(user: User, password: str, code: str, now: datetime) -> None:
+def disable_totp(user: User, password: str, code: str, now: datetime, *, session_id: str) -> None:
     if not user.totp_enabled:
         raise OkpayError("not_found")
-    reauth.confirm_password(user, password, now)
-    reauth.confirm_second_factor(user, code, now)
+    reauth.confirm_password(user, password, now, session_id=session_id)
+    reauth.confirm_second_factor(user, code, now, session_id=session_id)
     user.update(actions=[User.totp_secret.remove(), User.totp_last_step.remove(), User.recovery_code_hashes.remove()])
     _changed(user, "totp_off", now)
 
 
-def set_code_factors(user: User, password: str, *, sms: bool | None, email: bool | None, now: datetime) -> dict:
+def set_code_factors(
+    user: User, password: str, *, sms: bool | None, email: bool | None, now: datetime, session_id: str
+) -> dict:
     if email and not (user.email and user.email_verified):  # 400 before the password's 422 (check order)
         raise OkpayError("validation_error", field="email", reason="contact_not_verified")
-    reauth.confirm_password(user, password, now)
+    reauth.confirm_password(user, password, now, session_id=session_id)
     actions, changes = [], []
     if sms is not None and sms != bool(user.mfa_sms):
         actions.append(User.mfa_sms.set(sms))
@@ -86,10 +94,10 @@ def set_code_factors(user: User, password: str, *, sms: bool | None, email: bool
     return settings_of(user)
 
 
-def new_recovery_codes(user: User, password: str, now: datetime) -> list[str]:
+def new_recovery_codes(user: User, password: str, now: datetime, *, session_id: str) -> list[str]:
     if not user.totp_enabled:
         raise OkpayError("not_found")
-    reauth.confirm_password(user, password, now)
+    reauth.confirm_password(user, password, now, session_id=session_id)
     codes, hashes = totp.new_recovery_codes()
     user.update(actions=[User.recovery_code_hashes.set(hashes)])
     _changed(user, "recovery_codes", now)

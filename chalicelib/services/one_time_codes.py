@@ -1,7 +1,8 @@
 """Six-digit one-time codes: issued hashed with an expiry, checked with an attempt limit, used once.
 
-A wrong guess is counted with a conditional update, and a right one is used up with a conditional
-delete, so two requests racing with the same code cannot both pass. Issuing a new code for the
+Every comparison is counted first, with an update conditioned on the code being live and under
+its cap, and a right code is used up with a conditional delete: however many requests race, a code
+is compared at most 5 times and passes at most once (contract v1.2, section 1). Issuing a new code for the
 same purpose keeps the attempts already spent: asking again does not buy more guesses.
 """
 
@@ -68,22 +69,47 @@ def issue(
 def check(code_id: str, code: str, *, now: datetime, consume: bool = True) -> Code:
     """The code's record when `code` is right; else `422 invalid_code` with attempts_left.
 
-    With consume=False a right code stays usable (a reset that still needs its second factor).
+    The attempt is counted before the comparison (`reserve_attempt`), so however many requests
+    arrive at once a code is compared at most `max_attempts` times. With consume=False a right code
+    stays usable: the caller uses it up in its own transaction (`Code.code_hash == record.code_hash`)
+    or with `use_up`, e.g. a reset that still needs its second factor.
     """
-    record = _live(code_id, now)
-    if record is None or record.attempts >= record.max_attempts:
-        raise _invalid(0)
+    record = reserve_attempt(code_id, now)
     if not hmac.compare_digest(record.code_hash, _hash(code_id, code)):
-        raise _invalid(_count_wrong_guess(record))
+        raise _invalid(attempts_left(record))
     if consume:
         use_up(record)
     return record
 
 
+def reserve_attempt(code_id: str, now: datetime) -> Code:
+    """Count one comparison of a live code, conditionally under its cap; else `422 invalid_code`.
+
+    Returns the record as the update left it (ALL_NEW: the current hash and the attempts counted).
+    """
+    record = Code(code_id)
+    try:
+        record.update(
+            actions=[Code.attempts.add(1)],
+            condition=Code.code_id.exists()
+            & (Code.attempts < Code.max_attempts)
+            & (Code.expires_at > clock.stamp(now)),  # TTL deletion is lazy: expiry is checked here
+        )
+    except UpdateError as error:
+        if condition_failed(error):
+            raise _invalid(0) from None
+        raise
+    return record
+
+
+def attempts_left(record: Code) -> int:
+    return max(0, int(record.max_attempts) - int(record.attempts))
+
+
 def use_up(record: Code) -> None:
     """Delete the code if it is still the one checked; a concurrent user of it gets invalid_code."""
     try:
-        record.delete(condition=(Code.code_hash == record.code_hash) & (Code.attempts < record.max_attempts))
+        record.delete(condition=Code.code_hash == record.code_hash)
     except DeleteError as error:
         if condition_failed(error):
             raise _invalid(0) from None
@@ -92,19 +118,6 @@ def use_up(record: Code) -> None:
 
 def discard(code_id: str) -> None:
     Code(code_id).delete()
-
-
-def _count_wrong_guess(record: Code) -> int:
-    try:
-        record.update(
-            actions=[Code.attempts.add(1)],
-            condition=(Code.code_hash == record.code_hash) & (Code.attempts < record.max_attempts),
-        )
-    except UpdateError as error:
-        if condition_failed(error):
-            return 0
-        raise
-    return max(0, record.max_attempts - record.attempts)
 
 
 def _live(code_id: str, now: datetime) -> Code | None:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
-from chalicelib.services import lockout, notices, one_time_codes, rate_limits, reauth, sessions, totp
+from chalicelib.services import lockout, notices, one_time_codes, rate_limits, sessions, totp
 from chalicelib.services.login_ids import parse_login
 from chalicelib.services.password_age import schedule_review
 from chalicelib.services.password_policy import check_password
@@ -78,37 +78,43 @@ def reset(
         display_name=user.display_name if user else None,
         field="new_password",
     )
-    lockout.ensure_not_locked(login_id.key, now)
+    # Counted before the code and the second factor are compared, so a burst is locked like a series.
+    attempt = lockout.begin_attempt(login_id.key, now)
     if user is None:
-        lockout.record_failure(login_id.key, now)
         raise OkpayError("invalid_code", details={"attempts_left": 0})
     try:
         record = one_time_codes.check(reset_code_id(user.user_id), code, now=now, consume=False)
     except OkpayError:
-        lockout.record_failure(login_id.key, now)
         logger.info("password reset code wrong", extra={"event": "reset_failed", "user_id": user.user_id})
         raise
     if user.totp_enabled:
-        _check_second_factor(user, login_id.key, second_factor, now)
+        _check_second_factor(user, attempt, second_factor)
     one_time_codes.use_up(record)
-    stamp = clock.stamp(now)
-    user.update(actions=[User.password_hash.set(hash_password(new_password)), User.password_changed_at.set(stamp)])
-    schedule_review(user, now, save=True)
-    revoked = sessions.revoke_all(user.user_id, reason="password_reset")
+    lockout.forgive(attempt)  # not a failure; only a completed login clears the streak
+    schedule_review(user, now)
+    # The new password and the end of every session are one write: a sign-in racing the reset
+    # either used the old password and is revoked, or comes after and uses the new one.
+    new = [
+        User.password_hash.set(hash_password(new_password)),
+        User.password_changed_at.set(clock.stamp(now)),
+        User.password_review_day.set(user.password_review_day),
+        User.user_id_sort.set(user.user_id),
+    ]
+    revoked = sessions.revoke_all(user.user_id, reason="password_reset", user_actions=new)
     logger.info(
         "password reset", extra={"event": "password_reset", "user_id": user.user_id, "sessions_revoked": revoked}
     )
     notices.notify_security_event(user, "password_reset", now)
 
 
-def _check_second_factor(user: User, login_key: str, second_factor: tuple[str, str] | None, now: datetime) -> None:
+def _check_second_factor(user: User, attempt: lockout.Attempt, second_factor: tuple[str, str] | None) -> None:
     methods = ["totp", "recovery_code"] if user.recovery_code_hashes else ["totp"]
     if second_factor is None:
+        lockout.forgive(attempt)  # the reset code was right; the client asks for the second factor
         raise OkpayError("mfa_required", details={"methods": methods})
     method, code = second_factor
     accepted = totp.accept_totp(user, code) if method == "totp" else totp.use_recovery_code(user, code)
     if not accepted:
-        lockout.record_failure(login_key, now)
         logger.info("password reset second factor wrong", extra={"event": "reset_failed", "user_id": user.user_id})
         # The reset code stays good; what is left is the tries before the login is locked.
-        raise OkpayError("invalid_code", details={"attempts_left": reauth.attempts_before_lock(login_key)})
+        raise OkpayError("invalid_code", details={"attempts_left": attempt.left})

@@ -40,6 +40,8 @@ def pay(
     authorization: Any,
     slot: Any,
     now: datetime,
+    *,
+    session_id: str,
 ) -> dict[str, Any]:
     """Debit the payer, credit the merchant; the payer's `{transaction}` (debit side)."""
     merchant_key = (CatalogItem, (MERCHANT, merchant_id))
@@ -65,7 +67,7 @@ def pay(
 
     for rule in rules(payer):
         rule()
-    stepped_up = step_up.check_authorization(payer, authorization, cny, now)
+    stepped_up = step_up.check_authorization(payer, authorization, cny, now, session_id=session_id)
 
     name = _merchant_name(merchant, locale)
     counterparty = {"kind": "merchant", "id": merchant_id, "name": name}

@@ -1,55 +1,119 @@
 """Re-authentication of a signed-in user: the password (or a code) again before a sensitive change.
 
-A wrong one is `422 invalid_password` / `invalid_code`, never 401 (the session is fine), and counts
-in the failure counter of the user's phone, so a stolen session cannot guess the password freely.
+Contract v1.2, section 1: a wrong one is `422 invalid_password` / `invalid_code`, never 401 (the
+session is fine). The 5th wrong one in a session (in total: a right one does not reset the count)
+revokes that session and a security notice goes to the verified email and the phone. The owner's
+sign-in is never locked by these: a stolen session must not lock the owner out.
+
+Under concurrency the cap holds like the one-time codes': each try is counted on the session before
+the secret is compared (`reauth_try#<session>`, conditionally under 5), a right one gives its place
+back, and wrong ones are counted once more on their own (`reauth_fail#<session>`) so exactly one
+request sees the 5th failure and revokes. While 5 tries are already being compared, more are
+refused with `429 rate_limited`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import UpdateError
 
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
-from chalicelib.services import lockout, totp
+from chalicelib.services import notices, sessions, totp
 from chalicelib.services.passwords import verify_password
+from chalicelib.store.conditions import condition_failed
+from chalicelib.store.counters import Counter
+from chalicelib.store.sessions import Session
 from chalicelib.store.users import User
 
-
-def failure_key(user: User) -> str:
-    return user.phone or user.email or user.user_id
-
-
-def confirm_password(user: User, password: str, now: datetime) -> None:
-    if not verify_password(user.password_hash, password):
-        lockout.record_failure(failure_key(user), now)
-        logger.info("re-authentication failed", extra={"user_id": user.user_id, "event": "reauth_failed"})
-        raise OkpayError("invalid_password")
+FAILURES_ALLOWED = 5  # the 5th wrong one revokes the session
+KEPT = timedelta(days=31)  # longer than any session lives
 
 
-def confirm_second_factor(user: User, code: str, now: datetime, *, allow_recovery: bool = True) -> None:
-    """A current TOTP code (or, when allowed, a recovery code); else 422 invalid_code."""
-    if totp.accept_totp(user, code) or (allow_recovery and totp.use_recovery_code(user, code)):
-        return
-    confirm_second_factor_failed(user, now)
+def confirm_password(user: User, password: str, now: datetime, *, session_id: str) -> None:
+    """`422 invalid_password` unless `password` is the user's."""
+    _confirm(user, session_id, now, lambda: verify_password(user.password_hash, password), "invalid_password")
 
 
-def confirm_second_factor_failed(user: User, now: datetime) -> None:
-    """Count a wrong code against the user's phone and answer `422 invalid_code`."""
-    lockout.record_failure(failure_key(user), now)
-    logger.info("second factor failed", extra={"user_id": user.user_id, "event": "second_factor_failed"})
-    raise OkpayError("invalid_code", details={"attempts_left": remaining_attempts(user)})
+def confirm_second_factor(
+    user: User, code: str, now: datetime, *, session_id: str, allow_recovery: bool = True
+) -> None:
+    """A current TOTP code (or, when allowed, a recovery code); else `422 invalid_code`."""
+
+    def right() -> bool:
+        return totp.accept_totp(user, code) or (allow_recovery and totp.use_recovery_code(user, code))
+
+    _confirm(user, session_id, now, right, "invalid_code")
 
 
-def remaining_attempts(user: User) -> int:
-    return attempts_before_lock(failure_key(user))
+def confirm_code(user: User, now: datetime, right: Callable[[], bool], *, session_id: str) -> None:
+    """Any other code checked on a signed-in route (e.g. activating TOTP): the same cap."""
+    _confirm(user, session_id, now, right, "invalid_code")
 
 
-def attempts_before_lock(login_key: str) -> int:
-    """How many more failures `login_key` may have before it is locked."""
-    from chalicelib.store.counters import Counter
-
+def _confirm(user: User, session_id: str, now: datetime, right: Callable[[], bool], code: str) -> None:
+    _reserve_try(session_id, now)
     try:
-        failures = int(Counter.get(lockout.counter_id(login_key), consistent_read=True).count)
+        accepted = right()
+    except Exception:
+        _count(_try_id(session_id), -1, now)  # not compared after all (the store failed)
+        raise
+    if accepted:
+        _count(_try_id(session_id), -1, now)  # a right one gives its place back, failures stay
+        return
+    failures = _count(_fail_id(session_id), 1, now)
+    left = max(0, FAILURES_ALLOWED - failures)
+    logger.info(
+        "re-authentication failed",
+        extra={"user_id": user.user_id, "session_id": session_id, "event": "reauth_failed", "attempts_left": left},
+    )
+    if failures == FAILURES_ALLOWED:
+        _revoke(user, session_id, now)
+    raise OkpayError(code, details={"attempts_left": left} if code == "invalid_code" else None)
+
+
+def attempts_left(session_id: str) -> int:
+    try:
+        failures = int(Counter.get(_fail_id(session_id), consistent_read=True).count)
     except Counter.DoesNotExist:
         failures = 0
-    return max(0, lockout.FREE_FAILURES - failures)
+    return max(0, FAILURES_ALLOWED - failures)
+
+
+def _reserve_try(session_id: str, now: datetime) -> None:
+    try:
+        Counter(_try_id(session_id)).update(
+            actions=[Counter.count.add(1), Counter.expires_ttl.set(now + KEPT)],
+            condition=Counter.count.does_not_exist() | (Counter.count < FAILURES_ALLOWED),
+        )
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        # Five tries are spent or being compared right now: nothing more is compared.
+        raise OkpayError("rate_limited", retry_after=1) from None
+
+
+def _count(counter_id: str, step: int, now: datetime) -> int:
+    counter = Counter(counter_id)
+    counter.update(actions=[Counter.count.add(step), Counter.expires_ttl.set(now + KEPT)])
+    return int(counter.count)
+
+
+def _revoke(user: User, session_id: str, now: datetime) -> None:
+    try:
+        session = Session.get(session_id)
+    except Session.DoesNotExist:
+        session = None
+    sessions.revoke(session_id, user.user_id, reason="reauth_failures")
+    device = (session.device_name or session.device_id or "") if session else ""
+    notices.notify_security_event(user, "reauth_revoked", now, device=device[:64] or "—")
+
+
+def _try_id(session_id: str) -> str:
+    return f"reauth_try#{session_id}"
+
+
+def _fail_id(session_id: str) -> str:
+    return f"reauth_fail#{session_id}"

@@ -3,9 +3,9 @@
 Contract, section 5: a day's (Asia/Shanghai) payments, transfers and withdrawals share 1,000 CNY
 equivalent that needs nothing beyond the session (`money_out.STEP_UP_BUDGET`). Past it, a payment
 or withdrawal carries `authorization: {password}` or `{totp}`, else `403 step_up_required` with
-`details.methods`. A wrong one is `422 invalid_password` / `invalid_code`, counted with the login
-failures of the user's phone (`reauth`) and in the day's step-up failures (more than 10 block
-money out until the next password login).
+`details.methods`. A wrong one is `422 invalid_password` / `invalid_code`, counted as a
+re-authentication failure of the session (`reauth`: the 5th revokes it) and in the day's step-up
+failures (more than 10 block money out until the next password login).
 
 An `authorization` that is given is always checked, needed or not: a client that sends one learns
 whether it is right, and a request that carries a good one need not fit the day's budget when it
@@ -30,7 +30,9 @@ def methods(user: User) -> list[str]:
     return ["password", "totp"] if user.totp_enabled else ["password"]
 
 
-def check_authorization(payer: money_out.Payer, authorization: Any, cny: int, now: datetime) -> bool:
+def check_authorization(
+    payer: money_out.Payer, authorization: Any, cny: int, now: datetime, *, session_id: str
+) -> bool:
     """The step-up for a debit of `cny` (CNY minor units) by `payer`.
 
     `authorization` is None, a mapping or an object with `password` / `totp`. Returns True when a
@@ -45,9 +47,9 @@ def check_authorization(payer: money_out.Payer, authorization: Any, cny: int, no
     user = payer.user
     try:
         if password is not None:
-            reauth.confirm_password(user, password, now)
+            reauth.confirm_password(user, password, now, session_id=session_id)
         else:
-            reauth.confirm_second_factor(user, code, now, allow_recovery=False)
+            reauth.confirm_second_factor(user, code, now, session_id=session_id, allow_recovery=False)
     except OkpayError:
         money_out.record_step_up_failure(user.user_id, now)
         raise

@@ -22,13 +22,14 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.keys import keyed_hash
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
-from chalicelib.services import idempotency, ledger, money_out, rate_limits, reauth, totp
+from chalicelib.services import idempotency, ledger, money_out, rate_limits, totp
 from chalicelib.services.emails import normalize_email
 from chalicelib.services.ledger import Leg, Posting
 from chalicelib.services.money import format_amount
 from chalicelib.services.names import mask_name
 from chalicelib.services.phones import normalize_phone
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.counters import Counter
 from chalicelib.store.kyc import CURRENT, KycRecord
 from chalicelib.store.users import Claim, User, email_claim, find_claim_owner, get_user, phone_claim
 from chalicelib.store.wallet import Balance, TransactionRecord
@@ -72,9 +73,7 @@ def lookup(payer_id: str, ref: RecipientRef, now: datetime) -> dict[str, Any]:
 
     if level_of(payer_id) < 1:
         raise OkpayError("kyc_required")
-    rate_limits.hit(
-        f"lookup#{payer_id}#{money_out.day_of(now)}", limit=LOOKUPS_PER_DAY, window=timedelta(days=1), now=now
-    )
+    _count_lookup(payer_id, now)
     owner = resolve_recipient(ref)
     user = get_user(owner) if owner else None
     if user is None or user.status != "active":
@@ -100,6 +99,8 @@ def send(payer_id: str, ref: RecipientRef, amount: int, currency: str, note: str
     money_out.require_kyc(payer)
     if not payer.user.phone_verified:
         raise OkpayError("phone_not_verified")
+    if ref.user_id is None:
+        _count_lookup(payer_id, now)  # a phone or email names someone: the lookups' daily cap (v1.2)
     payee = payer.extras.get((User, (payee_id,))) if payee_id else None
     if payee is None or payee.status != "active":
         raise OkpayError("recipient_not_found")
@@ -135,7 +136,14 @@ def send(payer_id: str, ref: RecipientRef, amount: int, currency: str, note: str
         parties=[payer_id, payee_id],
         details={"masked_names": names},
     )
-    view = _complete(payer, record, names, balances, cny, slot, now, condition=None)
+    try:
+        # Unconfirmed, so the day's budget must still hold when the posting commits: concurrent
+        # transfers that each fit the budget read above cannot pass it together.
+        view = _complete(payer, record, names, balances, cny, slot, now, condition=None)
+    except _BudgetSpent:
+        if slot is not None:
+            slot.finished = False  # the posting was refused: the edge stores the 202
+        return 202, _await_confirmation(payer, payee, transfer_id, amount, currency, note, names, now)
     return 201, view
 
 
@@ -143,6 +151,8 @@ def confirm(payer_id: str, transfer_id: str, code: str, method: str, slot: Any, 
     record = _own_transfer(transfer_id, payer_id, payer_only=True)
     _ensure_pending(record, now)
     payer_user = get_user(payer_id)
+    # The try is counted before the code is compared: at most 5 comparisons however many race.
+    record = _reserve_try(record, now)
     if method == "totp":
         accepted = payer_user is not None and totp.accept_totp(payer_user, code)
     else:
@@ -151,9 +161,15 @@ def confirm(payer_id: str, transfer_id: str, code: str, method: str, slot: Any, 
         _wrong_code(record, payer_user, now)
     payee_id = record.payee
     payer = money_out.load_payer(
-        payer_id, record.currency, now, extra=[(Balance, (ledger.user_account(payee_id), record.currency))]
+        payer_id,
+        record.currency,
+        now,
+        extra=[(User, (payee_id,)), (Balance, (ledger.user_account(payee_id), record.currency))],
     )
     money_out.require_kyc(payer)
+    payee = payer.extras.get((User, (payee_id,)))
+    if payee is None or payee.status != "active":
+        _cancel_for_payee(record, now)
     money_out.require_funds(payer, int(record.amount))
     cny = money_out.cny_equivalent(int(record.amount), record.currency, payer.rates)
     money_out.require_within_limit(payer, cny)
@@ -164,11 +180,33 @@ def confirm(payer_id: str, transfer_id: str, code: str, method: str, slot: Any, 
             int(payee_balance.available), int(payee_balance.version)
         )
     names = (record.details or {}).get("masked_names", {})
-    # Single use: completing needs the transfer still pending with this very code.
-    condition = (TransactionRecord.status == "requires_confirmation") & (
-        TransactionRecord.attempts_left == record.attempts_left
-    )
+    # Single use: completing needs the transfer still pending (two right codes: one completes).
+    condition = TransactionRecord.status == "requires_confirmation"
     return _complete(payer, record, names, balances, cny, slot, now, condition=condition)
+
+
+def cancel_pending(user_id: str, now: datetime) -> int:
+    """Cancel the transfers waiting for confirmation to or from `user_id` (closing the account)."""
+    try:
+        tracked = Counter.get(_pending_id(user_id), consistent_read=True).members or set()
+    except Counter.DoesNotExist:
+        return 0
+    canceled = 0
+    for entry in tracked:
+        expires, transfer_id = entry.split("|", 1)
+        if expires <= clock.stamp(now):
+            continue
+        try:
+            TransactionRecord(transfer_id).update(
+                actions=[TransactionRecord.status.set("canceled")],
+                condition=TransactionRecord.status == "requires_confirmation",
+            )
+            canceled += 1
+        except UpdateError as error:
+            if not condition_failed(error):
+                raise
+    logger.info("pending transfers canceled", extra={"user_id": user_id, "canceled": canceled})
+    return canceled
 
 
 def resend(payer_id: str, transfer_id: str, now: datetime) -> None:
@@ -256,6 +294,9 @@ def _await_confirmation(payer, payee, transfer_id, amount, currency, note, names
         details={"masked_names": names},
     )
     record.code_hash = _code_hash(record, code)
+    # Tracked on both users before it exists, so closing either account finds it (cancel_pending).
+    for user_id in (payer.user.user_id, payee.user_id):
+        _track_pending(user_id, f"{record.expires_at}|{transfer_id}", now)
     record.save(condition=TransactionRecord.object_id.does_not_exist())
     _send_code(payer.user, record, code, names.get("payee"), now)
     logger.info("transfer awaits confirmation", extra={"user_id": payer.user.user_id, "transfer_id": transfer_id})
@@ -306,17 +347,26 @@ def _complete(payer, record, names, balances, cny, slot, now, *, condition) -> d
                 condition=condition,
             )
         transaction.save(Claim(payee_claim(payer_id, payee_id), user_id=payer_id, created_at=stamp))
-        money_out.count_in(transaction, payer, cny, counts_towards_limit=True)
+        # The payee may have closed since it was read: the money never lands on a closed account.
+        transaction.condition_check(User, payee_id, condition=User.status == "active")
+        money_out.count_in(transaction, payer, cny, counts_towards_limit=True, cap_budget=condition is None)
         if slot is not None:
             idempotency.finish_in(transaction, slot, 201 if condition is None else 200, view, now)
 
     def why() -> OkpayError | None:
         if condition is not None:
             fresh = TransactionRecord.get(record.object_id, consistent_read=True)
-            if fresh.status != "requires_confirmation" or fresh.attempts_left != record.attempts_left:
+            if fresh.status != "requires_confirmation":
                 return OkpayError("transfer_not_pending", details={"status": _status(fresh, now)})
-        fresh_payer = money_out.load_payer(payer_id, currency, now)
+        fresh_payer = money_out.load_payer(payer_id, currency, now, extra=[(User, (payee_id,))])
+        payee = fresh_payer.extras.get((User, (payee_id,)))
+        if payee is None or payee.status != "active":
+            if condition is None:
+                return OkpayError("recipient_not_found")
+            _cancel_for_payee(record, now)
         money_out.require_within_limit(fresh_payer, cny)
+        if condition is None and money_out.needs_step_up(fresh_payer, cny):
+            raise _BudgetSpent  # spent meanwhile by a concurrent movement: this one needs a code
         return None
 
     ledger.post(posting, now, balances=balances, extra=finish, on_conflict=why)
@@ -350,28 +400,84 @@ def _ensure_pending(record: TransactionRecord, now: datetime) -> None:
         raise OkpayError("transfer_not_pending", details={"status": status})
 
 
-def _wrong_code(record: TransactionRecord, payer: User | None, now: datetime) -> None:
-    left = max(0, int(record.attempts_left or 0) - 1)
-    actions = [TransactionRecord.attempts_left.set(left)]
-    if left == 0:
-        actions.append(TransactionRecord.status.set("canceled"))
+class _BudgetSpent(Exception):
+    """The day's step-up budget was spent by a concurrent movement before this transfer committed."""
+
+
+def _reserve_try(record: TransactionRecord, now: datetime) -> TransactionRecord:
+    """Count one try on the pending transfer, conditionally while tries are left; the fresh record."""
     try:
         record.update(
-            actions=actions,
+            actions=[TransactionRecord.attempts_left.add(-1)],
             condition=(TransactionRecord.status == "requires_confirmation")
-            & (TransactionRecord.attempts_left == record.attempts_left),
+            & (TransactionRecord.attempts_left > 0)
+            & (TransactionRecord.expires_at > clock.stamp(now)),
+        )
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        record.refresh(consistent_read=True)
+        if _status(record, now) != "requires_confirmation":
+            raise OkpayError("transfer_not_pending", details={"status": _status(record, now)}) from None
+        raise OkpayError("invalid_code", details={"attempts_left": 0}) from None  # all 5 being compared
+    return record
+
+
+def _wrong_code(record: TransactionRecord, payer: User | None, now: datetime) -> None:
+    """A wrong code (its try already counted); the 5th wrong one cancels the transfer.
+
+    Wrong codes are counted apart from the tries, so a right code still being compared is never
+    canceled by the wrong ones racing it. Not a login failure (section 5): a step-up failure.
+    """
+    failures = Counter(f"transfer_fail#{record.object_id}")
+    failures.update(actions=[Counter.count.add(1), Counter.expires_ttl.set(now + timedelta(days=1))])
+    if int(failures.count) >= CODE_ATTEMPTS:
+        try:
+            record.update(
+                actions=[TransactionRecord.status.set("canceled")],
+                condition=TransactionRecord.status == "requires_confirmation",
+            )
+        except UpdateError as error:
+            if not condition_failed(error):
+                raise
+    if payer is not None:
+        money_out.record_step_up_failure(payer.user_id, now)
+    raise OkpayError("invalid_code", details={"attempts_left": max(0, CODE_ATTEMPTS - int(failures.count))})
+
+
+def _cancel_for_payee(record: TransactionRecord, now: datetime) -> None:
+    """The payee's account can no longer receive: cancel the transfer, `409 recipient_unavailable`."""
+    try:
+        record.update(
+            actions=[TransactionRecord.status.set("canceled")],
+            condition=TransactionRecord.status == "requires_confirmation",
         )
     except UpdateError as error:
         if not condition_failed(error):
             raise
         record.refresh(consistent_read=True)
         raise OkpayError("transfer_not_pending", details={"status": _status(record, now)}) from None
-    if payer is not None:
-        from chalicelib.services import lockout
+    raise OkpayError("recipient_unavailable")
 
-        lockout.record_failure(reauth.failure_key(payer), now)
-        money_out.record_step_up_failure(payer.user_id, now)
-    raise OkpayError("invalid_code", details={"attempts_left": left})
+
+def _count_lookup(payer_id: str, now: datetime) -> None:
+    """One use of the payer's daily lookups: `/recipients/lookup` and transfers by phone or email."""
+    rate_limits.hit(
+        f"lookup#{payer_id}#{money_out.day_of(now)}", limit=LOOKUPS_PER_DAY, window=timedelta(days=1), now=now
+    )
+
+
+def _pending_id(user_id: str) -> str:
+    return f"pending_transfers#{user_id}"
+
+
+def _track_pending(user_id: str, entry: str, now: datetime) -> None:
+    """Add `<expires_at>|<transfer id>` to the user's set; drop the ones whose 5 minutes are over."""
+    tracked = Counter(_pending_id(user_id))
+    tracked.update(actions=[Counter.members.add({entry}), Counter.expires_ttl.set(now + timedelta(days=1))])
+    stale = {item for item in tracked.members or set() if item.split("|", 1)[0] <= clock.stamp(now)}
+    if stale:
+        tracked.update(actions=[Counter.members.delete(stale)])
 
 
 def _code_hash(record: TransactionRecord, code: str) -> str:

@@ -40,6 +40,8 @@ def withdraw(
     authorization: Any,
     slot: Any,
     now: datetime,
+    *,
+    session_id: str,
 ) -> dict[str, Any]:
     """Debit the wallet to bank clearing, then pay out to the card; the `{transaction}` (debit)."""
     card_key = (FundingSource, (user_id, funding_source_id))
@@ -56,7 +58,7 @@ def withdraw(
         raise OkpayError("card_holder_mismatch")
     money_out.require_funds(payer, amount)
     cny = money_out.cny_equivalent(amount, currency, payer.rates)
-    stepped_up = step_up.check_authorization(payer, authorization, cny, now)
+    stepped_up = step_up.check_authorization(payer, authorization, cny, now, session_id=session_id)
 
     counterparty = {"kind": "funding_source", "id": card.funding_source_id, "name": card.bank_name, "last4": card.last4}
     if locale == "zh-CN":

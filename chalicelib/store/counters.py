@@ -6,7 +6,14 @@ Lambda instances share nothing in memory, so every limit lives here, updated ato
 
 from __future__ import annotations
 
-from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 
 from chalicelib.store.base import BaseModel, StageTable
 
@@ -21,4 +28,5 @@ class Counter(BaseModel):
     sent_at = ListAttribute(of=UnicodeAttribute, null=True)  # SMS codes sent in the last hour
     last_sent = MapAttribute(null=True)  # purpose#object -> when its last code went out
     version = NumberAttribute(default=0)
+    members = UnicodeSetAttribute(null=True)  # e.g. a user's transfers waiting for confirmation
     expires_ttl = TTLAttribute(null=True)

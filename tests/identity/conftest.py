@@ -222,11 +222,16 @@ def user(client):
 
 
 @pytest.fixture
-def frozen_clock():
-    """Set the test clock to now; move it with move_clock(seconds)."""
-    moment = clock.now()
-    clock.set_test_clock(moment)
-    return moment
+def frozen_clock(monkeypatch):
+    """The app's clock stands still at now; only move_clock(seconds) moves it.
+
+    A test clock that ran on would let a one-second lock window run out on a busy machine.
+    (TOTP follows real time, as the contract says, and is not affected.)
+    """
+    state = {"now": clock.now()}
+    monkeypatch.setattr(clock, "now", lambda: state["now"])
+    monkeypatch.setattr(clock, "set_test_clock", lambda moment: state.update(now=moment.astimezone(clock.UTC)))
+    return state["now"]
 
 
 def parsed(lines: list[str]) -> list[dict]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-import time
 from datetime import timedelta
 
 import pytest
@@ -91,28 +89,6 @@ def test_unknown_account_and_wrong_password_answer_alike(client, user):
     assert _without_request_id(wrong) == _without_request_id(unknown_email)
     assert _without_request_id(wrong) == _without_request_id(gibberish)
     assert set(wrong.headers) == set(unknown_phone.headers)
-
-
-def test_unknown_account_and_wrong_password_take_similar_time(client, user):
-    def seconds(login_id: str) -> float:
-        started = time.perf_counter()
-        response = login(client, login_id, OTHER_PASSWORD)
-        elapsed = time.perf_counter() - started
-        assert response.status_code == 401, response.body
-        return elapsed
-
-    login(client, new_phone(), OTHER_PASSWORD)  # warm up (first argon2 call, imports)
-    # phone and email alternately, so each identifier stays under the 5 failures that lock; the
-    # two kinds interleaved, so a busy machine slows both alike
-    known, unknown = [], []
-    for attempt in range(7):
-        known.append(seconds(user["phone"] if attempt % 2 == 0 else user["email"]))
-        unknown.append(seconds(new_phone() if attempt % 2 == 0 else new_email()))
-    ratio = statistics.median(known) / statistics.median(unknown)
-    # argon2 (~30 ms) dominates both; skipping it for unknown logins gives a ratio of 4 or more.
-    # The margin is wider than 2 because moto serialises a found user item slowly (tens of ms
-    # on a busy machine), which real DynamoDB does not.
-    assert 1 / 3 < ratio < 3, (known, unknown)
 
 
 @pytest.mark.parametrize("kind", ["known", "unknown phone", "unknown email", "neither"])

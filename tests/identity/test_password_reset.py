@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import statistics
-import time
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
@@ -61,19 +60,18 @@ def test_forgot_answers_the_same_for_known_and_unknown_logins(client, user, kind
         assert response.headers["Content-Type"] == known.headers["Content-Type"]
 
 
-def test_forgot_takes_about_as_long_for_unknown_logins(client, user):
-    def median_seconds(login_id: str) -> float:
-        durations = []
-        for _ in range(5):
-            started = time.perf_counter()
-            assert forgot(client, login_id).status_code == 202
-            durations.append(time.perf_counter() - started)
-        return statistics.median(durations)
+def test_forgot_pads_known_and_unknown_logins_to_the_same_floor(client, user, monkeypatch):
+    # Timing itself is measured in `make bench` (timing uniformity); here, that both kinds of login
+    # wait out the same floor, on a clock that does not move.
+    from chalicelib.services import password_reset
 
-    forgot(client, "warm-up@example.com")
-    known = median_seconds(user["email"])
-    unknown = median_seconds(new_email())
-    assert 0.5 <= known / unknown <= 2, (known, unknown)
+    slept = []
+    fake_time = SimpleNamespace(monotonic=lambda: 100.0, sleep=slept.append)
+    monkeypatch.setattr(password_reset, "time", fake_time)
+    assert forgot(client, user["email"]).status_code == 202
+    assert forgot(client, new_email()).status_code == 202
+    assert forgot(client, new_phone()).status_code == 202
+    assert slept == [password_reset.FORGOT_MIN_SECONDS] * 3
 
 
 def test_forgot_by_email_sends_a_code_by_ses(client, user):
@@ -322,7 +320,7 @@ def test_a_wrong_second_factor_is_422_and_keeps_the_code(client, user):
     assert reset(client, user["email"], code, NEW_PASSWORD, factor).status_code == 204
 
 
-def test_wrong_second_factors_lock_the_reset(client, user):
+def test_wrong_second_factors_lock_the_reset(client, user, frozen_clock):
     totp = enable_totp(client, user)
     code = reset_code(client, user["email"])
     right = totp_code(totp["secret"], totp["step"])
@@ -358,7 +356,7 @@ def test_two_concurrent_resets_with_one_code_succeed_once(client, user):
     login_tokens(client, user["email"], NEW_PASSWORD)
 
 
-def test_reset_failures_lock_reset_and_login(client, user):
+def test_reset_failures_lock_reset_and_login(client, user, frozen_clock):
     code = reset_code(client, user["phone"])
     for _ in range(5):
         assert_error(reset(client, user["phone"], wrong(code), NEW_PASSWORD), 422, "invalid_code")
@@ -368,7 +366,7 @@ def test_reset_failures_lock_reset_and_login(client, user):
     assert_error(login(client, user["phone"]), 423, "account_locked")
 
 
-def test_a_locked_login_refuses_the_right_reset_code(client, user):
+def test_a_locked_login_refuses_the_right_reset_code(client, user, frozen_clock):
     for _ in range(5):
         assert_error(login(client, user["email"], "Not-The-Password-1"), 401, "invalid_credentials")
     code = reset_code(client, user["email"])

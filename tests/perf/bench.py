@@ -428,12 +428,13 @@ def _wallet_setup(bench: Bench) -> None:
     Claim(f"payee#{payer.user_id}#{payee.user_id}", user_id=payer.user_id, created_at=payer.created_at).save()
     from chalicelib.adapters import clock
 
-    card = add_card(payer, "6222021234567890128", "张三", None, BENCH_PASSWORD, clock.now())
+    pair = _token(payer)
+    card = add_card(payer, "6222021234567890128", "张三", None, BENCH_PASSWORD, clock.now(), session_id=pair.session_id)
     bench.state.update(
         payer=payer,
         payee=payee,
         card=card["funding_source_id"],
-        payer_auth={"Authorization": f"Bearer {_token(payer).access_token}"},
+        payer_auth={"Authorization": f"Bearer {pair.access_token}"},
     )
 
 
@@ -1071,6 +1072,49 @@ def import_costs() -> Counter[str]:
     return costs
 
 
+# --- timing uniformity ---------------------------------------------------------------------------
+# An unknown account must answer as slowly as a known one (contract, section 3), or a script can
+# tell which logins exist. Measured here as medians of interleaved samples, never asserted in tests.
+
+
+def timing_uniformity(bench: Bench, samples: int) -> list[tuple[str, float, float]]:
+    """(what, median known seconds, median unknown seconds) for a failed sign-in and a reset request."""
+    import uuid
+
+    def timed(call: Callable[[str], Any], login_id: str, status: int) -> float:
+        started = time.perf_counter()
+        response = call(login_id)
+        elapsed = time.perf_counter() - started
+        if _status(response) != status:
+            raise RuntimeError(f"timing sample answered {_status(response)}: {response.body[:200]!r}")
+        return elapsed
+
+    def login(login_id: str) -> Any:
+        body = {"login": login_id, "password": "Wrong-Bench-Password-1", "device_id": "bench-timing"}
+        return _post_json(bench, "/auth/login", body, key=False)
+
+    def forgot(login_id: str) -> Any:
+        return _post_json(bench, "/auth/password/forgot", {"login": login_id}, key=False)
+
+    figures = []
+    for what, call, status in (("failed sign-in", login, 401), ("password reset request", forgot, 202)):
+        known, unknown = [], []
+        call(f"warm-up-{uuid.uuid4().hex[:8]}@example.com")
+        for i in range(samples):  # a fresh account each time: no lockout, no per-login rate limit
+            user = _make_user(bench, 20_000 + len(figures) * samples + i, with_password=True)
+            known.append(timed(call, user.email, status))
+            unknown.append(timed(call, f"nobody-{uuid.uuid4().hex[:12]}@example.com", status))
+        figures.append((what, statistics.median(known), statistics.median(unknown)))
+    return figures
+
+
+def print_uniformity(figures: list[tuple[str, float, float]], samples: int) -> None:
+    print()
+    print(f"Timing uniformity: medians of {samples} interleaved samples, an existing account vs none")
+    for what, known, unknown in figures:
+        print(f"  {what:<24} known {_ms(known):>7} ms   unknown {_ms(unknown):>7} ms   ratio {known / unknown:5.2f}x")
+
+
 # --- set-up and report --------------------------------------------------------------------------
 
 
@@ -1104,7 +1148,9 @@ def _bare_app() -> Any:
     return bare
 
 
-def run_operations(iterations: int, warmup: int, only: str | None = None) -> list[Result]:
+def run_operations(
+    iterations: int, warmup: int, only: str | None = None, timing_samples: int = 0
+) -> tuple[list[Result], list[tuple[str, float, float]]]:
     _prepare_environment()
     counter = AwsCalls()
     counter.install()  # before anything makes a botocore session
@@ -1140,7 +1186,8 @@ def run_operations(iterations: int, warmup: int, only: str | None = None) -> lis
         for op in OPERATIONS:
             if only is None or only in op.name:
                 results.append(measure(op, bench, counter, iterations, warmup))
-    return results
+        uniformity = timing_uniformity(bench, timing_samples) if timing_samples else []
+    return results, uniformity
 
 
 def _ms(seconds: float) -> str:
@@ -1181,11 +1228,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per operation first")
     parser.add_argument("--cold-runs", type=int, default=7, help="fresh processes per import measured")
     parser.add_argument("--only", help="measure only the operations whose name contains this text")
+    parser.add_argument("--timing-samples", type=int, default=15, help="samples per timing-uniformity figure")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    results = run_operations(args.iterations, args.warmup, args.only)
+    samples = 0 if args.only else args.timing_samples
+    results, uniformity = run_operations(args.iterations, args.warmup, args.only, samples)
     print_table(results, args.iterations, args.warmup)
+    if uniformity:
+        print_uniformity(uniformity, samples)
 
     app_import, bare_import = cold_start(args.cold_runs)
     ratio = app_import / bare_import
