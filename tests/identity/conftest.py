@@ -222,6 +222,16 @@ def user(client):
 
 
 @pytest.fixture
+def distinct_codes(monkeypatch):
+    """One-time codes that never repeat within a test, so "the old code no longer works" is always
+    checked (two random codes are equal once in a million runs)."""
+    from chalicelib.services import one_time_codes
+
+    sequence = itertools.count(123_457)
+    monkeypatch.setattr(one_time_codes, "new_code", lambda: f"{next(sequence) % 10**6:06d}")
+
+
+@pytest.fixture
 def frozen_clock(monkeypatch):
     """The app's clock stands still at now; only move_clock(seconds) moves it.
 
