@@ -65,3 +65,7 @@ def install() -> None:
     local.LocalGateway.handle_request = _handle_request
     local.LocalGateway._has_user_defined_options_method = _options_goes_to_the_app
     local.ChaliceRequestHandler.__getattr__ = _any_method
+    # A burst of clients at once (a script, the workload tests) queues like it would at API Gateway
+    # instead of being reset by the listen backlog of 5 that socketserver defaults to.
+    local.ThreadedHTTPServer.request_queue_size = 256
+    local.ThreadedHTTPServer.daemon_threads = True

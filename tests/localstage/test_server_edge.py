@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -82,3 +84,21 @@ def test_a_deeply_nested_body_is_400_over_the_wire(connection):
     deep_object = b'{"a":' * 5000 + b"1" + b"}" * 5000
     status, response, body = exchange(connection, "PUT", "/_local/clock", deep_object)
     assert_envelope(status, response, body, 400, "validation_error")
+
+
+def test_a_burst_of_clients_connecting_at_once_is_served_not_reset(server):
+    # socketserver's default listen backlog of 5 reset most of a 60-connection burst.
+    barrier = threading.Barrier(60)
+
+    def one(_: int) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        try:
+            barrier.wait()
+            status, _, _ = exchange(connection, "GET", "/health")
+            return status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=60) as pool:
+        statuses = list(pool.map(one, range(60)))
+    assert statuses == [200] * 60
