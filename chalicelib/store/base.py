@@ -11,11 +11,13 @@ known then (see `chalicelib.adapters.config`).
 
 from __future__ import annotations
 
-import contextlib
+import copy
 import threading
 
 from pynamodb.connection import Connection
+from pynamodb.connection.base import MetaTable
 from pynamodb.connection.table import TableConnection
+from pynamodb.exceptions import TableError
 from pynamodb.models import Model
 
 from chalicelib.adapters.config import get_settings
@@ -58,8 +60,25 @@ class BaseModel(Model):
         shared = shared_connection()
         if table_connection.connection is not shared:
             meta_table = table_connection.connection.get_meta_table(cls.Meta.table_name)
-            # Several models may share a table (counters, job state): the first one adds it.
-            with _lock, contextlib.suppress(ValueError):
-                shared.add_meta_table(meta_table)
+            with _lock:
+                _add_schema(shared, meta_table)
             table_connection.connection = shared
         return table_connection
+
+
+def _add_schema(shared: Connection, meta_table: MetaTable) -> None:
+    """Several models may share a table (counters, job state, transactions and top-up attempts):
+    the shared connection's schema is the union of theirs, so each model's own indexes work."""
+    try:
+        known = shared.get_meta_table(meta_table.table_name)
+    except TableError:
+        shared.add_meta_table(MetaTable(copy.deepcopy(meta_table.data)))
+        return
+    for part, name in (
+        ("GlobalSecondaryIndexes", "IndexName"),
+        ("LocalSecondaryIndexes", "IndexName"),
+        ("AttributeDefinitions", "AttributeName"),
+    ):
+        have = known.data.setdefault(part, [])
+        names = {entry[name] for entry in have}
+        have.extend(copy.deepcopy(entry) for entry in meta_table.data.get(part, []) if entry[name] not in names)
