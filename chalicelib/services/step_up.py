@@ -50,8 +50,9 @@ def check_authorization(
             reauth.confirm_password(user, password, now, session_id=session_id)
         else:
             reauth.confirm_second_factor(user, code, now, session_id=session_id, allow_recovery=False)
-    except OkpayError:
-        money_out.record_step_up_failure(user.user_id, now)
+    except OkpayError as error:
+        if error.code in ("invalid_password", "invalid_code"):  # not a 429: nothing was compared
+            money_out.record_step_up_failure(user.user_id, now)
         raise
     return True
 
