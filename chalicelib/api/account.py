@@ -14,7 +14,7 @@ bp = Blueprint(__name__)
 
 
 def _me(call: Call):
-    return accounts.load_active_user(call.user.user_id)
+    return accounts.active_account(call.user.account)
 
 
 @operation(

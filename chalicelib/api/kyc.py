@@ -31,7 +31,7 @@ DOCUMENTS_PER_DAY = 30
     errors=("invalid_id_number", "underage", "identity_in_use", "kyc_pending"),
 )
 def submit_kyc(call: Call) -> Reply:
-    user = accounts.load_active_user(call.user.user_id)
+    user = accounts.active_account(call.user.account)
     body = call.body
     submission = kyc.Submission(
         body.real_name,

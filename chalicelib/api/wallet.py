@@ -40,7 +40,7 @@ def read_wallet(call: Call) -> dict:
     errors=("funding_source_exists", "invalid_password", "rate_limited"),
 )
 def add_card(call: Call) -> Reply:
-    user = accounts.load_active_user(call.user.user_id)
+    user = accounts.active_account(call.user.account)
     body = call.body
     card = funding_sources.add_card(
         user,
@@ -80,7 +80,7 @@ def list_cards(call: Call) -> dict:
     errors=("not_found",),
 )
 def remove_card(call: Call) -> Reply:
-    user = accounts.load_active_user(call.user.user_id)
+    user = accounts.active_account(call.user.account)
     funding_sources.remove_card(user, call.params["funding_source_id"], clock.now())
     return Reply(None, 204)
 

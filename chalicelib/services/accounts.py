@@ -14,11 +14,11 @@ from chalicelib.services.password_age import change_recommended, schedule_review
 from chalicelib.services.password_policy import check_password
 from chalicelib.services.passwords import hash_password
 from chalicelib.store.conditions import condition_failed
-from chalicelib.store.users import User, email_claim, get_user, phone_claim, release_claim
+from chalicelib.store.users import User, email_claim, phone_claim, release_claim
 
 
-def load_active_user(user_id: str) -> User:
-    user = get_user(user_id)
+def active_account(user: User | None) -> User:
+    """The caller's account (read with the session check), while it is active; else 401."""
     if user is None or user.status != "active":
         raise OkpayError("unauthorized")
     return user

@@ -22,7 +22,7 @@ import json
 import os
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,6 +57,9 @@ class Principal:
     session_id: str
     role: str
     locale: str
+    # The user item, read with the session in the same strongly consistent BatchGetItem: routes
+    # about the caller use it instead of reading it again.
+    account: User | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ def authenticate(authorization: str | None, now: datetime) -> Principal:
     session, user = found[(Session, (claims["sid"],))], found[(User, (claims["sub"],))]
     if session is None or not _is_live(session, user, now):
         raise OkpayError("unauthorized")
-    return Principal(session.user_id, session.session_id, session.role, session.locale)
+    return Principal(session.user_id, session.session_id, session.role, session.locale, account=user)
 
 
 def _is_live(session: Session, user: User | None, now: datetime) -> bool:
