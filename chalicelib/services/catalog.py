@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.services.money import BASE_CURRENCY
 from chalicelib.store import catalog
 
 
@@ -26,16 +27,13 @@ def list_merchants(locale: str) -> list[Merchant]:
     return [_merchant(item, locale) for item in catalog.list_merchants()]
 
 
-def find_merchant(merchant_id: str, locale: str) -> Merchant | None:
-    item = catalog.get_merchant(merchant_id)
-    return _merchant(item, locale) if item else None
-
-
 def current_rates() -> RateSet | None:
     item = catalog.get_latest_rates()
     if item is None:
         return None
-    return RateSet(base="CNY", rates={str(k): str(v) for k, v in item.rates.as_dict().items()}, as_of=item.as_of)
+    return RateSet(
+        base=BASE_CURRENCY, rates={str(k): str(v) for k, v in item.rates.as_dict().items()}, as_of=item.as_of
+    )
 
 
 def _merchant(item: catalog.CatalogItem, locale: str) -> Merchant:

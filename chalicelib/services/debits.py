@@ -18,7 +18,7 @@ from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.i18n.phrases import DEBIT_KINDS, pick
 from chalicelib.services import ledger, notices
-from chalicelib.services.money import format_amount
+from chalicelib.services.money import BASE_CURRENCY, format_amount
 from chalicelib.store.users import User
 
 # Configuration: a debit above this many CNY minor units (CNY equivalent) sends a notice.
@@ -69,7 +69,7 @@ def notify_if_large(
             now,
             amount=format_amount(amount, currency),
             what=what,
-            threshold=format_amount(NOTICE_ABOVE_CNY, "CNY"),
+            threshold=format_amount(NOTICE_ABOVE_CNY, BASE_CURRENCY),
         )
     except Exception:
         logger.exception("large-debit notice not sent", extra={"user_id": user.user_id})

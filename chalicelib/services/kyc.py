@@ -38,7 +38,6 @@ REQUIRED_DOCUMENTS: dict[str, dict[int, list[str]]] = {
     },
     "passport": {1: ["id_front"], 2: ["id_front", "selfie"], 3: ["id_front", "selfie", "proof_of_address"]},
 }
-QUEUED_STATUSES = ("pending", "needs_documents")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.adapters import clock
+from chalicelib.services.money import BASE_CURRENCY
 from chalicelib.store.counters import Counter
 
 
@@ -53,7 +54,7 @@ class Allowance:
 
     def exceeded_details(self) -> dict:
         return {
-            "remaining": {"amount": self.remaining, "currency": "CNY"},
+            "remaining": {"amount": self.remaining, "currency": BASE_CURRENCY},
             "window": self.window,
             "resets_at": clock.isoformat(self.resets_at) if self.resets_at else None,
         }

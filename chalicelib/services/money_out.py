@@ -25,7 +25,7 @@ from chalicelib.adapters import clock
 from chalicelib.errors import OkpayError
 from chalicelib.services import limits
 from chalicelib.services.ledger import BalanceState, user_account
-from chalicelib.services.money import EXPONENTS
+from chalicelib.services.money import BASE_CURRENCY, EXPONENTS
 from chalicelib.store.batch import batch_get
 from chalicelib.store.catalog import FX_RATES, LATEST, CatalogItem
 from chalicelib.store.counters import Counter
@@ -124,8 +124,8 @@ def require_kyc(payer: Payer) -> None:
 
 def cny_equivalent(amount: int, currency: str, rates: dict[str, str]) -> int:
     """Minor units of CNY, rounded up (contract, section 4)."""
-    exact = Decimal(amount) * Decimal(rates["CNY"]) / Decimal(rates[currency])
-    exact *= Decimal(10) ** (EXPONENTS["CNY"] - EXPONENTS[currency])
+    exact = Decimal(amount) * Decimal(rates[BASE_CURRENCY]) / Decimal(rates[currency])
+    exact *= Decimal(10) ** (EXPONENTS[BASE_CURRENCY] - EXPONENTS[currency])
     return int(exact.to_integral_value(rounding=ROUND_CEILING))
 
 

@@ -35,14 +35,6 @@ def list_merchants() -> list[CatalogItem]:
     return [item for item in CatalogItem.query(MERCHANT) if item.active]
 
 
-def get_merchant(merchant_id: str) -> CatalogItem | None:
-    try:
-        item = CatalogItem.get(MERCHANT, merchant_id)
-    except CatalogItem.DoesNotExist:
-        return None
-    return item if item.active else None
-
-
 def get_latest_rates() -> CatalogItem | None:
     try:
         return CatalogItem.get(FX_RATES, LATEST)

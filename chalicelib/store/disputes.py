@@ -17,7 +17,6 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from chalicelib.store.base import BaseModel, StageTable
 
 OPEN_STATUSES = ("open", "under_review")
-CLOSED_STATUSES = ("refunded", "rejected", "withdrawn")
 
 
 class DisputesByUser(GlobalSecondaryIndex):

@@ -15,7 +15,6 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.store.base import BaseModel, StageTable
 
-STATUSES = ("new", "open", "pending", "solved", "closed")
 SLA_QUEUES = ("new", "open", "pending")
 
 

@@ -112,11 +112,6 @@ def get_user(user_id: str) -> User | None:
         return None
 
 
-def find_user_by_claim(claim: str) -> User | None:
-    owner = find_claim_owner(claim)
-    return get_user(owner) if owner else None
-
-
 def create_user_with_claims(user: User, claims: list[str]) -> None:
     """Write the user and its claims in one transaction; fails if any claim is taken."""
     with TransactWrite(connection=shared_connection()) as transaction:
