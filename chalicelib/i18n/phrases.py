@@ -95,6 +95,32 @@ EVENTS["large_debit"] = (
 )
 
 # debit kind -> (en, zh-CN); `{counterparty}` names the merchant, card or target currency
+# What a ledger entry says to the user who owns it (history, statements), in the user's language.
+ENTRY_TEXTS: dict[str, tuple[str, str]] = {
+    "topup": ("Top-up from {bank} ending {last4}", "银行卡充值（{bank} 尾号 {last4}）"),
+    "payment": ("Payment to {name}", "向{name}付款"),
+    "withdrawal": ("Withdrawal to {bank} ending {last4}", "提现至银行卡（{bank} 尾号 {last4}）"),
+    "withdrawal_returned": (
+        "Withdrawal returned: the bank declined the card ending {last4}",
+        "提现退回：银行拒绝了尾号 {last4} 的银行卡",
+    ),
+    "conversion": ("Currency conversion {source} → {target}", "货币兑换 {source} → {target}"),
+    "dispute_refund": ("Refund for appeal {dispute_id}", "申诉退款（{dispute_id}）"),
+}
+
+CARD_CHANGES: dict[str, tuple[str, str]] = {
+    "added": ("The card ending {last4} was added.", "尾号 {last4} 的银行卡已添加。"),
+    "removed": ("The card ending {last4} was removed.", "尾号 {last4} 的银行卡已移除。"),
+}
+
+LIST_SEPARATOR = (", ", "、")
+
+
+def phrase(table: dict[str, tuple[str, str]], key: str, locale: str | None, **values: object) -> str:
+    """`table[key]` in the locale's language, filled in."""
+    return pick(table[key], locale or "en").format(**values)
+
+
 DEBIT_KINDS: dict[str, tuple[str, str]] = {
     "payment": ("A payment to {counterparty}", "向{counterparty}付款"),
     "withdrawal": ("A withdrawal to the card ending {counterparty}", "提现至尾号 {counterparty} 的银行卡"),

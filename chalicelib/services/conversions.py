@@ -19,6 +19,7 @@ from typing import Any
 
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
+from chalicelib.i18n.phrases import ENTRY_TEXTS, phrase
 from chalicelib.services import debits, idempotency, ledger, money_out
 from chalicelib.services.ledger import BalanceState, Leg, Posting, user_account
 from chalicelib.services.money import convert_amount
@@ -50,10 +51,7 @@ def convert(
         "from": {"amount": amount, "currency": from_currency},
         "to": {"amount": to_amount, "currency": to_currency},
     }
-    if locale == "zh-CN":
-        text = f"货币兑换 {from_currency} → {to_currency}"
-    else:
-        text = f"Currency conversion {from_currency} → {to_currency}"
+    text = phrase(ENTRY_TEXTS, "conversion", locale, source=from_currency, target=to_currency)
     posting = Posting(
         type="conversion",
         legs=[

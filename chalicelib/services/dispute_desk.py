@@ -21,6 +21,7 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
+from chalicelib.i18n.phrases import ENTRY_TEXTS, phrase
 from chalicelib.services import case_notices, idempotency, ledger
 from chalicelib.services.agents import refuse_own_case
 from chalicelib.services.case_threads import events_view, message_view, new_message
@@ -277,7 +278,7 @@ def _reject(actor_id: str, dispute: Dispute, note: str, slot: Any, now: datetime
 def _refund(actor_id: str, dispute: Dispute, amount: int, note: str, slot: Any, now: datetime) -> dict[str, Any]:
     user = get_user(dispute.user_id)
     locale = (user.locale if user else None) or "en"
-    text = f"申诉退款（{dispute.dispute_id}）" if locale == "zh-CN" else f"Refund for appeal {dispute.dispute_id}"
+    text = phrase(ENTRY_TEXTS, "dispute_refund", locale, dispute_id=dispute.dispute_id)
     posting = Posting(
         type="refund",
         legs=[

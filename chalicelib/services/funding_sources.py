@@ -17,6 +17,7 @@ from chalicelib.adapters.bank_gateway import gateway
 from chalicelib.adapters.keys import keyed_hash
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
+from chalicelib.i18n.phrases import CARD_CHANGES, phrase
 from chalicelib.services import notices, reauth
 from chalicelib.services.names import normalize_name
 from chalicelib.store.users import User, claim_once, find_claim_owner, release_claim
@@ -103,6 +104,4 @@ def remove_card(user: User, funding_source_id: str, now: datetime) -> None:
 
 
 def _detail(change: str, last4: str, locale: str) -> str:
-    if locale == "zh-CN":
-        return f"尾号 {last4} 的银行卡已{'添加' if change == 'added' else '移除'}。"
-    return f"The card ending {last4} was {change}."
+    return phrase(CARD_CHANGES, change, locale, last4=last4)

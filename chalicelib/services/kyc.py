@@ -264,14 +264,10 @@ def _still_required(case: KycRecord | None, status: str, level: int) -> list[str
 
 
 def _tell_user(user: User, decision: str, level: int, reason: str | None, documents: list[str] | None) -> None:
-    from chalicelib.i18n.phrases import DOCUMENT_KINDS, pick
+    from chalicelib.i18n.phrases import DOCUMENT_KINDS, LIST_SEPARATOR, pick
 
     locale = user.locale or "en"
-    kinds = (
-        "、".join(pick(DOCUMENT_KINDS[k], locale) for k in documents or [])
-        if locale == "zh-CN"
-        else ", ".join(pick(DOCUMENT_KINDS[k], locale) for k in documents or [])
-    )
+    kinds = pick(LIST_SEPARATOR, locale).join(pick(DOCUMENT_KINDS[k], locale) for k in documents or [])
     params = {"level": level, "reason": reason or "", "documents": kinds}
     try:
         if user.email and user.email_verified:

@@ -40,7 +40,7 @@ def notify_security_event(
     """Tell the user by email (if verified) and SMS. `email`/`phone` override the addresses;
     `channels` narrows it to one of them (a notice to a contact being replaced)."""
     locale = user.locale or "en"
-    titles = EVENTS[event][1 if locale == "zh-CN" else 0]
+    titles = pick(EVENTS[event], locale)
     values = {key: _localize(key, value, locale) for key, value in params.items()}
     title = titles[0].format(**values)
     detail = titles[1].format(**values)

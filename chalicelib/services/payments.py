@@ -18,6 +18,7 @@ from typing import Any
 from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
+from chalicelib.i18n.phrases import ENTRY_TEXTS, phrase
 from chalicelib.services import debits, idempotency, ledger, money_out, step_up
 from chalicelib.services.ledger import Leg, Posting
 from chalicelib.services.transaction_view import transaction_item
@@ -71,7 +72,7 @@ def pay(
 
     name = _merchant_name(merchant, locale)
     counterparty = {"kind": "merchant", "id": merchant_id, "name": name}
-    text = description or (f"向{name}付款" if locale == "zh-CN" else f"Payment to {name}")
+    text = description or phrase(ENTRY_TEXTS, "payment", locale, name=name)
     posting = Posting(
         type="payment",
         legs=[

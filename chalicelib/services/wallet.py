@@ -36,6 +36,7 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.bank_gateway import APPROVED, GatewayError, GatewayTimeout, gateway
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
+from chalicelib.i18n.phrases import ENTRY_TEXTS, phrase
 from chalicelib.services import funding_sources, idempotency, kyc, ledger, limits
 from chalicelib.services.ledger import Leg, Posting
 from chalicelib.services.money import CURRENCIES
@@ -296,10 +297,7 @@ def _complete(attempt: TopUpAttempt, now: datetime, slot: Any, by: str) -> dict[
         "name": attempt.bank_name,
         "last4": attempt.last4,
     }
-    if attempt.locale == "zh-CN":
-        description = f"银行卡充值（{attempt.bank_name} 尾号 {attempt.last4}）"
-    else:
-        description = f"Top-up from {attempt.bank_name} ending {attempt.last4}"
+    description = phrase(ENTRY_TEXTS, "topup", attempt.locale, bank=attempt.bank_name, last4=attempt.last4)
     posting = Posting(
         type="topup",
         legs=[

@@ -23,6 +23,7 @@ from chalicelib.adapters import notify
 from chalicelib.adapters.bank_gateway import gateway
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
+from chalicelib.i18n.phrases import ENTRY_TEXTS, phrase
 from chalicelib.services import debits, idempotency, ledger, money_out, step_up
 from chalicelib.services.ledger import Leg, Posting
 from chalicelib.services.names import same_holder
@@ -61,10 +62,7 @@ def withdraw(
     stepped_up = step_up.check_authorization(payer, authorization, cny, now, session_id=session_id)
 
     counterparty = {"kind": "funding_source", "id": card.funding_source_id, "name": card.bank_name, "last4": card.last4}
-    if locale == "zh-CN":
-        text = f"提现至银行卡（{card.bank_name} 尾号 {card.last4}）"
-    else:
-        text = f"Withdrawal to {card.bank_name} ending {card.last4}"
+    text = phrase(ENTRY_TEXTS, "withdrawal", locale, bank=card.bank_name, last4=card.last4)
     posting = Posting(
         type="withdrawal",
         legs=[
@@ -113,10 +111,7 @@ def _return_to_wallet(
     user_id = payer.user.user_id
     debit = withdrawal.legs[0]
     amount, currency = -debit.amount, debit.currency
-    if locale == "zh-CN":
-        text = f"提现退回：银行拒绝了尾号 {counterparty['last4']} 的银行卡"
-    else:
-        text = f"Withdrawal returned: the bank declined the card ending {counterparty['last4']}"
+    text = phrase(ENTRY_TEXTS, "withdrawal_returned", locale, last4=counterparty["last4"])
     reversal = Posting(
         type="withdrawal",
         legs=[
