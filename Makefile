@@ -17,7 +17,7 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 	@touch $(INSTALLED)
 
 run: $(INSTALLED)
-	PORT=$(PORT) $(PY) -m chalicelib.localstage.server
+	PORT=$(PORT) $(PY) -m localstage.server
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
@@ -27,16 +27,16 @@ test: lint
 	$(PY) -m pytest -q -n 2
 
 bench: $(INSTALLED)
-	$(PY) -m tests.perf.bench
+	$(PY) -m tools.bench
 
 fuzz: $(INSTALLED)
-	$(PY) -m tests.perf.fuzz
+	$(PY) -m tools.fuzz
 
-# CloudFormation for a real account: build/$(STAGE)/sam.yaml (see docs/deploy.md).
+# CloudFormation for a real account: build/$(STAGE)/sam.yaml and the Lambda zip beside it, which
+# tools/package.py rewrites without what the app never loads (see docs/deploy.md).
 package: $(INSTALLED)
 	rm -rf build/$(STAGE)
-	AWS_DEFAULT_REGION=$(REGION) $(VENV)/bin/chalice package --stage $(STAGE) \
-	  --merge-template infra/resources.yaml build/$(STAGE)
+	$(PY) -m tools.package --stage $(STAGE) --region $(REGION) build/$(STAGE)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

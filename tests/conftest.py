@@ -19,9 +19,9 @@ import boto3  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from chalicelib.localstage import gateway  # noqa: E402
-from chalicelib.localstage.moto_isolation import make_dynamodb_atomic  # noqa: E402
-from chalicelib.localstage.server import stage_environment, use_moto_environment  # noqa: E402
+from localstage import gateway  # noqa: E402
+from localstage.moto_isolation import make_dynamodb_atomic  # noqa: E402
+from localstage.server import stage_environment, use_moto_environment  # noqa: E402
 
 use_moto_environment()  # the local stage's variables, .local emails allowed
 gateway.install()  # unknown routes answer like our API Gateway does
@@ -32,7 +32,7 @@ from chalice.test import Client  # noqa: E402
 import app as app_module  # noqa: E402
 from chalicelib.adapters import clock, outbox  # noqa: E402
 from chalicelib.adapters.config import get_settings  # noqa: E402
-from chalicelib.localstage.resources import create_stage_resources  # noqa: E402
+from localstage.resources import create_stage_resources  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 LOCAL_ENV = stage_environment("local")
@@ -64,7 +64,7 @@ def stage(aws):
 
 @pytest.fixture
 def seeded(stage):
-    from chalicelib.localstage.seed import seed
+    from localstage.seed import seed
 
     return seed()
 

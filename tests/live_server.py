@@ -1,4 +1,4 @@
-"""The real local stage (`python -m chalicelib.localstage.server`) in a subprocess, for tests that
+"""The real local stage (`python -m localstage.server`) in a subprocess, for tests that
 must go over HTTP the way the app does: the `make run` smoke test and concurrent workloads."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def local_server(log_path: Path, extra_env: dict[str, str] | None = None):
     env["PORT"] = str(port)
     log = log_path.open("w+b")  # a pipe could fill and block the server
     process = subprocess.Popen(
-        [sys.executable, "-m", "chalicelib.localstage.server"], cwd=PROJECT_DIR, env=env, stdout=log, stderr=log
+        [sys.executable, "-m", "localstage.server"], cwd=PROJECT_DIR, env=env, stdout=log, stderr=log
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -11,6 +11,10 @@ from typing import Any
 
 from chalicelib.adapters.config import get_settings
 
+# Every AWS service the app calls (PynamoDB makes the DynamoDB client itself). The Lambda zip carries
+# botocore's models of these only (tools/package.py), so a client for any other fails here, in the tests.
+SERVICES = frozenset({"dynamodb", "kms", "s3", "secretsmanager", "ses", "sns"})
+
 _lock = threading.Lock()
 _clients: dict[tuple[str, str], Any] = {}
 
@@ -23,6 +27,8 @@ def client(service: str) -> Any:
         with _lock:
             found = _clients.get(key)
             if found is None:
+                if service not in SERVICES:
+                    raise ValueError(f"{service!r} is not in chalicelib.adapters.aws.SERVICES (docs/deploy.md)")
                 import boto3  # deferred: keeps `import app` cheap
 
                 found = boto3.session.Session().client(service, region_name=region)

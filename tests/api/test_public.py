@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.adapters import clock
-from chalicelib.localstage.seed import FX_RATES
 from chalicelib.store.catalog import CatalogItem
+from localstage.seed import FX_RATES
 from tests.api.helpers import assert_error, body_of
 
 

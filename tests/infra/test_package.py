@@ -1,18 +1,21 @@
 """What `make package` builds for a real account: it lints clean and keeps the promises a reviewer checks.
 
-`chalice package --stage <stage> --merge-template infra/resources.yaml` runs once per test session
-(per stage) into a temporary directory, never into build/. The first run pip-downloads the Lambda
-requirements into .chalice/deployments (gitignored); later runs reuse that zip.
+`python -m tools.package` (`chalice package --stage <stage> --merge-template infra/resources.yaml`,
+then the Lambda zip without what the app never loads) runs once per test session (per stage) into a
+temporary directory, never into build/. The first run pip-downloads the Lambda requirements into
+.chalice/deployments (gitignored); later runs reuse that zip.
 """
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import json
 import os
 import subprocess
 import sys
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +23,13 @@ import pytest
 import yaml
 
 from chalicelib.adapters import config as settings_module
+from chalicelib.adapters.aws import SERVICES
 from chalicelib.errors import RETRY_AFTER_CODES, STATUS_BY_CODE
 from chalicelib.i18n import error_message
-from chalicelib.localstage.resources import table_definitions
+from localstage.resources import table_definitions
+from tools.package import HOLIDAY_ENTITIES, MAX_ZIP_BYTES, STDNUM_DATA, package
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-CHALICE = Path(sys.executable).parent / "chalice"
 REGION = "ap-southeast-1"  # the Makefile's default REGION
 DEPLOYED_STAGES = ("dev", "prod")
 ALL_STAGES = ("local", "dev", "prod")
@@ -83,13 +87,6 @@ POLICY_FILE_ACTIONS = {
 # --- building -------------------------------------------------------------------------------------
 
 
-def _package(stage: str, out: Path) -> None:
-    env = {**os.environ, "AWS_DEFAULT_REGION": REGION}
-    command = [str(CHALICE), "package", "--stage", stage, "--merge-template", "infra/resources.yaml", str(out)]
-    result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=900, check=False)
-    assert result.returncode == 0, f"chalice package --stage {stage} failed:\n{result.stdout}\n{result.stderr}"
-
-
 @pytest.fixture(scope="session")
 def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """stage -> the packaged SAM template, built once per run (shared by xdist workers, under a lock)."""
@@ -105,7 +102,7 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 out = root / "okpay-package" / stage
                 # A YAML merge template makes Chalice write sam.yaml (not sam.json).
                 if not (out / "done").exists():
-                    _package(stage, out)
+                    package(stage, out, REGION)
                     (out / "done").touch()
                 templates[stage] = out / "sam.yaml"
         finally:
@@ -188,7 +185,7 @@ def test_every_table_is_on_demand_backed_up_encrypted_and_kept(packaged):
     for logical, table in tables.items():
         properties = resolve(table["Properties"], stage)
         sub = properties["TableName"]["Fn::Sub"]
-        assert sub.startswith("okpay-${Stage}-"), logical  # chalicelib/localstage/resources.py parses this
+        assert sub.startswith("okpay-${Stage}-"), logical  # localstage/resources.py parses this
         names.add(sub.removeprefix("okpay-${Stage}-"))
         assert properties["BillingMode"] == "PAY_PER_REQUEST", logical
         assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, logical
@@ -455,3 +452,160 @@ def test_config_json_names_each_stage_tables_and_policy():
         for name in RESOURCE_ENVIRONMENT:
             assert name not in stage_config["environment_variables"], (stage, name)
         assert not set(RESOURCE_ENVIRONMENT) & set(config.get("environment_variables", {}))
+
+
+# --- the Lambda zip -------------------------------------------------------------------------------
+
+# Dev-only code and tools: never imported by what Lambda runs (app.py, chalicelib/).
+DEV_ONLY = {"localstage", "tests", "tools", "moto", "pytest", "hypothesis", "schemathesis", "yaml"}
+# Modules of phonenumbers and python-stdnum whose data tools/package.py leaves out or keeps.
+PHONENUMBERS_WITHOUT_DATA = {"phonenumbers.geocoder", "phonenumbers.carrier", "phonenumbers.timezone"}
+STDNUM_MODULES_CHECKED = {"stdnum", "stdnum.exceptions", "stdnum.luhn", "stdnum.cn", "stdnum.cn.ric"}
+
+
+def _deployed_sources(read: dict[str, str]) -> dict[str, ast.Module]:
+    """path -> syntax tree of app.py and every chalicelib module in `read` (path -> source)."""
+    return {
+        path: ast.parse(source, path)
+        for path, source in read.items()
+        if path == "app.py" or (path.startswith("chalicelib/") and path.endswith(".py"))
+    }
+
+
+def _work_tree_sources() -> dict[str, ast.Module]:
+    files = [PROJECT_DIR / "app.py", *sorted((PROJECT_DIR / "chalicelib").rglob("*.py"))]
+    return _deployed_sources({str(f.relative_to(PROJECT_DIR)): f.read_text(encoding="utf-8") for f in files})
+
+
+def _imports(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """(modules imported, `a.b` of each `from a import b`: a module or a name in `a`), anywhere in the
+    module (functions included, `if TYPE_CHECKING:` blocks not)."""
+    modules: set[str] = set()
+    from_names: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module != "__future__":
+            modules.add(node.module)
+            from_names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return modules, from_names
+
+
+def _imported_modules(tree: ast.Module) -> set[str]:
+    modules, from_names = _imports(tree)
+    return modules | from_names
+
+
+def _zip(packages: dict[str, Path], stage: str) -> Path:
+    return packages[stage].parent / "deployment.zip"
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_the_lambda_zip_is_at_most_15_mb_and_holds_only_the_app_and_its_requirements(packages, stage):
+    path = _zip(packages, stage)
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    top_level = {name.split("/", 1)[0] for name in names}
+    assert path.stat().st_size <= MAX_ZIP_BYTES, f"{path.stat().st_size / 1e6:.1f} MB (docs/deploy.md)"
+    assert {"app.py", "chalicelib", "chalice"} <= top_level
+    assert not top_level & {"localstage", "tests", "tools", "infra", "docs", "build"}, top_level
+    assert not [name for name in names if name.startswith("chalicelib/localstage/") or "__pycache__/" in name]
+
+
+def test_the_deployed_code_imports_no_dev_only_package():
+    for path, tree in _work_tree_sources().items():
+        roots = {module.split(".")[0] for module in _imported_modules(tree)}
+        assert not roots & DEV_ONLY, (path, roots & DEV_ONLY)
+
+
+def test_the_deployed_code_uses_only_data_the_zip_keeps():
+    """What tools/package.py leaves out is what no code uses; a new use must keep its data there."""
+    for path, tree in _work_tree_sources().items():
+        modules = _imported_modules(tree)
+        assert not modules & PHONENUMBERS_WITHOUT_DATA, path
+        stdnum = {module for module in modules if module.split(".")[0] == "stdnum"}
+        # A new stdnum module may read a .dat file: keep it in tools/package.py's STDNUM_DATA, then add it here.
+        assert stdnum <= STDNUM_MODULES_CHECKED, (path, stdnum - STDNUM_MODULES_CHECKED)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            owner = ast.unparse(node.func.value)
+            if owner == "holidays":
+                # Only China's calendar has its translations in the zip (HOLIDAY_ENTITIES).
+                assert node.func.attr == "country_holidays", (path, ast.unparse(node))
+                assert isinstance(node.args[0], ast.Constant) and node.args[0].value in HOLIDAY_ENTITIES, path
+            if owner == "aws" and node.func.attr == "client":
+                assert isinstance(node.args[0], ast.Constant) and node.args[0].value in SERVICES, path
+    assert "stdnum/cn/loc.dat" in STDNUM_DATA
+
+
+@pytest.fixture(scope="session")
+def unpacked(packages: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dev stage's Lambda zip, unzipped as Lambda does into /var/task."""
+    task = tmp_path_factory.mktemp("lambda-task")
+    with zipfile.ZipFile(_zip(packages, "dev")) as archive:
+        archive.extractall(task)
+    return task
+
+
+def test_the_app_runs_from_the_lambda_zip_alone(unpacked):
+    """Only the unzipped package and the standard library on sys.path (tests/infra/lambda_smoke.py):
+    app.py, every module the deployed code imports, two requests and every data file kept."""
+    read = {
+        str(path.relative_to(unpacked)): path.read_text(encoding="utf-8")
+        for path in [unpacked / "app.py", *(unpacked / "chalicelib").rglob("*.py")]
+    }
+    modules: set[str] = set()
+    for tree in _deployed_sources(read).values():
+        imported, from_names = _imports(tree)
+        modules |= imported
+        # `from a import b` imports a module only when the package has one called a.b.
+        modules |= {
+            name
+            for name in from_names
+            if (unpacked / f"{name.replace('.', '/')}.py").exists()
+            or (unpacked / name.replace(".", "/") / "__init__.py").exists()
+        }
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    env = {
+        **config["environment_variables"],
+        **config["stages"]["dev"]["environment_variables"],
+        "OKPAY_KYC_BUCKET": "okpay-dev-kyc-documents",
+        "OKPAY_ALERT_TOPIC_ARN": "arn:aws:sns:ap-southeast-1:123456789012:okpay-dev-alerts",
+        "OKPAY_FIELD_KEY_ID": "alias/okpay-dev-fields",
+        "OKPAY_JWT_SECRET_ARN": "arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:okpay-dev-jwt",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # nothing listens: a stray AWS call fails at once
+        "LAMBDA_TASK_ROOT": str(unpacked),
+    }
+    smoke = Path(__file__).with_name("lambda_smoke.py")
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", str(smoke), str(unpacked), *sorted(modules)],
+        cwd=unpacked,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.stdout.strip().endswith("ok")
+
+
+def test_a_client_for_a_service_whose_model_the_zip_leaves_out_is_refused():
+    from chalicelib.adapters import aws
+
+    with pytest.raises(ValueError, match="SERVICES"):
+        aws.client("sqs")

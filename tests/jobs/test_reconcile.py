@@ -13,12 +13,12 @@ from moto.sns.models import sns_backends
 from chalicelib.adapters import clock
 from chalicelib.adapters.config import get_settings
 from chalicelib.jobs import reconcile
-from chalicelib.localstage.seed import AGENT_EMAIL
 from chalicelib.services import ledger, sessions
 from chalicelib.services.ledger import Leg, Posting
 from chalicelib.store.reconciliation import LEDGER_TOTAL, RUN_SUBJECT, ReconBalance, ReconRun
 from chalicelib.store.users import User, email_claim, find_claim_owner
 from chalicelib.store.wallet import Balance, LedgerEntry
+from localstage.seed import AGENT_EMAIL
 from tests.api.helpers import assert_error, body_of, post_json
 from tests.wallet.conftest import add_card, make_user, top_up
 

@@ -9,9 +9,9 @@ import pytest
 from stdnum.cn import ric
 
 from chalicelib.adapters import clock
-from chalicelib.localstage.seed import AGENT_EMAIL
 from chalicelib.services import sessions
 from chalicelib.store.users import User, email_claim, find_claim_owner
+from localstage.seed import AGENT_EMAIL
 
 _ids = itertools.count(1)
 

@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from chalicelib.adapters import notify
 from chalicelib.adapters.config import get_settings
-from chalicelib.localstage.resources import bucket_location, create_stage_resources, table_definitions
+from localstage.resources import bucket_location, create_stage_resources, table_definitions
 
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-1"]
 
@@ -52,7 +52,7 @@ def test_the_alert_topic_is_where_the_app_publishes(region):
 
 
 def test_seeding_works_in_any_region(region):
-    from chalicelib.localstage.seed import seed
+    from localstage.seed import seed
 
     create_stage_resources(boto3.session.Session(), get_settings())
     assert seed()

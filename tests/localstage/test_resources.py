@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import boto3
 
-from chalicelib.localstage.resources import create_tables, load_template, table_definitions
 from chalicelib.store.base import BaseModel
+from localstage.resources import create_tables, load_template, table_definitions
 
 
 def all_models():

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chalicelib.localstage.seed import AGENT_EMAIL, AGENT_PASSWORD, seed
 from chalicelib.services.passwords import verify_password
 from chalicelib.store.users import User, email_claim, find_claim_owner
+from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD, seed
 
 
 def test_the_agent_exists_with_the_contract_password(seeded):

@@ -7,10 +7,10 @@ import uuid
 import pytest
 
 from chalicelib.adapters import clock
-from chalicelib.localstage.seed import AGENT_EMAIL
 from chalicelib.services import sessions
 from chalicelib.store.kyc import KycRecord
 from chalicelib.store.users import User, email_claim, find_claim_owner
+from localstage.seed import AGENT_EMAIL
 from tests.api.helpers import body_of, post_json
 from tests.wallet.conftest import PASSWORD, add_card, make_user, top_up
 

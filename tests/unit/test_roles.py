@@ -12,9 +12,9 @@ from chalicelib.api.auth import authenticate
 from chalicelib.api.request_context import RequestScope
 from chalicelib.api.routing import Operation
 from chalicelib.errors import OkpayError
-from chalicelib.localstage.seed import AGENT_EMAIL, AGENT_PASSWORD
 from chalicelib.services import agents, sessions
 from chalicelib.store.users import User, email_claim, find_claim_owner
+from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD
 from tests.api.helpers import assert_error, body_of, post_json
 
 AGENT_ONLY = Operation(method="GET", path="/admin/example", summary="x", tag="admin", auth="agent")

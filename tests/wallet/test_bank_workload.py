@@ -199,7 +199,7 @@ def test_one_payment_sent_many_times_at_once_with_one_key_is_paid_once(live):
 
 
 def test_concurrent_resolves_refund_a_dispute_exactly_once(live):
-    from chalicelib.localstage.seed import AGENT_EMAIL, AGENT_PASSWORD
+    from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD
 
     (payer,) = seed_users(live, "dsp", 1, 10_000)
     body = {"merchant_id": "mer_morning_cafe", "amount": 3_000, "currency": "CNY", "order_reference": "disputed"}

@@ -21,10 +21,10 @@ from moto import mock_aws
 
 import app as app_module
 from chalicelib.adapters.config import get_settings
-from chalicelib.localstage.resources import create_stage_resources
-from chalicelib.localstage.seed import seed
 from chalicelib.store.kyc import KycRecord
 from chalicelib.store.wallet import Balance, LedgerEntry
+from localstage.resources import create_stage_resources
+from localstage.seed import seed
 from tests.conftest import PROJECT_DIR
 from tests.wallet.conftest import GOOD_CARD, PASSWORD, make_user
 

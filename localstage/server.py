@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 STAGE = "local"
 
 
@@ -56,7 +56,7 @@ def _free_port() -> int:
 def main() -> int:
     from moto.server import ThreadedMotoServer
 
-    from chalicelib.localstage.moto_isolation import make_dynamodb_atomic
+    from localstage.moto_isolation import make_dynamodb_atomic
 
     make_dynamodb_atomic()
 
@@ -69,8 +69,8 @@ def main() -> int:
         import boto3
 
         from chalicelib.adapters.config import get_settings
-        from chalicelib.localstage import gateway, seed
-        from chalicelib.localstage.resources import create_stage_resources
+        from localstage import gateway, seed
+        from localstage.resources import create_stage_resources
 
         create_stage_resources(boto3.session.Session(), get_settings())
         print(f"moto on http://127.0.0.1:{moto_port}; seeded {seed.seed()}", flush=True)

@@ -1,12 +1,12 @@
 """`make fuzz`: schemathesis against the real local stage, checked against its own OpenAPI document.
 
-Starts `python -m chalicelib.localstage.server` on a free port (embedded moto, seeded), waits for
+Starts `python -m localstage.server` on a free port (embedded moto, seeded), waits for
 `/health`, runs `schemathesis run <server>/openapi.json` with bounded examples and the checks below,
 stops the server (SIGINT, then SIGTERM, then kill) and exits with schemathesis's exit code.
-tests/perf/fuzz_hooks.py signs signed-in routes in as the seeded agent and puts the test clock back
+tools/fuzz_hooks.py signs signed-in routes in as the seeded agent and puts the test clock back
 after every fuzzed `PUT /_local/clock`.
 
-Extra arguments go to `schemathesis run`, e.g. `python -m tests.perf.fuzz --seed 1 --max-examples 50`.
+Extra arguments go to `schemathesis run`, e.g. `python -m tools.fuzz --seed 1 --max-examples 50`.
 The server's log is kept in build/fuzz/server.log.
 """
 
@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 OUT_DIR = PROJECT_DIR / "build" / "fuzz"
 HOOKS = Path(__file__).with_name("fuzz_hooks.py")
 
@@ -60,7 +60,7 @@ EDGE_INSTANTS = (
     "2027-01-01T00:00:00+08:00",
 )
 # Methods schemathesis sends where the document has none, expecting 405 with Allow. The local
-# server hands every method to the app, unknown ones included (chalicelib/localstage/gateway.py).
+# server hands every method to the app, unknown ones included (localstage/gateway.py).
 UNEXPECTED_METHODS = ("get", "put", "post", "delete", "options", "patch", "trace", "query")
 
 
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with log.open("w", encoding="utf-8") as log_file:
         server = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.localstage.server"],
+            [sys.executable, "-m", "localstage.server"],
             cwd=PROJECT_DIR,
             env=env,
             stdout=log_file,

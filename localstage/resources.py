@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "resources.yaml"
+TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "resources.yaml"
 
 
 @lru_cache(maxsize=1)

@@ -38,7 +38,7 @@ def _signed_in(case: Any) -> bool:
 @schemathesis.auth(refresh_interval=600)  # a new token on a 401 too (schemathesis's default retry_on)
 class AgentSession:
     def get(self, case: Any, context: Any) -> str | None:
-        from chalicelib.localstage.seed import AGENT_EMAIL, AGENT_PASSWORD
+        from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD
 
         response = requests.post(
             _base_url(case) + "/auth/login",

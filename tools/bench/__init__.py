@@ -1,0 +1,20 @@
+"""`make bench`: what a request costs, in AWS calls and in time, and what `import app` costs.
+
+For each operation (tools/bench/public.py, identity.py, wallet.py, support.py):
+
+* AWS calls per request, counted with a botocore `before-call` hook on every botocore session
+  (PynamoDB's per-thread sessions, boto3's, ours), so a request that starts making an extra call
+  shows up here;
+* p50/p95 latency through `chalice.test.Client` in the local stage, on moto, after a warm-up;
+* the p50 of a "bare" version of the request: the minimal AWS calls the operation needs, made with
+  a raw botocore client in the same process, or for an operation that needs none, a bare Chalice app
+  route that returns a constant through the same test client; and the ratio app/bare.
+
+Then the cold start: `import app` against a bare `import chalice, boto3`, each in fresh processes with
+only a region in the environment.
+
+Adding an operation is a few lines in its area's module:
+`OPERATIONS.append(Operation("GET /path", bare=..., calls={...}))`; tools/bench/harness.py has the
+machinery, tools/bench/report.py sets up the stage and prints.
+This is a script, not a test: `python -m tools.bench [-n ITERATIONS]`.
+"""
