@@ -196,15 +196,7 @@ def cancel_pending(user_id: str, now: datetime) -> int:
         expires, transfer_id = entry.split("|", 1)
         if expires <= clock.stamp(now):
             continue
-        try:
-            TransactionRecord(transfer_id).update(
-                actions=[TransactionRecord.status.set("canceled")],
-                condition=TransactionRecord.status == "requires_confirmation",
-            )
-            canceled += 1
-        except UpdateError as error:
-            if not condition_failed(error):
-                raise
+        canceled += _cancel_if_pending(TransactionRecord(transfer_id))
     logger.info("pending transfers canceled", extra={"user_id": user_id, "canceled": canceled})
     return canceled
 
@@ -233,16 +225,7 @@ def resend(payer_id: str, transfer_id: str, now: datetime) -> None:
 def cancel(payer_id: str, transfer_id: str, now: datetime) -> dict[str, Any]:
     record = _own_transfer(transfer_id, payer_id, payer_only=True)
     _ensure_pending(record, now)
-    try:
-        record.update(
-            actions=[TransactionRecord.status.set("canceled")],
-            condition=TransactionRecord.status == "requires_confirmation",
-        )
-    except UpdateError as error:
-        if condition_failed(error):
-            record.refresh(consistent_read=True)
-            raise OkpayError("transfer_not_pending", details={"status": _status(record, now)}) from None
-        raise
+    _cancel_pending_or_409(record, now)
     return view_of(record, now)
 
 
@@ -432,14 +415,7 @@ def _wrong_code(record: TransactionRecord, payer: User | None, now: datetime) ->
     failures = Counter(f"transfer_fail#{record.object_id}")
     failures.update(actions=[Counter.count.add(1), Counter.expires_ttl.set(now + timedelta(days=1))])
     if int(failures.count) >= CODE_ATTEMPTS:
-        try:
-            record.update(
-                actions=[TransactionRecord.status.set("canceled")],
-                condition=TransactionRecord.status == "requires_confirmation",
-            )
-        except UpdateError as error:
-            if not condition_failed(error):
-                raise
+        _cancel_if_pending(record)
     if payer is not None:
         money_out.record_step_up_failure(payer.user_id, now)
     raise OkpayError("invalid_code", details={"attempts_left": max(0, CODE_ATTEMPTS - int(failures.count))})
@@ -447,17 +423,28 @@ def _wrong_code(record: TransactionRecord, payer: User | None, now: datetime) ->
 
 def _cancel_for_payee(record: TransactionRecord, now: datetime) -> None:
     """The payee's account can no longer receive: cancel the transfer, `409 recipient_unavailable`."""
+    _cancel_pending_or_409(record, now)
+    raise OkpayError("recipient_unavailable")
+
+
+def _cancel_if_pending(record: TransactionRecord) -> bool:
+    """Cancel the transfer if it still waits for confirmation; False when it no longer does."""
     try:
         record.update(
             actions=[TransactionRecord.status.set("canceled")],
             condition=TransactionRecord.status == "requires_confirmation",
         )
     except UpdateError as error:
-        if not condition_failed(error):
-            raise
+        if condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def _cancel_pending_or_409(record: TransactionRecord, now: datetime) -> None:
+    if not _cancel_if_pending(record):
         record.refresh(consistent_read=True)
-        raise OkpayError("transfer_not_pending", details={"status": _status(record, now)}) from None
-    raise OkpayError("recipient_unavailable")
+        raise OkpayError("transfer_not_pending", details={"status": _status(record, now)})
 
 
 def _count_lookup(payer_id: str, now: datetime) -> None:
