@@ -18,13 +18,12 @@ EVENTS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "reauth_revoked": (
         (
             "A sign-in was ended after 5 wrong passwords or codes",
-            "Someone using your account on {device} entered a wrong password or code 5 times, so that "
-            "sign-in was ended. If this was not you, change your password now.",
+            "Someone signed in to your account on {device} entered a wrong password or code 5 times, "
+            "so that sign-in was ended. Your own sign-in still works.",
         ),
         (
             "连续 5 次密码或验证码错误，相关登录已退出",
-            "在 {device} 上登录您账户的人连续 5 次输入错误的密码或验证码，该登录已被强制退出。"
-            "如非本人操作，请立即修改密码。",
+            "在 {device} 上登录您账户的人连续 5 次输入错误的密码或验证码，该登录已被强制退出。您本人仍可正常登录。",
         ),
     ),
     "new_device": (
