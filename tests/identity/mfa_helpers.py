@@ -7,9 +7,7 @@ server still sees the same step) and asks for codes of `step - 1`, `step`, `step
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pyotp
@@ -113,25 +111,3 @@ def notices(to: str) -> list[outbox.OutboxMessage]:
 
 def notice_texts(to: str) -> str:
     return "\n".join(f"{m.subject or ''} {m.body}" for m in notices(to))
-
-
-def at_once(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released together; their results in call order."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except BaseException as error:  # reported in the test thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
-    return results

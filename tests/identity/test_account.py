@@ -23,9 +23,10 @@ from tests.identity.conftest import (
     refresh,
     register,
     register_user,
+    run_together,
     start_registration,
 )
-from tests.identity.mfa_helpers import at_once, notice_texts
+from tests.identity.mfa_helpers import notice_texts
 
 PROFILE_KEYS = {
     "user_id",
@@ -338,7 +339,7 @@ def test_closing_an_account_leaves_other_accounts_alone(client, user):
 
 
 def test_two_concurrent_closes_close_once(client, user):
-    results = at_once(lambda: close(client, user), lambda: close(client, user))
+    results = run_together(lambda: close(client, user), lambda: close(client, user))
     statuses = sorted(r.status_code for r in results)
     assert statuses[0] == 204 and statuses[1] in (204, 401), [r.body for r in results]
     closed = [m for m in outbox.messages(user["phone"]) if "account was closed" in m.body]

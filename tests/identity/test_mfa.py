@@ -17,10 +17,10 @@ from tests.identity.conftest import (
     moto_sms,
     move_clock,
     register_user,
+    run_together,
 )
 from tests.identity.mfa_helpers import (
     activate_totp,
-    at_once,
     begin_totp,
     enable_totp,
     forgot,
@@ -157,7 +157,7 @@ def test_two_concurrent_sign_ins_with_one_totp_code_pass_at_most_once(client, us
     first = mfa_challenge(client, user["phone"])["mfa_token"]
     second = mfa_challenge(client, user["phone"])["mfa_token"]
     code = totp_code(totp["secret"], totp["step"])
-    results = at_once(
+    results = run_together(
         lambda: mfa_verify(client, first, "totp", code),
         lambda: mfa_verify(client, second, "totp", code),
     )
@@ -170,7 +170,7 @@ def test_two_concurrent_verifies_of_one_mfa_token_pass_at_most_once(client, user
     totp = enable_totp(client, user)
     token = mfa_challenge(client, user["phone"])["mfa_token"]
     recovery = totp["recovery_codes"][0]
-    results = at_once(
+    results = run_together(
         lambda: mfa_verify(client, token, "totp", totp_code(totp["secret"], totp["step"])),
         lambda: mfa_verify(client, token, "recovery_code", recovery),
     )
@@ -495,7 +495,7 @@ def test_mfa_changes_notify_in_the_users_language(client):
 def test_two_concurrent_activations_turn_totp_on_once(client, user):
     secret = body_of(begin_totp(client, user))["secret"]
     step = steady_step()
-    results = at_once(
+    results = run_together(
         lambda: activate_totp(client, user, totp_code(secret, step - 1)),
         lambda: activate_totp(client, user, totp_code(secret, step)),
     )

@@ -25,9 +25,9 @@ from tests.identity.conftest import (
     new_phone,
     refresh,
     register_user,
+    run_together,
 )
 from tests.identity.mfa_helpers import (
-    at_once,
     enable_totp,
     forgot,
     notice_texts,
@@ -346,7 +346,7 @@ def test_the_reset_code_is_checked_before_the_second_factor(client, user):
 
 def test_two_concurrent_resets_with_one_code_succeed_once(client, user):
     code = reset_code(client, user["email"])
-    results = at_once(
+    results = run_together(
         lambda: reset(client, user["email"], code, NEW_PASSWORD),
         lambda: reset(client, user["email"], code, NEW_PASSWORD),
     )
