@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chalicelib.adapters import clock
 from chalicelib.adapters.keys import keyed_hash
@@ -23,6 +23,7 @@ from chalicelib.store.codes import Code
 from chalicelib.store.conditions import condition_failed
 
 MAX_ATTEMPTS = 5
+ISSUE_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -44,26 +45,42 @@ def issue(
     data: dict[str, Any] | None = None,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> IssuedCode | None:
-    """A fresh code for `code_id`; None when its attempts are used up (wait for it to expire)."""
-    existing = _live(code_id, now)
-    attempts = existing.attempts if existing else 0
-    if attempts >= max_attempts:
-        return None
-    code = new_code()
-    expires_at = now + lifetime
-    Code(
-        code_id,
-        code_hash=_hash(code_id, code),
-        expires_at=clock.stamp(expires_at),
-        expires_ttl=expires_at + timedelta(hours=1),
-        attempts=attempts,
-        max_attempts=max_attempts,
-        sends=(existing.sends + 1) if existing else 1,
-        created_at=clock.stamp(now),
-        user_id=user_id,
-        data=data,
-    ).save()
-    return IssuedCode(code, expires_at)
+    """A fresh code for `code_id`; None when its attempts are used up (wait for it to expire).
+
+    The attempts already spent carry over, written with a condition that nobody counted one since
+    they were read: a resend racing guesses can never hand back tries that were used.
+    """
+    for _ in range(ISSUE_ROUNDS):
+        existing = _live(code_id, now)
+        attempts = int(existing.attempts) if existing else 0
+        if attempts >= max_attempts:
+            return None
+        code = new_code()
+        expires_at = now + lifetime
+        unchanged = (
+            Code.attempts == existing.attempts
+            if existing
+            else Code.code_id.does_not_exist() | (Code.expires_at <= clock.stamp(now))
+        )
+        try:
+            Code(
+                code_id,
+                code_hash=_hash(code_id, code),
+                expires_at=clock.stamp(expires_at),
+                expires_ttl=expires_at + timedelta(hours=1),
+                attempts=attempts,
+                max_attempts=max_attempts,
+                sends=(existing.sends + 1) if existing else 1,
+                created_at=clock.stamp(now),
+                user_id=user_id,
+                data=data,
+            ).save(condition=unchanged)
+        except PutError as error:
+            if not condition_failed(error):
+                raise
+            continue  # a guess was counted meanwhile: read the attempts again
+        return IssuedCode(code, expires_at)
+    return None  # guesses are arriving faster than we can issue: no new code now
 
 
 def check(code_id: str, code: str, *, now: datetime, consume: bool = True) -> Code:

@@ -126,7 +126,11 @@ def test_reset_codes_are_compared_at_most_five_times_in_a_burst(client, user, co
     assert code_comparisons.calls <= 5
     # The login lockout counts every attempt first: past five in flight the rest are refused as locked.
     assert all(r.status_code in (204, 422, 423) for r in responses)
-    assert sum(r.status_code == 423 for r in responses) >= 15
+    # Five attempts pass the lockout; a right reset among them is not a failure and gives its place
+    # back (only while it was the last counted), which can let one more through.
+    reset_done = sum(r.status_code == 204 for r in responses)
+    assert reset_done <= 1
+    assert sum(r.status_code == 423 for r in responses) >= 15 - reset_done
 
 
 def test_mfa_codes_are_compared_at_most_five_times_in_a_burst(client, user, code_comparisons, frozen_clock):
@@ -164,10 +168,13 @@ def test_a_parallel_burst_of_guesses_is_locked_like_a_serial_one(client, user, m
     monkeypatch.setattr(login_service, "verify_password", checks)
     guesses = [lambda i=i: login(client, user["phone"], f"Wrong-Guess-{i}-Password") for i in range(12)]
     responses = run_together(*guesses, lambda: login(client, user["phone"]))
-    assert checks.calls == 5
-    assert _statuses(responses).count(423) == 8
     assert all(r.status_code in (401, 423) for r in responses[:-1])
     assert responses[-1].status_code in (200, 423)  # among the first five, or locked like the rest
+    # Every request was either checked or refused as locked; five checks per streak, and only a
+    # completed sign-in (the right password among the first five) starts a new streak.
+    signed_in = int(responses[-1].status_code == 200)
+    assert checks.calls <= 5 * (1 + signed_in)
+    assert _statuses(responses).count(423) == len(responses) - checks.calls
 
 
 def test_twelve_wrong_guesses_at_once_leave_five_401s_and_a_lock(client, user, frozen_clock):
@@ -262,3 +269,30 @@ def test_wrong_totp_codes_on_signed_in_routes_revoke_the_session_too(client, use
     assert lefts == [4, 3, 2, 1, 0]
     assert_error(me(client, user["access_token"]), 401, "unauthorized")
     assert body_of(login(client, user["phone"]))["mfa_required"] is True  # the sign-in is not locked
+
+
+def test_a_new_code_racing_guesses_never_hands_back_spent_tries(stage, monkeypatch):
+    # Forced interleaving: two guesses are counted between the resend's read and its write.
+    from datetime import timedelta
+
+    from chalicelib.adapters import clock
+
+    now = clock.now()
+    code_id = f"register#{new_phone()}"
+    one_time_codes.issue(code_id, lifetime=timedelta(minutes=10), now=now)
+    for _ in range(2):
+        one_time_codes.reserve_attempt(code_id, now)
+    original = one_time_codes._live
+    raced = []
+
+    def read_then_guesses_land(code_id_, now_):
+        record = original(code_id_, now_)
+        if not raced:
+            raced.append(True)
+            for _ in range(2):
+                one_time_codes.reserve_attempt(code_id, now)
+        return record
+
+    monkeypatch.setattr(one_time_codes, "_live", read_then_guesses_land)
+    assert one_time_codes.issue(code_id, lifetime=timedelta(minutes=10), now=now) is not None
+    assert int(Code.get(code_id, consistent_read=True).attempts) == 4  # not the 2 read before
