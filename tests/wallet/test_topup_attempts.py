@@ -229,9 +229,9 @@ def test_the_job_credits_a_lost_top_up_once_even_when_runs_overlap(client, stage
     check_invariants([(user, headers)])
 
 
-def test_an_attempt_the_bank_never_charged_is_failed_by_the_job_and_the_key_starts_afresh(client, stage, monkeypatch):
-    user, headers = make_user()
-    card = add_card(client, headers)
+def _dies_before_the_charge_leaves(client, monkeypatch, headers, card, amount):
+    """A top-up under key "c" whose process dies after the attempt is recorded, before the bank
+    call; the test clock is set and returned."""
 
     def before(reference):
         raise RuntimeError("the process died before the charge left")
@@ -239,8 +239,15 @@ def test_an_attempt_the_bank_never_charged_is_failed_by_the_job_and_the_key_star
     BankSpy(monkeypatch, before=before)
     start = clock.now()
     clock.set_test_clock(start)
-    assert_error(top_up(client, headers, card, 700, key="c"), 500, "internal_error")
+    assert_error(top_up(client, headers, card, amount, key="c"), 500, "internal_error")
     monkeypatch.undo()
+    return start
+
+
+def test_an_attempt_the_bank_never_charged_is_failed_by_the_job_and_the_key_starts_afresh(client, stage, monkeypatch):
+    user, headers = make_user()
+    card = add_card(client, headers)
+    start = _dies_before_the_charge_leaves(client, monkeypatch, headers, card, 700)
     first = attempt_of(user, "c")
     assert first.status == "pending" and bank_charges() == []
 
@@ -267,15 +274,7 @@ def test_an_attempt_the_bank_never_charged_is_failed_by_the_job_and_the_key_star
 def test_a_retry_after_a_minute_sends_the_charge_again_under_the_same_reference(client, stage, monkeypatch):
     user, headers = make_user()
     card = add_card(client, headers)
-
-    def before(reference):
-        raise RuntimeError("the process died before the charge left")
-
-    BankSpy(monkeypatch, before=before)
-    start = clock.now()
-    clock.set_test_clock(start)
-    assert_error(top_up(client, headers, card, 900, key="c"), 500, "internal_error")
-    monkeypatch.undo()
+    start = _dies_before_the_charge_leaves(client, monkeypatch, headers, card, 900)
     reference = attempt_of(user, "c").bank_reference
 
     spy = BankSpy(monkeypatch)

@@ -3,6 +3,8 @@ tries, the lookups' daily cap, and a payee who closed the account meanwhile."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from chalicelib.adapters import clock
 from chalicelib.services import money_out
 from chalicelib.store.counters import Counter
@@ -199,3 +201,17 @@ def test_a_transfer_code_is_one_time_codes_cap_not_the_login_lockout(client, see
     assert body_of(client.get(f"/transfers/{transfer['transfer_id']}", headers=headers))["status"] == "canceled"
     assert _counter(f"login_fail#{payer.phone}") == 0  # not a login failure (section 5)
     assert _counter(money_out.step_up_failure_counter_id(payer.user_id, clock.now())) == 5
+
+
+def test_the_set_of_waiting_transfers_forgets_the_expired_ones(client, seeded):
+    payer, headers = funded(client)
+    payee, _ = verified()
+    start = clock.now()
+    clock.set_test_clock(start)
+    first = body_of(send(client, headers, payee, 150_000, key="first"))
+    clock.set_test_clock(start + timedelta(minutes=6))  # the first one has expired
+    second = body_of(send(client, headers, payee, 150_000, key="second"))
+    for user in (payer, payee):
+        tracked = Counter.get(f"pending_transfers#{user.user_id}", consistent_read=True).members
+        assert [entry.split("|", 1)[1] for entry in tracked] == [second["transfer_id"]]
+    assert first["transfer_id"] != second["transfer_id"]

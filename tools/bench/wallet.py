@@ -104,22 +104,24 @@ OPERATIONS.append(
 )
 
 
-OPERATIONS.append(
-    Operation(
-        "POST /transfers (known user id)",
-        request=_transfer,
+# The internal movements: the session check (a BatchGetItem with the user), the key marker, ONE
+# BatchGetItem for everything the checks read (payer, payee or merchant, counters …), ONE transaction.
+INTERNAL_MOVEMENT_CALLS = {"dynamodb.PutItem": 1, "dynamodb.BatchGetItem": 2, "dynamodb.TransactWriteItems": 1}
+
+
+def _internal_movement(name: str, request: Any) -> Operation:
+    return Operation(
+        name,
+        request=request,
         bare=_bare_posting,
         status=201,
         bare_label="BatchGet 2 balances + 1 TransactWriteItems",
         bare_matches_calls=False,
-        # the session check (a BatchGetItem), the key marker, ONE BatchGetItem for everything, ONE transaction
-        calls={
-            "dynamodb.PutItem": 1,
-            "dynamodb.BatchGetItem": 2,
-            "dynamodb.TransactWriteItems": 1,
-        },
+        calls=INTERNAL_MOVEMENT_CALLS,
     )
-)
+
+
+OPERATIONS.append(_internal_movement("POST /transfers (known user id)", _transfer))
 
 
 def _payment(bench: Bench) -> Any:
@@ -136,39 +138,10 @@ def _conversion(bench: Bench) -> Any:
     return post_json(bench, "/me/conversions", {"from_currency": "CNY", "to_currency": "JPY", "amount": 100})
 
 
-OPERATIONS.append(
-    Operation(
-        "POST /payments",
-        request=_payment,
-        bare=_bare_posting,
-        status=201,
-        bare_label="BatchGet 2 balances + 1 TransactWriteItems",
-        bare_matches_calls=False,
-        # session check (BatchGet), key marker, one BatchGetItem (payer, merchant, order claim …), one transaction
-        calls={
-            "dynamodb.PutItem": 1,
-            "dynamodb.BatchGetItem": 2,
-            "dynamodb.TransactWriteItems": 1,
-        },
-    )
-)
+OPERATIONS.append(_internal_movement("POST /payments", _payment))
 
 
-OPERATIONS.append(
-    Operation(
-        "POST /me/conversions",
-        request=_conversion,
-        bare=_bare_posting,
-        status=201,
-        bare_label="BatchGet 2 balances + 1 TransactWriteItems",
-        bare_matches_calls=False,
-        calls={
-            "dynamodb.PutItem": 1,
-            "dynamodb.BatchGetItem": 2,
-            "dynamodb.TransactWriteItems": 1,
-        },
-    )
-)
+OPERATIONS.append(_internal_movement("POST /me/conversions", _conversion))
 
 
 def _pending_transfer(bench: Bench) -> None:
