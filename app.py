@@ -10,6 +10,7 @@ from chalicelib.api import (
     history,
     identity,
     kyc,
+    local,
     middleware,
     payments,
     public,
@@ -25,9 +26,9 @@ def create_app(stage: str | None = None) -> Chalice:
     """The API of `stage` (default: the environment's OKPAY_STAGE, as Lambda, `chalice package
     --stage` and `make run` set it): the middleware and one Blueprint per area.
 
-    The /_local tools exist only in `local` (contract, section 10): anywhere else they are not
-    registered, so they are in neither the route table, the OpenAPI document nor the packaged
-    template, and API Gateway answers them `404 not_found` like any unknown route.
+    The /_local tools exist only in `local` (contract, section 10): anywhere else their Blueprint is
+    not mounted, so they are in neither the route table, the OpenAPI document (`local_only`) nor the
+    packaged template, and API Gateway answers them `404 not_found` like any unknown route.
     """
     # Logging is aws-lambda-powertools' (chalicelib/adapters/logging.py), on the same "okpay" logger.
     api = Chalice(app_name="okpay", configure_logs=False)
@@ -46,8 +47,6 @@ def create_app(stage: str | None = None) -> Chalice:
     ):
         mount(api, blueprint)
     if (stage or get_settings().stage) == "local":
-        from chalicelib.api import local  # not even imported in a deployed stage
-
         mount(api, local.bp)
     return api
 

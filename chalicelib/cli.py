@@ -15,6 +15,12 @@ import getpass
 import os
 import sys
 
+from chalicelib.errors import OkpayError
+from chalicelib.services.agents import create_agent, set_role
+from chalicelib.services.emails import normalize_email
+from chalicelib.services.password_policy import check_password
+from chalicelib.store.users import email_claim, find_claim_owner, get_user
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli")
@@ -34,11 +40,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _create_agent(args: argparse.Namespace) -> int:
-    from chalicelib.errors import OkpayError
-    from chalicelib.services.agents import create_agent
-    from chalicelib.services.password_policy import check_password
-    from chalicelib.store.users import get_user
-
     password = os.environ.get("OKPAY_AGENT_PASSWORD") or getpass.getpass("Agent password: ")
     try:
         check_password(password, email=args.email)
@@ -56,11 +57,6 @@ def _create_agent(args: argparse.Namespace) -> int:
 
 
 def _set_role(args: argparse.Namespace) -> int:
-    from chalicelib.errors import OkpayError
-    from chalicelib.services.agents import set_role
-    from chalicelib.services.emails import normalize_email
-    from chalicelib.store.users import email_claim, find_claim_owner
-
     try:
         user_id = args.user_id or find_claim_owner(email_claim(normalize_email(args.email)))
         if user_id is None:

@@ -7,7 +7,6 @@ app is imported only after that.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 os.environ["AWS_DEFAULT_REGION"] = "ap-southeast-1"
 os.environ["AWS_ACCESS_KEY_ID"] = "testing"
@@ -21,7 +20,7 @@ from moto import mock_aws  # noqa: E402
 
 from localstage import gateway  # noqa: E402
 from localstage.moto_isolation import make_dynamodb_atomic  # noqa: E402
-from localstage.server import stage_environment, use_moto_environment  # noqa: E402
+from localstage.server import use_moto_environment  # noqa: E402
 
 use_moto_environment()  # the local stage's variables, .local emails allowed
 gateway.install()  # unknown routes answer like our API Gateway does
@@ -33,9 +32,7 @@ import app as app_module  # noqa: E402
 from chalicelib.adapters import clock, outbox  # noqa: E402
 from chalicelib.adapters.config import get_settings  # noqa: E402
 from localstage.resources import create_stage_resources  # noqa: E402
-
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-LOCAL_ENV = stage_environment("local")
+from tests.helpers.paths import PROJECT_DIR  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,8 @@ year it has published that `chinesecalendar` has not yet. A year neither has pub
 to Monday–Friday minus the fixed statutory holidays, and operators are alerted once per process so
 the libraries get updated: deadlines in that year may be off by the make-up days not yet announced.
 
-Both libraries are imported on first use, not at import time, to keep the Lambda cold start short.
+`holidays` (~20 ms to import) is imported on first use, to keep the Lambda cold start short;
+`chinesecalendar` (~3 ms) at import.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
+
+from chalicelib.adapters import notify
 from chalicelib.adapters.logging import logger
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -32,8 +36,6 @@ def _days_of(year: int) -> list[date]:
 
 
 def _chinese_calendar_has(year: int) -> bool:
-    import chinese_calendar
-
     try:
         chinese_calendar.is_workday(date(year, 1, 1))
     except NotImplementedError:  # how it says the year is outside its data
@@ -42,7 +44,7 @@ def _chinese_calendar_has(year: int) -> bool:
 
 
 def _holidays_has(year: int) -> bool:
-    import holidays
+    import holidays  # deferred: heavy (holidays ~20 ms; only a year chinesecalendar lacks)
 
     # `holidays` lists China's schedule per year as special (substituted) days off; a year without an
     # entry only has the statutory days plus its own "(observed)" estimates, which are not official.
@@ -59,11 +61,9 @@ def is_published(year: int) -> bool:
 def _working_days(year: int) -> frozenset[date]:
     """Every working day of `year`, computed once so a lookup is a set membership test."""
     if _chinese_calendar_has(year):
-        import chinese_calendar
-
         return frozenset(day for day in _days_of(year) if chinese_calendar.is_workday(day))
 
-    import holidays
+    import holidays  # deferred: heavy (holidays ~20 ms; only a year chinesecalendar lacks)
 
     if _holidays_has(year):
         # The default (observed) rules reproduce the official schedule for published years; the
@@ -88,8 +88,6 @@ def _report_unpublished(year: int) -> None:
         extra={"metric": "calendar_unpublished_year", "year": year},
     )
     try:
-        from chalicelib.adapters import notify
-
         notify.alert_operators(
             f"China holiday schedule for {year} is not in the calendar libraries",
             f"Dispute deadlines in {year} count Monday–Friday minus the fixed statutory holidays, without "

@@ -19,7 +19,7 @@ from chalicelib.adapters.keys import derived_key
 def encrypt_field(plaintext: str, context: dict[str, str]) -> str:
     settings = get_settings()
     if settings.is_local:
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # deferred: heavy (cryptography ~20 ms)
 
         nonce = os.urandom(12)
         sealed = AESGCM(derived_key("fields")).encrypt(nonce, plaintext.encode(), _aad(context))
@@ -34,7 +34,7 @@ def decrypt_field(sealed: str, context: dict[str, str]) -> str:
     scheme, _, payload = sealed.partition(":")
     raw = base64.b64decode(payload)
     if scheme == "local":
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # deferred: heavy (cryptography ~20 ms)
 
         return AESGCM(derived_key("fields")).decrypt(raw[:12], raw[12:], _aad(context)).decode()
     if scheme == "kms":

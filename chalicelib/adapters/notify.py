@@ -11,8 +11,8 @@ from typing import Any
 from chalicelib.adapters import aws, clock, outbox
 from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
+from chalicelib.adapters.phone_numbers import country_code, mask_phone
 from chalicelib.i18n.templates import render
-from chalicelib.services.phones import mask_phone, sms_allowed
 
 SMS_TYPE = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
 
@@ -33,10 +33,16 @@ def send_email(to: str, template: str, locale: str, **params: Any) -> None:
         outbox.record(outbox.OutboxMessage("email", to, subject or "Okpay", body, clock.isoformat(clock.now())))
 
 
+def can_text(phone: str) -> bool:
+    """Whether we text this E.164 number: its country calling code is one of `OKPAY_SMS_COUNTRY_CODES`
+    (+86, +852, +853, +886 and any other configured codes)."""
+    return country_code(phone) in get_settings().sms_country_codes
+
+
 def send_sms(phone: str, template: str, locale: str, **params: Any) -> bool:
     """Text an E.164 number; False (and nothing sent) when its country is not one we text."""
     settings = get_settings()
-    if not sms_allowed(phone, settings.sms_country_codes):
+    if not can_text(phone):
         logger.warning("sms not sent: country not enabled", extra={"to": mask_phone(phone), "template": template})
         return False
     _, body = render(template, locale, **params)

@@ -1,8 +1,4 @@
-"""Disputes (申诉): the user's appeals and the agents' desk.
-
-The services are imported inside the handlers: they (and their tables' models) are loaded on a
-case's first request, not on every API cold start.
-"""
+"""Disputes (申诉): the user's appeals and the agents' desk."""
 
 from __future__ import annotations
 
@@ -12,6 +8,7 @@ from chalicelib.adapters import clock
 from chalicelib.api.pagination import page_of
 from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.errors import OkpayError
+from chalicelib.services import dispute_desk, disputes
 
 bp = Blueprint(__name__)
 
@@ -44,8 +41,6 @@ ACTIVE = ["open", "under_review"]
     ),
 )
 def file_dispute(call: Call) -> Reply:
-    from chalicelib.services import disputes
-
     body = call.body
     view = disputes.file_dispute(
         call.user.user_id,
@@ -53,7 +48,6 @@ def file_dispute(call: Call) -> Reply:
         body.reason,
         body.description,
         body.amount,
-        call.idempotency,
         clock.now(),
     )
     return Reply(view, 201)
@@ -72,8 +66,6 @@ def file_dispute(call: Call) -> Reply:
     errors=("invalid_cursor",),
 )
 def list_disputes(call: Call) -> dict:
-    from chalicelib.services import disputes
-
     user_id = call.user.user_id
     return page_of(
         f"disputes#{user_id}", call.query, lambda limit, start: disputes.list_disputes(user_id, limit, start)
@@ -92,8 +84,6 @@ def list_disputes(call: Call) -> dict:
     errors=("not_found",),
 )
 def read_dispute(call: Call) -> dict:
-    from chalicelib.services import disputes
-
     return disputes.read_dispute(call.user.user_id, call.params["dispute_id"])
 
 
@@ -112,11 +102,7 @@ def read_dispute(call: Call) -> dict:
     errors=("rate_limited", "not_found", "dispute_closed", *_KEY_ERRORS),
 )
 def add_message(call: Call) -> Reply:
-    from chalicelib.services import disputes
-
-    view = disputes.add_user_message(
-        call.user.user_id, call.params["dispute_id"], call.body.body, call.idempotency, clock.now()
-    )
+    view = disputes.add_user_message(call.user.user_id, call.params["dispute_id"], call.body.body, clock.now())
     return Reply(view, 201)
 
 
@@ -133,8 +119,6 @@ def add_message(call: Call) -> Reply:
     errors=("not_found", "dispute_closed"),
 )
 def withdraw(call: Call) -> dict:
-    from chalicelib.services import disputes
-
     return disputes.withdraw(call.user.user_id, call.params["dispute_id"], clock.now())
 
 
@@ -156,8 +140,6 @@ def withdraw(call: Call) -> dict:
     errors=("invalid_cursor",),
 )
 def dispute_queue(call: Call) -> dict:
-    from chalicelib.services import dispute_desk
-
     query = call.query
     statuses = [query.status] if query.status else ACTIVE
     before = None
@@ -186,8 +168,6 @@ def dispute_queue(call: Call) -> dict:
     errors=("not_found",),
 )
 def read_for_agent(call: Call) -> dict:
-    from chalicelib.services import dispute_desk
-
     return dispute_desk.read_for_agent(call.params["dispute_id"])
 
 
@@ -204,8 +184,6 @@ def read_for_agent(call: Call) -> dict:
     errors=("not_found", "own_case", "dispute_closed"),
 )
 def assign(call: Call) -> dict:
-    from chalicelib.services import dispute_desk
-
     return dispute_desk.assign(call.user.user_id, call.params["dispute_id"], call.body.agent_id, clock.now())
 
 
@@ -224,11 +202,7 @@ def assign(call: Call) -> dict:
     errors=("not_found", "own_case", "dispute_closed", *_KEY_ERRORS),
 )
 def reply(call: Call) -> Reply:
-    from chalicelib.services import dispute_desk
-
-    view = dispute_desk.reply(
-        call.user.user_id, call.params["dispute_id"], call.body.body, call.idempotency, clock.now()
-    )
+    view = dispute_desk.reply(call.user.user_id, call.params["dispute_id"], call.body.body, clock.now())
     return Reply(view, 201)
 
 
@@ -245,8 +219,6 @@ def reply(call: Call) -> Reply:
     errors=("not_found", "own_case", "dispute_closed"),
 )
 def extend(call: Call) -> dict:
-    from chalicelib.services import dispute_desk
-
     body = call.body
     return dispute_desk.extend(
         call.user.user_id, call.params["dispute_id"], body.reason, clock.parse_instant(body.resolve_by), clock.now()
@@ -269,8 +241,6 @@ def extend(call: Call) -> dict:
     errors=("not_found", "own_case", "dispute_closed", "amount_exceeds_refundable", *_KEY_ERRORS),
 )
 def resolve(call: Call) -> dict:
-    from chalicelib.services import dispute_desk
-
     body = call.body
     if body.outcome == "rejected" and body.refund_amount is not None:
         raise OkpayError("validation_error", field="refund_amount", reason="refund_on_reject")
@@ -280,6 +250,5 @@ def resolve(call: Call) -> dict:
         body.outcome,
         body.refund_amount,
         body.note,
-        call.idempotency,
         clock.now(),
     )

@@ -10,6 +10,7 @@ in it only in the local stage, where app.py registers them.
 
 from __future__ import annotations
 
+import json
 import re
 import typing
 from functools import lru_cache
@@ -21,7 +22,7 @@ from pydantic.json_schema import models_json_schema
 from chalicelib.adapters.config import get_settings
 from chalicelib.api.middleware import MAX_BODY_BYTES
 from chalicelib.api.routing import OPERATIONS, Operation
-from chalicelib.api.schemas.common import DETAILS_SCHEMAS, ErrorEnvelope, Instant
+from chalicelib.api.schemas.common import DETAILS_SCHEMAS, ErrorEnvelope, Instant, RequestBody
 from chalicelib.errors import RETRY_AFTER_CODES, STATUS_BY_CODE
 
 _REF = "#/components/schemas/{model}"
@@ -42,8 +43,6 @@ def document_json() -> str:
 
 @lru_cache(maxsize=2)
 def _serialised(_operation_count: int, local: bool) -> str:
-    import json
-
     return json.dumps(document(local), ensure_ascii=False, separators=(",", ":"))
 
 
@@ -110,8 +109,6 @@ def _build(_operation_count: int, local: bool) -> dict[str, Any]:
 
 
 def _is_request(model: type) -> bool:
-    from chalicelib.api.schemas.common import RequestBody
-
     return issubclass(model, RequestBody)
 
 

@@ -11,6 +11,7 @@ from chalicelib.services import conversions, payments, withdrawals
 bp = Blueprint(__name__)
 
 _KEY_ERRORS = ("idempotency_key_reused", "request_in_progress")
+_KEY_ERRORS_UNMARKED = ("idempotency_key_reused",)  # key_marker=False: never seen in flight
 _STEP_UP_ERRORS = ("step_up_required", "invalid_password", "invalid_code", "rate_limited")
 
 
@@ -37,25 +38,24 @@ _STEP_UP_ERRORS = ("step_up_required", "invalid_password", "invalid_code", "rate
         "insufficient_funds",
         "limit_exceeded",
         *_STEP_UP_ERRORS,
-        *_KEY_ERRORS,
+        *_KEY_ERRORS_UNMARKED,
     ),
+    key_marker=False,
 )
 def pay(call: Call) -> Reply:
     body = call.body
-    reply = payments.pay(
-        call.user.user_id,
-        call.scope.locale,
-        body.merchant_id,
-        body.amount,
-        body.currency,
-        body.order_reference,
-        body.description,
-        body.authorization,
-        call.idempotency,
-        clock.now(),
+    payment = payments.Payment(
+        payer_id=call.user.user_id,
+        currency=body.currency,
+        amount=body.amount,
         session_id=call.user.session_id,
+        locale=call.scope.locale,
+        merchant_id=body.merchant_id,
+        order_reference=body.order_reference,
+        description=body.description,
+        authorization=body.authorization,
     )
-    return Reply(reply, 201)
+    return Reply(payments.pay(payment, clock.now()), 201)
 
 
 @operation(
@@ -86,18 +86,16 @@ def pay(call: Call) -> Reply:
 )
 def withdraw(call: Call) -> Reply:
     body = call.body
-    reply = withdrawals.withdraw(
-        call.user.user_id,
-        call.scope.locale,
-        body.funding_source_id,
-        body.amount,
-        body.currency,
-        body.authorization,
-        call.idempotency,
-        clock.now(),
+    withdrawal = withdrawals.Withdrawal(
+        payer_id=call.user.user_id,
+        currency=body.currency,
+        amount=body.amount,
         session_id=call.user.session_id,
+        locale=call.scope.locale,
+        funding_source_id=body.funding_source_id,
+        authorization=body.authorization,
     )
-    return Reply(reply, 201)
+    return Reply(withdrawals.withdraw(withdrawal, clock.now()), 201)
 
 
 @operation(
@@ -113,17 +111,16 @@ def withdraw(call: Call) -> Reply:
     response="Transaction",
     status=201,
     idempotency="required",
-    errors=("kyc_required", "amount_too_small", "insufficient_funds", *_KEY_ERRORS),
+    errors=("kyc_required", "amount_too_small", "insufficient_funds", *_KEY_ERRORS_UNMARKED),
+    key_marker=False,
 )
 def convert(call: Call) -> Reply:
     body = call.body
-    reply = conversions.convert(
-        call.user.user_id,
-        call.scope.locale,
-        body.from_currency,
-        body.to_currency,
-        body.amount,
-        call.idempotency,
-        clock.now(),
+    conversion = conversions.Conversion(
+        payer_id=call.user.user_id,
+        currency=body.from_currency,
+        amount=body.amount,
+        locale=call.scope.locale,
+        to_currency=body.to_currency,
     )
-    return Reply(reply, 201)
+    return Reply(conversions.convert(conversion, clock.now()), 201)

@@ -10,6 +10,7 @@ from chalicelib.api.envelope import JSON
 from chalicelib.api.routing import Call, operation
 from chalicelib.errors import OkpayError
 from chalicelib.services import catalog, support_contact
+from chalicelib.services.money import BASE_CURRENCY
 
 bp = Blueprint(__name__)
 
@@ -22,7 +23,7 @@ def health(call: Call) -> dict:
 
 @operation(bp, "GET", "/openapi.json", schemas="public", summary="This API's OpenAPI 3 document", tag="public")
 def openapi_document(call: Call) -> Response:
-    from chalicelib.api import openapi  # built on first request: it loads every model
+    from chalicelib.api import openapi  # deferred: heavy (pydantic: it loads every model)
 
     return Response(body=openapi.document_json(), headers={"Content-Type": JSON})
 
@@ -59,7 +60,7 @@ def list_merchants(call: Call) -> dict:
     "GET",
     "/fx/rates",
     schemas="public",
-    summary="Current FX rates against CNY",
+    summary=f"Current FX rates against {BASE_CURRENCY}",
     tag="public",
     response="FxRates",
     errors=("try_again",),

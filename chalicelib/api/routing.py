@@ -16,6 +16,7 @@ only after the lookup, in its place in that order.
 from __future__ import annotations
 
 import importlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,12 +26,15 @@ from botocore.exceptions import ClientError
 from chalice import Blueprint, Chalice, Response
 from pynamodb.exceptions import PynamoDBException
 
+from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.api import request_context
+from chalicelib.api.auth import authenticate
 from chalicelib.api.envelope import error_response, json_response
 from chalicelib.api.request_context import RequestScope
 from chalicelib.api.validation import parse_json_object, validate
 from chalicelib.errors import OkpayError
+from chalicelib.services import idempotency
 
 # 1–255 printable ASCII characters (contract, section 1).
 _IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
@@ -67,6 +71,9 @@ class Operation:
     other_statuses: tuple[int, ...] = ()  # further success statuses with the same body (202 …)
     errors: tuple[str, ...] = ()
     idempotency: str | None = None  # None | "optional" | "required"
+    # False for an internal movement (transfer, payment, conversion): its own transaction claims the
+    # key, so no in-flight marker is written first (chalicelib/services/idempotency.py).
+    key_marker: bool = True
     # A /_local tool: its Blueprint is registered only in the local stage (app.py), so elsewhere the
     # route does not exist (404 from API Gateway) and the OpenAPI document leaves it out.
     local_only: bool = False
@@ -114,8 +121,8 @@ class Call:
     headers: Any
     source_ip: str | None
     idempotency_key: str | None = None
-    # The caller's hold on its Idempotency-Key (chalicelib.services.idempotency.Slot): a money
-    # movement finishes it inside its own ledger transaction.
+    # The request's hold on its Idempotency-Key (chalicelib.services.idempotency.Hold). Handlers do
+    # not pass it on: the unit of work finds it (`idempotency.held()`) and stores the answer.
     idempotency: Any = None
     user: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -191,22 +198,20 @@ def run(op: Operation, handler: Handler, request: Any, params: dict[str, str]) -
             call.body = body.model
         if op.query is not None:
             call.query = validate(op.query_model, dict(request.query_params or {}))
-        response = _to_response(handler(call), op)
-        _settle_key(call, response.status_code, None, response.body)
-        return response
+        with idempotency.holding(call.idempotency):
+            response = _to_response(handler(call), op)
+        return _settle_key(call, response, None)
+    except idempotency.KeyTaken as taken:  # a duplicate of this request answered first
+        return _replayed(taken.replay)
     except OkpayError as error:
         scope.extra["error_code"] = error.code
-        response = error_response(error)
-        _settle_key(call, response.status_code, error.code, response.body, failed=True)
-        return response
+        return _settle_key(call, error_response(error), error.code)
     except (ClientError, PynamoDBException) as error:
-        _settle_key(call, 503, None, None, failed=True)
-        return _aws_failure(error, scope)
+        return _settle_key(call, _aws_failure(error, scope), None)
     except Exception:
         logger.exception("unhandled error", extra={"path": op.path, "method": op.method})
         scope.extra["error_code"] = "internal_error"
-        _settle_key(call, 500, None, None, failed=True)
-        return error_response(OkpayError("internal_error"))
+        return _settle_key(call, error_response(OkpayError("internal_error")), None)
 
 
 @dataclass
@@ -237,47 +242,42 @@ def _read_body(op: Operation, raw: bytes | None) -> _Body:
 
 def _claim_key(op: Operation, call: Call, body: Any, params: dict[str, str]) -> Response | None:
     """The key lookup (after 401/403/400-key, before validation): a replay, or hold the key."""
-    from chalicelib.adapters import clock
-    from chalicelib.services import idempotency
-
     path = op.path.format(**params)
-    held = idempotency.begin(call.user.user_id, op.method, path, call.idempotency_key, body, clock.now())
+    held = idempotency.begin(
+        call.user.user_id, op.method, path, call.idempotency_key, body, clock.now(), marker=op.key_marker
+    )
     if isinstance(held, idempotency.Replay):
-        return json_response(held.body, held.status, {"Idempotent-Replayed": "true"})
+        return _replayed(held)
     call.idempotency = held
     return None
 
 
-def _settle_key(call: Call | None, status: int, code: str | None, body: Any, *, failed: bool = False) -> None:
-    """Store the answer for replay when the contract says so, else let the key go.
-
-    A slot marked finished was written into a transaction; after a failure that transaction may not
-    have committed, so the key is settled anyway (both writes only touch a marker still in flight).
-    """
-    slot = call.idempotency if call is not None else None
-    if slot is None or (slot.finished and not failed):
-        return
-    import json
-
-    from chalicelib.adapters import clock
-    from chalicelib.services import idempotency
-
+def _settle_key(call: Call | None, response: Response, code: str | None) -> Response:
+    """Store the answer for replay when the contract says so, else let the key go; the response to
+    send (the stored one when a duplicate of this request answered first)."""
+    hold = call.idempotency if call is not None else None
+    if hold is None:
+        return response
     try:
-        if idempotency.is_stored_outcome(status, code):
-            stored = json.loads(body) if isinstance(body, (str, bytes)) and body else body
-            idempotency.store(slot, status, stored, clock.now())
-        else:
-            idempotency.release(slot)
+        body = response.body
+        stored = json.loads(body) if isinstance(body, (str, bytes)) and body else body
+        replay = idempotency.settle(hold, response.status_code, code, stored, clock.now())
+    except OkpayError as error:  # the key was used for another body
+        return error_response(error)
     except Exception:  # the answer still goes out; an unsettled marker is abandoned after 60 s
         logger.exception("idempotency record not settled")
+        return response
+    return _replayed(replay) if replay is not None else response
+
+
+def _replayed(replay: idempotency.Replay) -> Response:
+    return json_response(replay.body, replay.status, {"Idempotent-Replayed": "true"})
 
 
 def _authenticate(op: Operation, call: Call) -> None:
     """401, then 403 forbidden. Identity (sessions, roles) plugs in here."""
     if op.auth == "public":
         return
-    from chalicelib.api.auth import authenticate  # identity lands with the sessions service
-
     authenticate(op, call)
 
 

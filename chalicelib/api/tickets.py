@@ -1,8 +1,4 @@
-"""Support tickets (客服): the user's tickets and the agents' queue.
-
-The services are imported inside the handlers: they (and their tables' models) are loaded on a
-case's first request, not on every API cold start.
-"""
+"""Support tickets (客服): the user's tickets and the agents' queue."""
 
 from __future__ import annotations
 
@@ -11,6 +7,7 @@ from chalice import Blueprint
 from chalicelib.adapters import clock
 from chalicelib.api.pagination import page_of
 from chalicelib.api.routing import Call, Reply, operation
+from chalicelib.services import ticket_desk, tickets
 
 bp = Blueprint(__name__)
 
@@ -35,8 +32,6 @@ _KEY_ERRORS = ("idempotency_key_reused", "request_in_progress")
     errors=("rate_limited", "not_found", *_KEY_ERRORS),
 )
 def open_ticket(call: Call) -> Reply:
-    from chalicelib.services import tickets
-
     body = call.body
     ticket = tickets.open_ticket(
         call.user.user_id,
@@ -44,7 +39,6 @@ def open_ticket(call: Call) -> Reply:
         body.body,
         body.category,
         body.transaction_id,
-        call.idempotency,
         clock.now(),
     )
     return Reply(ticket, 201)
@@ -63,8 +57,6 @@ def open_ticket(call: Call) -> Reply:
     errors=("invalid_cursor",),
 )
 def list_tickets(call: Call) -> dict:
-    from chalicelib.services import tickets
-
     user_id = call.user.user_id
     return page_of(f"tickets#{user_id}", call.query, lambda limit, start: tickets.list_tickets(user_id, limit, start))
 
@@ -81,8 +73,6 @@ def list_tickets(call: Call) -> dict:
     errors=("not_found",),
 )
 def read_ticket(call: Call) -> dict:
-    from chalicelib.services import tickets
-
     return tickets.read_ticket(call.user.user_id, call.params["ticket_id"])
 
 
@@ -103,11 +93,7 @@ def read_ticket(call: Call) -> dict:
     errors=("rate_limited", "not_found", "ticket_closed", *_KEY_ERRORS),
 )
 def add_message(call: Call) -> Reply:
-    from chalicelib.services import tickets
-
-    message = tickets.add_user_message(
-        call.user.user_id, call.params["ticket_id"], call.body.body, call.idempotency, clock.now()
-    )
+    message = tickets.add_user_message(call.user.user_id, call.params["ticket_id"], call.body.body, clock.now())
     return Reply(message, 201)
 
 
@@ -128,8 +114,6 @@ def add_message(call: Call) -> Reply:
     errors=("invalid_cursor",),
 )
 def ticket_queue(call: Call) -> dict:
-    from chalicelib.services import ticket_desk
-
     query = call.query
     statuses = (query.status,) if query.status else ticket_desk.ACTIVE_STATUSES
     scope = f"ticket_queue#{query.status or 'active'}"
@@ -152,8 +136,6 @@ def ticket_queue(call: Call) -> dict:
     errors=("not_found",),
 )
 def read_ticket_for_agent(call: Call) -> dict:
-    from chalicelib.services import ticket_desk
-
     return ticket_desk.read_for_agent(call.params["ticket_id"])
 
 
@@ -174,11 +156,7 @@ def read_ticket_for_agent(call: Call) -> dict:
     errors=("not_found", "own_case", "ticket_closed", *_KEY_ERRORS),
 )
 def reply(call: Call) -> Reply:
-    from chalicelib.services import ticket_desk
-
-    message = ticket_desk.reply(
-        call.user.user_id, call.params["ticket_id"], call.body.body, call.idempotency, clock.now()
-    )
+    message = ticket_desk.reply(call.user.user_id, call.params["ticket_id"], call.body.body, clock.now())
     return Reply(message, 201)
 
 
@@ -197,6 +175,4 @@ def reply(call: Call) -> Reply:
     errors=("not_found", "own_case", "ticket_closed"),
 )
 def set_status(call: Call) -> dict:
-    from chalicelib.services import ticket_desk
-
     return ticket_desk.set_status(call.user.user_id, call.params["ticket_id"], call.body.status, clock.now())

@@ -18,7 +18,6 @@ _MONEY_ERRORS = (
     "insufficient_funds",
     "limit_exceeded",
     "idempotency_key_reused",
-    "request_in_progress",
     "rate_limited",
 )
 
@@ -52,15 +51,14 @@ def lookup_recipient(call: Call) -> dict:
     response="Transfer",
     status=201,
     idempotency="required",
+    key_marker=False,
     errors=_MONEY_ERRORS,
     description="201 completed, or 202 with status requires_confirmation: confirm with the SMS or TOTP code.",
 )
 def send_transfer(call: Call) -> Reply:
     body = call.body
     ref = transfers.RecipientRef(body.recipient.user_id, body.recipient.phone, body.recipient.email)
-    status, view = transfers.send(
-        call.user.user_id, ref, body.amount, body.currency, body.note, call.idempotency, clock.now()
-    )
+    status, view = transfers.send(call.user.user_id, ref, body.amount, body.currency, body.note, clock.now())
     return Reply(view, status)
 
 
@@ -89,7 +87,7 @@ def send_transfer(call: Call) -> Reply:
 )
 def confirm_transfer(call: Call) -> dict:
     return transfers.confirm(
-        call.user.user_id, call.params["transfer_id"], call.body.code, call.body.method, call.idempotency, clock.now()
+        call.user.user_id, call.params["transfer_id"], call.body.code, call.body.method, clock.now()
     )
 
 

@@ -102,12 +102,6 @@ def remove_card(call: Call) -> Reply:
 def top_up(call: Call) -> Reply:
     body = call.body
     reply = wallet.top_up(
-        call.user.user_id,
-        call.scope.locale,
-        body.funding_source_id,
-        body.amount,
-        body.currency,
-        call.idempotency,
-        clock.now(),
+        call.user.user_id, call.scope.locale, body.funding_source_id, body.amount, body.currency, clock.now()
     )
     return Reply(reply, 201)

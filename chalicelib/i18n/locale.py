@@ -1,9 +1,24 @@
-"""Which of our two languages a caller reads."""
+"""Which of our two languages a caller reads, and the one way a text is stored and chosen.
+
+Every text people read is `{locale: text}` with both LOCALES (an error message, a phrase, an email's
+`(subject, body)`); `pick` chooses the caller's, else the default locale's.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 DEFAULT_LOCALE = "en"
 LOCALES = ("zh-CN", "en")
+
+T = TypeVar("T")
+Texts = dict[str, T]  # locale -> the text in that language
+
+
+def pick(texts: Mapping[str, T], locale: str | None) -> T:
+    """The text for `locale`; the default locale's when `locale` is unknown or its text is empty."""
+    return texts.get(locale or DEFAULT_LOCALE) or texts[DEFAULT_LOCALE]
 
 
 def normalize_locale(tag: str | None) -> str | None:

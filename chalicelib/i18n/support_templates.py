@@ -1,4 +1,5 @@
-"""Email and SMS texts of disputes (申诉) and support tickets (客服), zh-CN and en.
+"""Email and SMS texts of disputes (申诉) and support tickets (客服), zh-CN and en, and the phrases
+that fill them; stored as every text is (`{locale: text}`, chalicelib.i18n.locale).
 
 Merged into `chalicelib.i18n.templates.TEMPLATES`. Users without a verified email get the short
 `case_update_sms` instead of an email. Times are shown in Beijing time (`{when}` is pre-formatted).
@@ -6,7 +7,9 @@ Merged into `chalicelib.i18n.templates.TEMPLATES`. Users without a verified emai
 
 from __future__ import annotations
 
-SUPPORT_TEMPLATES: dict[str, dict[str, tuple[str | None, str]]] = {
+from chalicelib.i18n.locale import Texts
+
+SUPPORT_TEMPLATES: dict[str, Texts[tuple[str | None, str]]] = {
     "case_update_sms": {
         "zh-CN": (None, "【Okpay】您的{case}（{case_id}）{what}。详情请在 App 中查看。"),
         "en": (None, "[Okpay] Your {case} {case_id}: {what}. See the app for details."),
@@ -140,18 +143,28 @@ SUPPORT_TEMPLATES: dict[str, dict[str, tuple[str | None, str]]] = {
     },
 }
 
-# What happened, for `case_update_sms`: kind -> (en, zh-CN)
-CASE_KINDS = {"dispute": ("appeal", "申诉"), "ticket": ("ticket", "工单")}
-CASE_UPDATES = {
-    "dispute_filed": ("received, reply by {when}", "已受理，将于 {when} 前答复"),
-    "dispute_reply": ("an agent replied", "客服已回复"),
-    "dispute_extended": ("needs more time, expected by {when}", "处理时间延长至 {when}"),
-    "dispute_refunded": ("{amount} refunded to your wallet", "已退款 {amount} 至钱包"),
-    "dispute_rejected": ("not upheld", "未获支持"),
-    "dispute_withdrawn": ("withdrawn", "已撤回"),
-    "dispute_escalated": ("escalated to a support lead", "已升级由客服主管处理"),
-    "ticket_ack": ("received, reply by {when}", "已收到，将于 {when} 前答复"),
-    "ticket_reply": ("an agent replied", "客服已回复"),
-    "ticket_solved": ("marked solved; reply to reopen", "已解决，回复可重新打开"),
-    "ticket_escalated": ("escalated to a support lead", "已升级由客服主管处理"),
+# What a case is called, for `case_update_sms` and the staff reminder: kind -> text
+CASE_KINDS: dict[str, Texts[str]] = {
+    "dispute": {"en": "appeal", "zh-CN": "申诉"},
+    "ticket": {"en": "ticket", "zh-CN": "工单"},
+}
+# What happened, for `case_update_sms`: event -> text
+CASE_UPDATES: dict[str, Texts[str]] = {
+    "dispute_filed": {"en": "received, reply by {when}", "zh-CN": "已受理，将于 {when} 前答复"},
+    "dispute_reply": {"en": "an agent replied", "zh-CN": "客服已回复"},
+    "dispute_extended": {"en": "needs more time, expected by {when}", "zh-CN": "处理时间延长至 {when}"},
+    "dispute_refunded": {"en": "{amount} refunded to your wallet", "zh-CN": "已退款 {amount} 至钱包"},
+    "dispute_rejected": {"en": "not upheld", "zh-CN": "未获支持"},
+    "dispute_withdrawn": {"en": "withdrawn", "zh-CN": "已撤回"},
+    "dispute_escalated": {"en": "escalated to a support lead", "zh-CN": "已升级由客服主管处理"},
+    "ticket_ack": {"en": "received, reply by {when}", "zh-CN": "已收到，将于 {when} 前答复"},
+    "ticket_reply": {"en": "an agent replied", "zh-CN": "客服已回复"},
+    "ticket_solved": {"en": "marked solved; reply to reopen", "zh-CN": "已解决，回复可重新打开"},
+    "ticket_escalated": {"en": "escalated to a support lead", "zh-CN": "已升级由客服主管处理"},
+}
+
+# One case in `sla_reminder_email` (`{cases}`), in the recipient's language.
+SLA_REMINDER_LINE: Texts[str] = {
+    "en": "- {kind} {case_id}: reply by {when} (Beijing time)",
+    "zh-CN": "- {kind} {case_id}：请于 {when}（北京时间）前答复",
 }

@@ -1,4 +1,5 @@
-"""Email and SMS texts, zh-CN and en. `{name}` fields are filled by `render`.
+"""Email and SMS texts, zh-CN and en: `{locale: (subject, body)}` (the subject None for SMS), chosen by
+chalicelib.i18n.locale.pick. `{name}` fields are filled by `render`.
 
 SMS bodies stay short (one 70-character Chinese segment where possible) and always name Okpay,
 as mainland carriers require a signature.
@@ -8,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.i18n.locale import Texts, pick
 from chalicelib.i18n.support_templates import SUPPORT_TEMPLATES
 
 # template -> locale -> (subject or None for SMS, body)
-TEMPLATES: dict[str, dict[str, tuple[str | None, str]]] = {
+TEMPLATES: dict[str, Texts[tuple[str | None, str]]] = {
     "verification_code_sms": {
         "zh-CN": (None, "【Okpay】验证码 {code}，{minutes} 分钟内有效，用于{purpose}。请勿告诉任何人。"),
         "en": (None, "[Okpay] Your code is {code}, valid for {minutes} min, to {purpose}. Never share it."),
@@ -134,7 +136,6 @@ TEMPLATES: dict[str, dict[str, tuple[str | None, str]]] = {
 TEMPLATES.update(SUPPORT_TEMPLATES)
 
 
-def render(template: str, locale: str, **params: Any) -> tuple[str | None, str]:
-    texts = TEMPLATES[template]
-    subject, body = texts.get(locale) or texts["en"]
+def render(template: str, locale: str | None, **params: Any) -> tuple[str | None, str]:
+    subject, body = pick(TEMPLATES[template], locale)
     return (subject.format(**params) if subject else None), body.format(**params)

@@ -19,14 +19,14 @@ JOB = "dispute_sla"
 
 def _waiting_for_an_agent() -> Any:
     # The first agent reply moves `open → under_review` and sets `agent_replied_at`.
-    return (Dispute.queue == "open") & Dispute.agent_replied_at.does_not_exist()
+    return (Dispute.status == "open") & Dispute.agent_replied_at.does_not_exist()
 
 
 DISPUTES = sla_runner.SlaCases(
     job=JOB,
     kind="dispute",
     model=Dispute,
-    queues=("open",),
+    statuses=("open",),
     case_id=lambda dispute: dispute.dispute_id,
     deadline=lambda dispute: dispute.respond_by,
     still_waiting=_waiting_for_an_agent,

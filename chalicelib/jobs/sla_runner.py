@@ -2,20 +2,20 @@
 take each step once, then tell the people it concerns.
 
 A case waiting for its first agent reply carries `sla_stage` and `sla_due` (chalicelib.services.sla);
-GSI `by_sla_due` (`queue`, `sla_due`) is sparse, so a Query `queue = :q AND sla_due <= now`, oldest
+GSI `by_sla_due` (`status`, `sla_due`) is sparse, so a Query `status = :s AND sla_due <= now`, oldest
 first, reads exactly the cases with a step to take (never a Scan). Per case the run *claims* the step
 with a conditional UpdateItem on the stage and `sla_due` it read (and on the case still waiting for
 an agent) before any notice goes out: a failed condition means another run took the step, or an
 agent answered, so overlapping or repeated runs notify nothing twice.
 
 Each escalated case's user is told once, in their language, right after the page that escalated
-it. Staff get digests per batch (the steps of up to `PAGE` cases, over queues; sent when a batch is
+it. Staff get digests per batch (the steps of up to `PAGE` cases, over statuses; sent when a batch is
 full and when the run ends, however it ends): one email per recipient for the reminders (the
 assignee agent, else the support mailbox) and one alert to the support lead (the alert topic)
 listing the escalations, so a backlog of 1,000 overdue cases pages the lead ten times, not 1,000.
 
 A run stops after `TIME_BUDGET` seconds or `MAX_CASES` cases (the Lambda timeout is 30 s), checked
-between pages, and saves where it stopped (the queue and the page's last evaluated key, `counters`
+between pages, and saves where it stopped (the status and the page's last evaluated key, `counters`
 `job#<name>`), so the next run goes on from there; a finished run clears it. Cases taken leave the
 range (their `sla_due` moves on or goes), so starting over is always correct too: the cursor is
 there so that a case that keeps failing (a throttled write) cannot starve the cases behind it.
@@ -37,8 +37,8 @@ from pynamodb.exceptions import UpdateError
 from chalicelib.adapters import clock, notify
 from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
-from chalicelib.i18n.phrases import pick
-from chalicelib.i18n.support_templates import CASE_KINDS
+from chalicelib.i18n.locale import pick
+from chalicelib.i18n.support_templates import CASE_KINDS, SLA_REMINDER_LINE
 from chalicelib.services import case_notices, sla
 from chalicelib.store.audit import AuditEvent, audit_event
 from chalicelib.store.conditions import condition_failed
@@ -53,16 +53,15 @@ QUEUE_LOCALE = "zh-CN"  # the support mailbox's language, as agents' default
 
 
 class SlaCases(NamedTuple):
-    """What differs between disputes and tickets. (NamedTuples, not dataclasses: `import app` loads
-    this module, and a dataclass costs a millisecond or two to define.)"""
+    """What differs between disputes and tickets."""
 
     job: str  # "dispute_sla"
     kind: str  # "dispute" | "ticket": audit subjects `<kind>#<id>`, notice `<kind>_escalated`
     model: Any  # the PynamoDB model, with `by_sla_due`, `sla_stage`, `sla_due`, `escalated`, …
-    queues: tuple[str, ...]  # the `by_sla_due` partitions to read, in order
+    statuses: tuple[str, ...]  # the `by_sla_due` partitions to read, in order
     case_id: Callable[[Any], str]
     deadline: Callable[[Any], str]  # the stamp the SLA counts to (`respond_by`, `first_response_due`)
-    still_waiting: Callable[[], Any]  # the condition: no agent reply yet, still in an SLA queue
+    still_waiting: Callable[[], Any]  # the condition: no agent reply yet, still in an SLA status
 
     @property
     def actor(self) -> str:
@@ -78,11 +77,11 @@ class Taken(NamedTuple):
 
 
 class Cursor(NamedTuple):
-    queue: str
-    after: dict[str, Any] | None  # the last evaluated key in `queue`; None: from its start
+    status: str
+    after: dict[str, Any] | None  # the last evaluated key in `status`; None: from its start
 
     def dump(self) -> str:
-        return json.dumps({"queue": self.queue, "after": self.after}, sort_keys=True)
+        return json.dumps({"status": self.status, "after": self.after}, sort_keys=True)
 
 
 def run(cases: SlaCases, now: datetime) -> dict[str, Any]:
@@ -93,14 +92,14 @@ def run(cases: SlaCases, now: datetime) -> dict[str, Any]:
     stopped_at: Cursor | None = None  # where the next run starts; None: from the beginning
     pages = 0
     try:
-        for queue in _queue_order(cases.queues, saved):
-            start = saved.after if saved is not None and saved.queue == queue else None
+        for status in _status_order(cases.statuses, saved):
+            start = saved.after if saved is not None and saved.status == status else None
             while True:
                 if pages and (time.monotonic() - started > TIME_BUDGET or tally["checked"] >= MAX_CASES):
-                    stopped_at = Cursor(queue, start)
+                    stopped_at = Cursor(status, start)
                     break
                 results = cases.model.by_sla_due.query(
-                    queue,
+                    status,
                     cases.model.sla_due <= clock.stamp(now),
                     limit=PAGE,
                     page_size=PAGE,
@@ -114,8 +113,8 @@ def run(cases: SlaCases, now: datetime) -> dict[str, Any]:
                     batch = []
                 start = results.last_evaluated_key
                 if start is None:
-                    break  # this queue is done
-                written = _save_cursor(cases, Cursor(queue, start), written, now)  # survives a timeout
+                    break  # this status is done
+                written = _save_cursor(cases, Cursor(status, start), written, now)  # survives a timeout
             if stopped_at is not None:
                 break
         _save_cursor(cases, stopped_at, written, now)
@@ -146,13 +145,13 @@ def _read_cursor(cases: SlaCases) -> Cursor | None:
         return None
     try:
         data = json.loads(raw)
-        queue, after = data["queue"], data["after"]
+        status, after = data["status"], data["after"]
     except (ValueError, TypeError, KeyError):
         logger.warning("sla job cursor unreadable, starting over", extra={"job": cases.job})
         return None
-    if queue not in cases.queues or not (after is None or isinstance(after, dict)):
+    if status not in cases.statuses or not (after is None or isinstance(after, dict)):
         return None
-    return Cursor(queue, after)
+    return Cursor(status, after)
 
 
 def _save_cursor(cases: SlaCases, cursor: Cursor | None, written: Cursor | None, now: datetime) -> Cursor | None:
@@ -162,12 +161,12 @@ def _save_cursor(cases: SlaCases, cursor: Cursor | None, written: Cursor | None,
     return cursor
 
 
-def _queue_order(queues: tuple[str, ...], cursor: Cursor | None) -> tuple[str, ...]:
-    """Every queue once, starting with the one the last run stopped in."""
+def _status_order(statuses: tuple[str, ...], cursor: Cursor | None) -> tuple[str, ...]:
+    """Every status once, starting with the one the last run stopped in."""
     if cursor is None:
-        return queues
-    at = queues.index(cursor.queue)
-    return queues[at:] + queues[:at]
+        return statuses
+    at = statuses.index(cursor.status)
+    return statuses[at:] + statuses[:at]
 
 
 # --- one page -------------------------------------------------------------------------------------
@@ -333,14 +332,8 @@ def _recipient(agent: User | None) -> tuple[str, str]:
     return get_settings().support_email, QUEUE_LOCALE
 
 
-_REMINDER_LINE = (
-    "- {kind} {case_id}: reply by {when} (Beijing time)",
-    "- {kind} {case_id}：请于 {when}（北京时间）前答复",
-)
-
-
 def _reminder_line(cases: SlaCases, step: Taken, locale: str) -> str:
-    return pick(_REMINDER_LINE, locale).format(
+    return pick(SLA_REMINDER_LINE, locale).format(
         kind=pick(CASE_KINDS[cases.kind], locale),
         case_id=cases.case_id(step.case),
         when=case_notices.beijing_time(step.deadline),

@@ -10,6 +10,7 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services import notices, reauth, sessions
+from chalicelib.services.account_summary import closing_blockers, kyc_summary
 from chalicelib.services.password_age import change_recommended, schedule_review
 from chalicelib.services.password_policy import check_password
 from chalicelib.services.passwords import hash_password
@@ -25,8 +26,6 @@ def active_account(user: User | None) -> User:
 
 
 def profile(user: User, now: datetime) -> dict:
-    from chalicelib.services.account_summary import kyc_summary
-
     return {
         "user_id": user.user_id,
         "email": user.email,
@@ -79,8 +78,6 @@ def change_password(user: User, current_password: str, new_password: str, *, ses
 
 
 def close_account(user: User, password: str, now: datetime, *, session_id: str) -> None:
-    from chalicelib.services.account_summary import closing_blockers
-
     reauth.confirm_password(user, password, now, session_id=session_id)
     if closing_blockers(user.user_id):
         raise OkpayError("account_not_empty")

@@ -10,6 +10,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
+from chalicelib.services import sessions
 from chalicelib.services.emails import normalize_email
 from chalicelib.services.passwords import hash_password
 from chalicelib.store.users import User, create_user_with_claims, email_claim, find_claim_owner, get_user
@@ -59,8 +60,6 @@ def set_role(user_id: str, role: str) -> bool:
     in the same write (the session generation, see `sessions.revoke_all`): a demoted agent's token
     is refused on its next request, and a promoted user signs in again as an agent.
     """
-    from chalicelib.services import sessions  # deferred: desks import this module for refuse_own_case
-
     if role not in ROLES:
         raise OkpayError("validation_error", field="role")
     user = get_user(user_id) if user_id.startswith("usr_") else None

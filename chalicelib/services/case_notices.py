@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib.adapters import clock, notify
 from chalicelib.adapters.logging import logger
-from chalicelib.i18n.phrases import pick
+from chalicelib.i18n.locale import DEFAULT_LOCALE, pick
 from chalicelib.i18n.support_templates import CASE_KINDS, CASE_UPDATES
 from chalicelib.store.users import User, get_user
 
@@ -28,7 +28,7 @@ def tell_user(user: User | str | None, event: str, case_id: str, **params: Any) 
         user = get_user(user)
     if user is None or user.status != "active":
         return False
-    locale = user.locale or "en"
+    locale = user.locale or DEFAULT_LOCALE
     kind = event.split("_", 1)[0]  # "dispute" | "ticket"
     emailed = False
     if user.email:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.i18n.locale import pick
 from chalicelib.services.money import BASE_CURRENCY
 from chalicelib.store import catalog
 
@@ -36,6 +37,10 @@ def current_rates() -> RateSet | None:
     )
 
 
+def merchant_name(item: catalog.CatalogItem, locale: str | None) -> str:
+    """The merchant's name in `locale` (the English one when it has none in that language), else its id."""
+    return pick({"en": item.name_en, "zh-CN": item.name_zh}, locale) or item.item_id
+
+
 def _merchant(item: catalog.CatalogItem, locale: str) -> Merchant:
-    name = item.name_zh if locale == "zh-CN" and item.name_zh else item.name_en
-    return Merchant(item.item_id, name or item.item_id, item.category or "other", list(item.currencies or []))
+    return Merchant(item.item_id, merchant_name(item, locale), item.category or "other", list(item.currencies or []))

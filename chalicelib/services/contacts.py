@@ -12,13 +12,12 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters import clock
-from chalicelib.adapters.config import get_settings
+from chalicelib.adapters import clock, notify
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services import notices, one_time_codes, rate_limits, reauth
 from chalicelib.services.emails import normalize_email
-from chalicelib.services.phones import normalize_phone, sms_allowed
+from chalicelib.services.phones import normalize_phone
 from chalicelib.store.base import shared_connection
 from chalicelib.store.codes import Code
 from chalicelib.store.conditions import condition_failed
@@ -46,7 +45,7 @@ def request_change(user: User, channel: str, value: str, password: str, now: dat
         new_value = normalize_email(value, field="value")
     else:
         new_value = normalize_phone(value, field="value")
-        if not sms_allowed(new_value, get_settings().sms_country_codes):
+        if not notify.can_text(new_value):
             raise OkpayError("validation_error", field="value", reason="phone_country")
     reauth.confirm_password(user, password, now, session_id=session_id)
     if channel == "email" and new_value == user.email and user.email_verified:

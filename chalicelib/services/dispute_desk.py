@@ -15,22 +15,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import clock
 from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.i18n.phrases import ENTRY_TEXTS, phrase
-from chalicelib.services import case_notices, idempotency, ledger
+from chalicelib.services import case_notices, ledger
 from chalicelib.services.agents import refuse_own_case
 from chalicelib.services.case_threads import events_view, message_view, new_message
 from chalicelib.services.disputes import dispute_view, require_open, thread_of
 from chalicelib.services.ledger import Leg, Posting, user_account
 from chalicelib.services.money import format_amount
 from chalicelib.services.queue_pages import merge_page, pending_statuses
+from chalicelib.services.unit_of_work import Work, unit_of_work
 from chalicelib.store.audit import audit_event
-from chalicelib.store.base import shared_connection
 from chalicelib.store.disputes import OPEN_STATUSES, Dispute, dispute_claim, get_dispute
 from chalicelib.store.messages import thread_messages
 from chalicelib.store.users import Claim, get_user
@@ -102,7 +101,7 @@ def queue_page(
 def _index_key(dispute: Dispute) -> dict[str, Any]:
     return {
         "dispute_id": {"S": dispute.dispute_id},
-        "queue": {"S": dispute.queue},
+        "status": {"S": dispute.status},
         "respond_by": {"S": dispute.respond_by},
     }
 
@@ -128,7 +127,7 @@ def assign(actor_id: str, dispute_id: str, agent_id: str | None, now: datetime) 
     return dispute_view(dispute, for_agent=True)
 
 
-def reply(actor_id: str, dispute_id: str, body: str, slot: Any, now: datetime) -> dict[str, Any]:
+def reply(actor_id: str, dispute_id: str, body: str, now: datetime) -> dict[str, Any]:
     """An agent's message; the first one moves `open → under_review` and stops the SLA clock."""
     dispute = dispute_to_work(actor_id, dispute_id)
     require_open(dispute)
@@ -137,27 +136,24 @@ def reply(actor_id: str, dispute_id: str, body: str, slot: Any, now: datetime) -
     view = message_view(message)
     first = dispute.agent_replied_at is None
     actions = [Dispute.updated_at.set(stamp)]
-    condition = Dispute.queue.is_in(*OPEN_STATUSES)
+    condition = Dispute.status.is_in(*OPEN_STATUSES)
     if first:
-        actions += [Dispute.queue.set("under_review"), Dispute.agent_replied_at.set(stamp), Dispute.sla_due.remove()]
-        condition = (Dispute.queue == "open") & Dispute.agent_replied_at.does_not_exist()
+        actions += [Dispute.status.set("under_review"), Dispute.agent_replied_at.set(stamp), Dispute.sla_due.remove()]
+        condition = (Dispute.status == "open") & Dispute.agent_replied_at.does_not_exist()
     if dispute.assignee is None:
         actions.append(Dispute.assignee.set(actor_id))
     try:
-        with TransactWrite(connection=shared_connection()) as transaction:
+        with unit_of_work(now) as transaction:
             transaction.save(message)
             transaction.update(Dispute(dispute_id), actions=actions, condition=condition)
             if first:
                 transaction.save(audit_event(thread_of(dispute_id), actor_id, "under_review", stamp))
-            if slot is not None:
-                idempotency.finish_in(transaction, slot, 201, view, now)
+            transaction.answer(201, view)
     except TransactWriteError:
-        if slot is not None:
-            slot.finished = False
         fresh = agent_dispute(dispute_id)
         require_open(fresh)
         if first and fresh.agent_replied_at is not None:
-            return reply(actor_id, dispute_id, body, slot, now)  # another agent answered first
+            return reply(actor_id, dispute_id, body, now)  # another agent answered first
         raise
     case_notices.tell_user(dispute.user_id, "dispute_reply", dispute_id, body=body)
     return view
@@ -190,9 +186,9 @@ def extend(actor_id: str, dispute_id: str, reason: str, resolve_by: datetime, no
 
 def _update_open(dispute: Dispute, actions: list[Any], event: Any) -> None:
     try:
-        with TransactWrite(connection=shared_connection()) as transaction:
+        with unit_of_work() as transaction:
             transaction.update(
-                Dispute(dispute.dispute_id), actions=actions, condition=Dispute.queue.is_in(*OPEN_STATUSES)
+                Dispute(dispute.dispute_id), actions=actions, condition=Dispute.status.is_in(*OPEN_STATUSES)
             )
             transaction.save(event)
     except TransactWriteError:
@@ -209,7 +205,6 @@ def resolve(
     outcome: str,
     refund_amount: int | None,
     note: str,
-    slot: Any,
     now: datetime,
 ) -> dict[str, Any]:
     dispute = dispute_to_work(actor_id, dispute_id)  # a refund to the agent's own wallet is refused here
@@ -222,12 +217,12 @@ def resolve(
                 field="refund_amount",
                 details={"refundable": {"amount": int(dispute.amount), "currency": dispute.currency}},
             )
-        view = _refund(actor_id, dispute, amount, note, slot, now)
+        view = _refund(actor_id, dispute, amount, note, now)
         case_notices.tell_user(
             dispute.user_id, "dispute_refunded", dispute_id, amount=format_amount(amount, dispute.currency), note=note
         )
     else:
-        view = _reject(actor_id, dispute, note, slot, now)
+        view = _reject(actor_id, dispute, note, now)
         case_notices.tell_user(
             dispute.user_id, "dispute_rejected", dispute_id, note=note, support=get_settings().support_phone
         )
@@ -237,7 +232,7 @@ def resolve(
 
 def _closing_actions(outcome: str, actor_id: str, note: str, stamp: str) -> list[Any]:
     return [
-        Dispute.queue.set(outcome),
+        Dispute.status.set(outcome),
         Dispute.outcome_note.set(note),
         Dispute.resolved_by.set(actor_id),
         Dispute.resolved_at.set(stamp),
@@ -247,35 +242,32 @@ def _closing_actions(outcome: str, actor_id: str, note: str, stamp: str) -> list
 
 
 def _closed_view(dispute: Dispute, outcome: str, actor_id: str, note: str, stamp: str) -> dict[str, Any]:
-    dispute.queue, dispute.outcome_note, dispute.resolved_by = outcome, note, actor_id
+    dispute.status, dispute.outcome_note, dispute.resolved_by = outcome, note, actor_id
     dispute.resolved_at = dispute.updated_at = stamp
     dispute.sla_due = None
     return dispute_view(dispute, for_agent=True)
 
 
-def _reject(actor_id: str, dispute: Dispute, note: str, slot: Any, now: datetime) -> dict[str, Any]:
+def _reject(actor_id: str, dispute: Dispute, note: str, now: datetime) -> dict[str, Any]:
     stamp = clock.stamp(now)
     view = _closed_view(dispute, "rejected", actor_id, note, stamp)
     try:
-        with TransactWrite(connection=shared_connection()) as transaction:
+        with unit_of_work(now) as transaction:
             transaction.update(
                 Dispute(dispute.dispute_id),
                 actions=_closing_actions("rejected", actor_id, note, stamp),
-                condition=Dispute.queue.is_in(*OPEN_STATUSES),
+                condition=Dispute.status.is_in(*OPEN_STATUSES),
             )
             transaction.delete(Claim(dispute_claim(dispute.transaction_id)))
             transaction.save(audit_event(thread_of(dispute.dispute_id), actor_id, "rejected", stamp, {"note": note}))
-            if slot is not None:
-                idempotency.finish_in(transaction, slot, 200, view, now)
+            transaction.answer(200, view)
     except TransactWriteError:
-        if slot is not None:
-            slot.finished = False
         require_open(agent_dispute(dispute.dispute_id))
         raise
     return view
 
 
-def _refund(actor_id: str, dispute: Dispute, amount: int, note: str, slot: Any, now: datetime) -> dict[str, Any]:
+def _refund(actor_id: str, dispute: Dispute, amount: int, note: str, now: datetime) -> dict[str, Any]:
     user = get_user(dispute.user_id)
     locale = (user.locale if user else None) or "en"
     text = phrase(ENTRY_TEXTS, "dispute_refund", locale, dispute_id=dispute.dispute_id)
@@ -290,12 +282,12 @@ def _refund(actor_id: str, dispute: Dispute, amount: int, note: str, slot: Any, 
     )
     stamp = clock.stamp(now)
     debit = int(dispute.debited)
-    view: dict[str, Any] = {}
 
-    def finish(transaction: TransactWrite, posted: ledger.Posted) -> None:
-        view.clear()
+    def closed_view(posted: ledger.Posted) -> dict[str, Any]:
         dispute.refund_amount, dispute.refund_transaction_id = amount, posted.transaction_id
-        view.update(_closed_view(dispute, "refunded", actor_id, note, stamp))
+        return _closed_view(dispute, "refunded", actor_id, note, stamp)
+
+    def finish(transaction: Work, posted: ledger.Posted) -> None:
         transaction.update(
             Dispute(dispute.dispute_id),
             actions=[
@@ -303,7 +295,7 @@ def _refund(actor_id: str, dispute: Dispute, amount: int, note: str, slot: Any, 
                 Dispute.refund_amount.set(amount),
                 Dispute.refund_transaction_id.set(posted.transaction_id),
             ],
-            condition=Dispute.queue.is_in(*OPEN_STATUSES),
+            condition=Dispute.status.is_in(*OPEN_STATUSES),
         )
         transaction.update(
             TransactionRecord(dispute.transaction_id),
@@ -320,26 +312,20 @@ def _refund(actor_id: str, dispute: Dispute, amount: int, note: str, slot: Any, 
                 {"amount": amount, "currency": dispute.currency, "transaction_id": posted.transaction_id, "note": note},
             )
         )
-        if slot is not None:
-            idempotency.finish_in(transaction, slot, 200, dict(view), now)
+        transaction.answer(200, closed_view(posted))
 
-    def recheck() -> OkpayError | None:
+    def recheck() -> None:
         fresh = agent_dispute(dispute.dispute_id)
-        if fresh.queue not in OPEN_STATUSES:
-            return OkpayError("dispute_closed", details={"status": fresh.queue})
+        if fresh.status not in OPEN_STATUSES:
+            raise OkpayError("dispute_closed", details={"status": fresh.status})
         # The original's refunds moved by other means (a returned withdrawal): say so, not 503.
         refunded = int(TransactionRecord.get(dispute.transaction_id, consistent_read=True).refunded or 0)
         if refunded + amount > debit:
             left = {"amount": max(debit - refunded, 0), "currency": dispute.currency}
-            return OkpayError("amount_exceeds_refundable", field="refund_amount", details={"refundable": left})
-        return None
+            raise OkpayError("amount_exceeds_refundable", field="refund_amount", details={"refundable": left})
 
-    try:
-        ledger.post(posting, now, extra=finish, on_conflict=recheck)
-    except OkpayError:
-        if slot is not None:
-            slot.finished = False
-        raise
+    posted = ledger.post(posting, now, extra=finish, on_conflict=recheck)
+    view = closed_view(posted)
     logger.info(
         "dispute refunded",
         extra={"dispute_id": dispute.dispute_id, "user_id": dispute.user_id, "account": user_account(dispute.user_id)},

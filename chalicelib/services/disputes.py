@@ -17,17 +17,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import business_calendar, clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
-from chalicelib.services import case_notices, idempotency, rate_limits, sla
+from chalicelib.services import case_notices, rate_limits, sla
 from chalicelib.services.case_threads import instant, message_view, new_message
 from chalicelib.services.ledger import user_account
 from chalicelib.services.money import format_amount
+from chalicelib.services.unit_of_work import unit_of_work
 from chalicelib.store.audit import audit_event
-from chalicelib.store.base import shared_connection
 from chalicelib.store.batch import batch_get
 from chalicelib.store.disputes import OPEN_STATUSES, Dispute, dispute_claim, get_dispute
 from chalicelib.store.messages import Message, thread_messages
@@ -48,7 +47,7 @@ def dispute_view(dispute: Dispute, *, for_agent: bool = False) -> dict[str, Any]
     view: dict[str, Any] = {
         "dispute_id": dispute.dispute_id,
         "transaction_id": dispute.transaction_id,
-        "status": dispute.queue,
+        "status": dispute.status,
         "reason": dispute.reason,
         "description": dispute.description,
         "amount": int(dispute.amount),
@@ -69,7 +68,7 @@ def dispute_view(dispute: Dispute, *, for_agent: bool = False) -> dict[str, Any]
         view["user_id"] = dispute.user_id
         view["transaction_type"] = dispute.transaction_type
         view["agent_replied_at"] = instant(dispute.agent_replied_at)
-        view["overdue"] = dispute.queue == "open" and dispute.respond_by < clock.stamp(clock.now())
+        view["overdue"] = dispute.status == "open" and dispute.respond_by < clock.stamp(clock.now())
     return view
 
 
@@ -82,7 +81,6 @@ def file_dispute(
     reason: str,
     description: str,
     amount: int | None,
-    slot: Any,
     now: datetime,
 ) -> dict[str, Any]:
     """Open a dispute on the caller's own debit; the contract's checks 429 → 404 → 409 → 422."""
@@ -104,7 +102,7 @@ def file_dispute(
     respond_by = business_calendar.respond_by(now)
     dispute = Dispute(
         f"dsp_{uuid.uuid4().hex}",
-        queue="open",
+        status="open",
         user_id=user_id,
         transaction_id=transaction_id,
         transaction_type=header.type,
@@ -122,7 +120,7 @@ def file_dispute(
     )
     view = dispute_view(dispute)
     try:
-        with TransactWrite(connection=shared_connection()) as transaction:
+        with unit_of_work(now) as transaction:
             transaction.save(dispute, condition=Dispute.dispute_id.does_not_exist())
             transaction.save(
                 Claim(dispute_claim(transaction_id), user_id=user_id, created_at=stamp, ref=dispute.dispute_id),
@@ -137,11 +135,8 @@ def file_dispute(
                     {"transaction_id": transaction_id, "amount": wanted, "currency": debit["currency"]},
                 )
             )
-            if slot is not None:
-                idempotency.finish_in(transaction, slot, 201, view, now)
+            transaction.answer(201, view)
     except TransactWriteError:
-        if slot is not None:
-            slot.finished = False
         _no_open_dispute_of(user_id, _claim_of(transaction_id))  # lost the race to a concurrent filing
         raise
     logger.info("dispute filed", extra={"user_id": user_id, "dispute_id": dispute.dispute_id, "event": "dispute_filed"})
@@ -223,29 +218,26 @@ def list_disputes(user_id: str, limit: int, start: dict | None) -> tuple[list[di
 
 
 def require_open(dispute: Dispute) -> None:
-    if dispute.queue not in OPEN_STATUSES:
-        raise OkpayError("dispute_closed", details={"status": dispute.queue})
+    if dispute.status not in OPEN_STATUSES:
+        raise OkpayError("dispute_closed", details={"status": dispute.status})
 
 
-def add_user_message(user_id: str, dispute_id: str, body: str, slot: Any, now: datetime) -> dict[str, Any]:
+def add_user_message(user_id: str, dispute_id: str, body: str, now: datetime) -> dict[str, Any]:
     rate_limits.hit(f"case_messages#{user_id}", limit=MESSAGES_PER_HOUR, window=timedelta(hours=1), now=now)
     dispute = own_dispute(user_id, dispute_id)
     require_open(dispute)
     message = new_message(thread_of(dispute_id), user_id, "user", body, now)
     view = message_view(message)
     try:
-        with TransactWrite(connection=shared_connection()) as transaction:
+        with unit_of_work(now) as transaction:
             transaction.save(message, condition=Message.message_key.does_not_exist())
             transaction.update(
                 Dispute(dispute_id),
                 actions=[Dispute.updated_at.set(clock.stamp(now))],
-                condition=Dispute.queue.is_in(*OPEN_STATUSES),
+                condition=Dispute.status.is_in(*OPEN_STATUSES),
             )
-            if slot is not None:
-                idempotency.finish_in(transaction, slot, 201, view, now)
+            transaction.answer(201, view)
     except TransactWriteError:
-        if slot is not None:
-            slot.finished = False
         require_open(own_dispute(user_id, dispute_id))
         raise
     return view
@@ -256,17 +248,17 @@ def withdraw(user_id: str, dispute_id: str, now: datetime) -> dict[str, Any]:
     require_open(dispute)
     stamp = clock.stamp(now)
     try:
-        with TransactWrite(connection=shared_connection()) as transaction:
+        with unit_of_work(now) as transaction:
             transaction.update(
                 Dispute(dispute_id),
-                actions=[Dispute.queue.set("withdrawn"), Dispute.updated_at.set(stamp), Dispute.sla_due.remove()],
-                condition=Dispute.queue.is_in(*OPEN_STATUSES),
+                actions=[Dispute.status.set("withdrawn"), Dispute.updated_at.set(stamp), Dispute.sla_due.remove()],
+                condition=Dispute.status.is_in(*OPEN_STATUSES),
             )
             transaction.delete(Claim(dispute_claim(dispute.transaction_id)))
             transaction.save(audit_event(thread_of(dispute_id), user_id, "withdrawn", stamp))
     except TransactWriteError:
         require_open(own_dispute(user_id, dispute_id))
         raise
-    dispute.queue, dispute.updated_at, dispute.sla_due = "withdrawn", stamp, None
+    dispute.status, dispute.updated_at, dispute.sla_due = "withdrawn", stamp, None
     case_notices.tell_user(user_id, "dispute_withdrawn", dispute_id)
     return dispute_view(dispute)

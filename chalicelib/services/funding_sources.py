@@ -51,7 +51,7 @@ def add_card(
     *,
     session_id: str,
 ) -> dict:
-    from stdnum import luhn
+    from stdnum import luhn  # deferred: heavy (python-stdnum ~8 ms; only adding a card)
 
     number = re.sub(r"[\s-]", "", card_number)
     if not _DIGITS.match(number) or not luhn.is_valid(number):

@@ -20,6 +20,8 @@ from chalicelib.adapters.field_crypto import encrypt_field
 from chalicelib.adapters.keys import keyed_hash
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
+from chalicelib.i18n.locale import DEFAULT_LOCALE, pick
+from chalicelib.i18n.phrases import DOCUMENT_KINDS, LIST_SEPARATOR, phrase
 from chalicelib.services import identity_numbers, kyc_documents
 from chalicelib.services.agents import refuse_own_case
 from chalicelib.services.names import normalize_name
@@ -264,10 +266,8 @@ def _still_required(case: KycRecord | None, status: str, level: int) -> list[str
 
 
 def _tell_user(user: User, decision: str, level: int, reason: str | None, documents: list[str] | None) -> None:
-    from chalicelib.i18n.phrases import DOCUMENT_KINDS, LIST_SEPARATOR, pick
-
-    locale = user.locale or "en"
-    kinds = pick(LIST_SEPARATOR, locale).join(pick(DOCUMENT_KINDS[k], locale) for k in documents or [])
+    locale = user.locale or DEFAULT_LOCALE
+    kinds = pick(LIST_SEPARATOR, locale).join(phrase(DOCUMENT_KINDS, k, locale) for k in documents or [])
     params = {"level": level, "reason": reason or "", "documents": kinds}
     try:
         if user.email and user.email_verified:

@@ -30,17 +30,20 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
-from chalicelib.store.base import shared_connection
+from chalicelib.services.unit_of_work import Work, unit_of_work
 from chalicelib.store.wallet import Balance, LedgerEntry, TransactionRecord
 
 LEDGER_SHARDS = 16
 MAX_ATTEMPTS = 10  # one wallet paid from many devices at once: each round lets one through
+# When only balance versions moved (many payers crediting one wallet), a retry is cheap (the two
+# balances read again, no other check can have changed), so it may be tried more often.
+MAX_BALANCE_ATTEMPTS = 25
 SYSTEM_ACCOUNTS = ("bank_clearing", "fx", "dispute_writeoff")
+_BALANCE = "balance"  # the label of a wallet's balance update in the transaction
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,10 @@ class Posted:
         raise KeyError(user_id)
 
 
-Extra = Callable[[TransactWrite, Posted], None]
-ConflictCheck = Callable[[], OkpayError | None]
+Extra = Callable[[Work, Posted], None]
+# After a refused attempt: raises the refusal a fresh read finds, else returns the fresh balances
+# (None: the ledger reads them itself).
+ConflictCheck = Callable[[], "dict[tuple[str, str], BalanceState] | None"]
 
 
 def user_account(user_id: str) -> str:
@@ -117,33 +122,43 @@ def post(
     extra: Extra | None = None,
     on_conflict: ConflictCheck | None = None,
 ) -> Posted:
-    """Write `posting` atomically; `balances` may carry the states the caller already read."""
+    """Write `posting` atomically, with what `extra` adds to its unit of work; `balances` may carry
+    the states the caller already read."""
     _check_balanced(posting)
     wallets = [(leg.owner, leg.currency) for leg in posting.legs if leg.is_user]
     states = dict(balances) if balances is not None else read_balances(wallets)
-    for attempt in range(MAX_ATTEMPTS):
+    conflicts = balance_conflicts = 0
+    while conflicts < MAX_ATTEMPTS and balance_conflicts < MAX_BALANCE_ATTEMPTS:
         _ensure_funds(posting, states)
         posted = _entries(posting, now, states)
         try:
-            with TransactWrite(connection=shared_connection()) as transaction:
-                _write(transaction, posting, posted, states, now)
+            with unit_of_work(now) as work:
+                _write(work, posting, posted, states, now)
                 if extra is not None:
-                    extra(transaction, posted)
+                    extra(work, posted)
             return posted
         except TransactWriteError as error:
-            fresh = read_balances(wallets)
+            refused = work.refused(error)
+            if refused and all(label == _BALANCE for label in refused):
+                # Only balances moved: the funds check runs again on the fresh ones; nothing else
+                # the caller checked was refused (its own items' conditions held).
+                balance_conflicts += 1
+                fresh = read_balances(wallets)
+            else:
+                # The caller's own conditions (an order claim, a transfer's state, a limit) are
+                # checked again, even when a balance moved too: otherwise the retry could answer
+                # with a later check (insufficient_funds) instead of the one that failed.
+                conflicts += 1
+                fresh = on_conflict() if on_conflict else None
+                if fresh is None:
+                    fresh = read_balances(wallets)
             moved = any(fresh.get(key) != states.get(key) for key in wallets)
-            # The caller's own conditions (an order claim, a transfer's state, a limit) are checked
-            # again after every failed attempt, even when a balance moved too: otherwise the retry
-            # could answer with a later check (insufficient_funds) instead of the one that failed.
-            problem = on_conflict() if on_conflict else None
-            if problem is not None:
-                raise problem from None
             if not moved and not _is_conflict(error):
                 raise
             states = fresh
-            logger.info("ledger conflict, retrying", extra={"attempt": attempt + 1, "type": posting.type})
-            time.sleep(random.uniform(0, min(0.25, 0.01 * 2**attempt)))  # noqa: S311 (jitter, not security)
+            attempt = conflicts + balance_conflicts
+            logger.info("ledger conflict, retrying", extra={"attempt": attempt, "type": posting.type})
+            time.sleep(random.uniform(0, min(0.1, 0.005 * 2**attempt)))  # noqa: S311 (jitter, not security)
     raise OkpayError("try_again", retry_after=1)
 
 
@@ -203,7 +218,7 @@ def _entries(posting: Posting, now: datetime, states: dict[tuple[str, str], Bala
 
 
 def _write(
-    transaction: TransactWrite,
+    transaction: Work,
     posting: Posting,
     posted: Posted,
     states: dict[tuple[str, str], BalanceState],
@@ -221,6 +236,7 @@ def _write(
             Balance(user_account(leg.owner), leg.currency),
             actions=[Balance.available.add(leg.amount), Balance.version.add(1), Balance.updated_at.set(stamp)],
             condition=condition,
+            label=_BALANCE,
         )
     for entry in posted.entries:
         transaction.save(entry, condition=LedgerEntry.entry_key.does_not_exist())

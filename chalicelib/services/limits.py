@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from chalicelib.adapters import clock
 from chalicelib.services.money import BASE_CURRENCY
@@ -96,3 +97,26 @@ def allowance_from(user_id: str, level: int, used: int, now: datetime) -> Allowa
         return Allowance(level, False, None, 0, 0, 0, None, None)
     counter_id = limit_counter_id(user_id, window_id)
     return Allowance(level, True, window, rule.cap, used, max(0, rule.cap - used), resets_at, counter_id)
+
+
+def counter_keys(user_id: str, now: datetime) -> list[str]:
+    """The counters of both windows: which one applies is not known before the KYC case is read."""
+    return [limit_counter_id(user_id, window_of(level, now)[1]) for level in (1, 2)]
+
+
+def count_in(work: Any, user_id: str, level: int, cny: int, now: datetime) -> None:
+    """Add `cny` to the user's usage inside `work` (a unit of work); the level's cap holds at commit.
+
+    Both windows always count, so a user who moves from level 1 (lifetime) to level 2 (year)
+    mid-year has this year's earlier spending in the new window too.
+    """
+    rule = LEVEL_RULES[level]
+    _, active, _ = window_of(level, now)
+    for window_id in (window_of(1, now)[1], window_of(2, now)[1]):
+        # The cap holds even against a concurrent movement that passed the same check.
+        capped = window_id == active
+        work.update(
+            Counter(limit_counter_id(user_id, window_id)),
+            actions=[Counter.count.add(cny)],
+            condition=(Counter.count.does_not_exist() | (Counter.count <= rule.cap - cny)) if capped else None,
+        )

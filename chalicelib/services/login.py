@@ -17,7 +17,7 @@ from pynamodb.exceptions import DeleteError
 from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
-from chalicelib.services import lockout, notices, one_time_codes, rate_limits, sessions, totp
+from chalicelib.services import lockout, notices, one_time_codes, rate_limits, sessions, step_up, totp
 from chalicelib.services.login_ids import parse_login
 from chalicelib.services.passwords import hash_password, needs_rehash, verify_password
 from chalicelib.store.codes import Code
@@ -121,9 +121,7 @@ def verify_mfa(mfa_token: str, method: str, code: str, now: datetime) -> session
 
 def complete_login(user: User, login_key: str, *, device_id: str, device_name: str | None, now: datetime):
     lockout.clear(login_key)
-    from chalicelib.services.money_out import clear_step_up_failures
-
-    clear_step_up_failures(user.user_id, now)  # a password login lifts a step-up block
+    step_up.clear_failures(user.user_id, now)  # a password login lifts a step-up block
     pair = sessions.start_session(user, device_id=device_id, device_name=device_name, now=now)
     if claim_once(device_claim(user.user_id, device_id), user.user_id, clock.stamp(now)):
         # A device not seen before on this account: tell both contacts.

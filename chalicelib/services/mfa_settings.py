@@ -12,7 +12,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
-from chalicelib.i18n.phrases import MFA_DETAILS, pick
+from chalicelib.i18n.phrases import MFA_DETAILS, phrase
 from chalicelib.services import notices, reauth, totp
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.users import User
@@ -110,4 +110,4 @@ def settings_of(user: User) -> dict:
 
 def _changed(user: User, change: str, now: datetime) -> None:
     logger.info("mfa changed", extra={"event": f"mfa_{change}", "user_id": user.user_id})
-    notices.notify_security_event(user, "mfa_changed", now, detail=pick(MFA_DETAILS[change], user.locale))
+    notices.notify_security_event(user, "mfa_changed", now, detail=phrase(MFA_DETAILS, change, user.locale))

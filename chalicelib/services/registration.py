@@ -16,14 +16,15 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import clock, notify
-from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services import contacts, one_time_codes, rate_limits, sessions
 from chalicelib.services.emails import normalize_email
+from chalicelib.services.notices import send_code_by_sms
+from chalicelib.services.password_age import schedule_review
 from chalicelib.services.password_policy import check_password
 from chalicelib.services.passwords import hash_password
-from chalicelib.services.phones import normalize_phone, sms_allowed
+from chalicelib.services.phones import normalize_phone
 from chalicelib.store.base import shared_connection
 from chalicelib.store.codes import Code
 from chalicelib.store.conditions import condition_failed
@@ -48,7 +49,7 @@ def registration_code_id(phone: str) -> str:
 
 def start(phone_text: str, *, locale: str, now: datetime) -> None:
     phone = normalize_phone(phone_text)
-    if not sms_allowed(phone, get_settings().sms_country_codes):
+    if not notify.can_text(phone):
         raise OkpayError("validation_error", field="phone", reason="phone_country")
     if find_claim_owner(phone_claim(phone)):
         if rate_limits.quietly_allowed(
@@ -63,8 +64,6 @@ def start(phone_text: str, *, locale: str, now: datetime) -> None:
     if issued is None:
         logger.info("registration code not sent: attempts used up")
         return
-    from chalicelib.services.notices import send_code_by_sms
-
     send_code_by_sms(
         phone, issued.code, purpose="register", minutes=int(CODE_LIFETIME.total_seconds() // 60), locale=locale
     )
@@ -90,8 +89,6 @@ def register(account: NewAccount, *, locale: str, now: datetime) -> sessions.Tok
         password_hash=hash_password(account.password),
         password_changed_at=stamp,
     )
-    from chalicelib.services.password_age import schedule_review
-
     schedule_review(user, now)
     try:
         with TransactWrite(connection=shared_connection()) as transaction:

@@ -108,7 +108,7 @@ def start_session(user: User, *, device_id: str | None, device_name: str | None,
 
 def authenticate(authorization: str | None, now: datetime) -> Principal:
     """The caller behind `Authorization: Bearer <access token>`, or 401 unauthorized."""
-    import jwt  # deferred: only authenticated routes need it
+    import jwt  # deferred: heavy (PyJWT ~35 ms; public routes skip it)
 
     if not authorization or not authorization.lower().startswith("bearer "):
         raise OkpayError("unauthorized")
@@ -362,7 +362,7 @@ def update_locale(user_id: str, locale: str) -> None:
 
 
 def _access_token(user_id: str, session_id: str, role: str, now: datetime) -> str:
-    import jwt
+    import jwt  # deferred: heavy (PyJWT ~35 ms)
 
     claims = {
         "iss": ISSUER,
@@ -383,7 +383,7 @@ def _digest(secret: str) -> str:
 
 
 def _seal(pair: TokenPair, previous_secret: str) -> str:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # deferred: heavy (cryptography ~20 ms)
 
     nonce = os.urandom(12)
     payload = json.dumps({"a": pair.access_token, "r": pair.refresh_token}).encode()
@@ -391,7 +391,7 @@ def _seal(pair: TokenPair, previous_secret: str) -> str:
 
 
 def _unseal(sealed: str, previous_secret: str, session: Session) -> TokenPair:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # deferred: heavy (cryptography ~20 ms)
 
     raw = base64.b64decode(sealed)
     data = json.loads(AESGCM(_seal_key(previous_secret)).decrypt(raw[:12], raw[12:], None))

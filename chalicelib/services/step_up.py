@@ -1,28 +1,44 @@
-"""Step-up for payments and withdrawals: the password or an authenticator code past the day's budget.
+"""Step-up: the day's budget that needs nothing beyond the session, and the password or
+authenticator code past it.
 
 Contract, section 5: a day's (Asia/Shanghai) payments, transfers and withdrawals share 1,000 CNY
-equivalent that needs nothing beyond the session (`money_out.STEP_UP_BUDGET`). Past it, a payment
-or withdrawal carries `authorization: {password}` or `{totp}`, else `403 step_up_required` with
-`details.methods`. A wrong one is `422 invalid_password` / `invalid_code`, counted as a
-re-authentication failure of the session (`reauth`: the 5th revokes it) and in the day's step-up
-failures (more than 10 block money out until the next password login).
+equivalent (`STEP_UP_BUDGET`). Past it, a payment or withdrawal carries `authorization:
+{password}` or `{totp}`, else `403 step_up_required` with `details.methods` (a transfer waits for
+a code instead: chalicelib.services.transfers). A wrong one is `422 invalid_password` /
+`invalid_code`, counted as a re-authentication failure of the session (`reauth`: the 5th revokes
+it) and in the day's step-up failures: more than 10 block money out until the next password login.
 
 An `authorization` that is given is always checked, needed or not: a client that sends one learns
 whether it is right, and a request that carries a good one need not fit the day's budget when it
-commits (see `money_out.count_in(cap_budget=...)`).
-
-A TOTP code is spent (its time step recorded) when it is checked, so it cannot authorise two
-requests even if the posting that follows fails.
+commits (`count_budget(capped=False)`). A TOTP code is spent (its time step recorded) when it is
+checked, so it cannot authorise two requests even if the posting that follows fails.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.adapters import clock
 from chalicelib.errors import OkpayError
-from chalicelib.services import money_out, reauth
+from chalicelib.services import reauth
+from chalicelib.store.counters import Counter
 from chalicelib.store.users import User
+
+STEP_UP_BUDGET = 1_000_00  # CNY minor units a day without step-up
+STEP_UP_FAILURES_ALLOWED = 10
+
+
+def day_of(now: datetime) -> str:
+    return clock.to_shanghai(now).strftime("%Y%m%d")
+
+
+def budget_counter_id(user_id: str, now: datetime) -> str:
+    return f"budget#{user_id}#{day_of(now)}"
+
+
+def failure_counter_id(user_id: str, now: datetime) -> str:
+    return f"stepup_fail#{user_id}#{day_of(now)}"
 
 
 def methods(user: User) -> list[str]:
@@ -30,10 +46,24 @@ def methods(user: User) -> list[str]:
     return ["password", "totp"] if user.totp_enabled else ["password"]
 
 
+def blocked(failures: int) -> bool:
+    """Too many wrong step-ups today: money out waits for the next password login."""
+    return failures > STEP_UP_FAILURES_ALLOWED
+
+
+def needs_step_up(budget_used: int, cny: int) -> bool:
+    """Past the day's 1,000 CNY budget shared by payments, transfers and withdrawals."""
+    return budget_used + cny > STEP_UP_BUDGET
+
+
+def step_up_required(user: User) -> OkpayError:
+    return OkpayError("step_up_required", details={"methods": methods(user)})
+
+
 def check_authorization(
-    payer: money_out.Payer, authorization: Any, cny: int, now: datetime, *, session_id: str
+    user: User, budget_used: int, authorization: Any, cny: int, now: datetime, *, session_id: str
 ) -> bool:
-    """The step-up for a debit of `cny` (CNY minor units) by `payer`.
+    """The step-up for a debit of `cny` (CNY minor units) by `user`, who spent `budget_used` today.
 
     `authorization` is None, a mapping or an object with `password` / `totp`. Returns True when a
     password or TOTP code was given and is right, False when none was given and none is needed.
@@ -42,9 +72,9 @@ def check_authorization(
     password = _given(authorization, "password")
     code = _given(authorization, "totp")
     if password is None and code is None:
-        require_within_budget(payer, cny)
+        if needs_step_up(budget_used, cny):
+            raise step_up_required(user)
         return False
-    user = payer.user
     try:
         if password is not None:
             reauth.confirm_password(user, password, now, session_id=session_id)
@@ -52,15 +82,38 @@ def check_authorization(
             reauth.confirm_second_factor(user, code, now, session_id=session_id, allow_recovery=False)
     except OkpayError as error:
         if error.code in ("invalid_password", "invalid_code"):  # not a 429: nothing was compared
-            money_out.record_step_up_failure(user.user_id, now)
+            record_failure(user.user_id, now)
         raise
     return True
 
 
-def require_within_budget(payer: money_out.Payer, cny: int) -> None:
-    """`403 step_up_required` when `cny` does not fit what is left of the day's budget."""
-    if money_out.needs_step_up(payer, cny):
-        raise OkpayError("step_up_required", details={"methods": methods(payer.user)})
+def count_budget(work: Any, user_id: str, cny: int, now: datetime, *, capped: bool) -> None:
+    """Add `cny` to the day's budget inside `work` (a unit of work).
+
+    `capped`: no step-up was given, so the budget must still hold when the transaction commits (two
+    concurrent requests that each fit the budget read before cannot both pass it).
+    """
+    work.update(
+        Counter(budget_counter_id(user_id, now)),
+        actions=[Counter.count.add(cny), Counter.expires_ttl.set(now + timedelta(days=2))],
+        condition=(Counter.count.does_not_exist() | (Counter.count <= STEP_UP_BUDGET - cny)) if capped else None,
+    )
+
+
+def give_back_budget(work: Any, user_id: str, cny: int, now: datetime) -> None:
+    """A returned movement no longer counts in the day's budget."""
+    work.update(Counter(budget_counter_id(user_id, now)), actions=[Counter.count.add(-cny)])
+
+
+def record_failure(user_id: str, now: datetime) -> None:
+    Counter(failure_counter_id(user_id, now)).update(
+        actions=[Counter.count.add(1), Counter.expires_ttl.set(now + timedelta(days=2))]
+    )
+
+
+def clear_failures(user_id: str, now: datetime) -> None:
+    """A password login lifts the block."""
+    Counter(failure_counter_id(user_id, now)).delete()
 
 
 def _given(authorization: Any, name: str) -> str | None:

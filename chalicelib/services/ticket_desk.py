@@ -11,12 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.transactions import TransactWrite
-
 from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
-from chalicelib.services import case_notices, idempotency
+from chalicelib.services import case_notices
 from chalicelib.services.agents import refuse_own_case
 from chalicelib.services.case_threads import events_view, message_view, new_message
 from chalicelib.services.queue_pages import merge_page, pending_statuses
@@ -26,6 +24,7 @@ from chalicelib.services.tickets import (
     ticket_view,
     write_on_ticket,
 )
+from chalicelib.services.unit_of_work import Work
 from chalicelib.store.audit import audit_event
 from chalicelib.store.messages import thread_messages
 from chalicelib.store.tickets import Ticket, get_ticket
@@ -85,7 +84,7 @@ def queue_page(
 def _index_key(ticket: Ticket) -> dict[str, Any]:
     return {
         "ticket_id": {"S": ticket.ticket_id},
-        "queue": {"S": ticket.queue},
+        "status": {"S": ticket.status},
         "first_response_due": {"S": ticket.first_response_due},
     }
 
@@ -93,37 +92,31 @@ def _index_key(ticket: Ticket) -> dict[str, Any]:
 # --- agent actions ---------------------------------------------------------------------------------
 
 
-def reply(actor_id: str, ticket_id: str, body: str, slot: Any, now: datetime) -> dict[str, Any]:
+def reply(actor_id: str, ticket_id: str, body: str, now: datetime) -> dict[str, Any]:
     """An agent's message; the user is emailed. The first one is the ticket's first response."""
     ticket = ticket_to_work(actor_id, ticket_id)
     stamp = clock.stamp(now)
     view: dict[str, Any] = {}
 
-    def change(current: Ticket, transaction: TransactWrite) -> None:
+    def change(current: Ticket, transaction: Work) -> None:
         message = new_message(thread_of(ticket_id), actor_id, "agent", body, now)
         view.clear()
         view.update(message_view(message, for_agent=True))
         actions = [Ticket.updated_at.set(stamp), Ticket.assignee.set(actor_id)]
-        condition = Ticket.queue == current.queue
+        condition = Ticket.status == current.status
         if current.first_responded_at is None:
             actions += [Ticket.first_responded_at.set(stamp), Ticket.sla_due.remove()]
             condition &= Ticket.first_responded_at.does_not_exist()
             late = stamp > current.first_response_due
             transaction.save(audit_event(thread_of(ticket_id), actor_id, "first_response", stamp, {"late": late}))
-        if current.queue == "new":
-            actions.append(Ticket.queue.set("open"))
+        if current.status == "new":
+            actions.append(Ticket.status.set("open"))
             transaction.save(status_event(ticket_id, actor_id, "new", "open", "agent_reply", stamp))
         transaction.save(message)
         transaction.update(Ticket(ticket_id), actions=actions, condition=condition)
-        if slot is not None:
-            idempotency.finish_in(transaction, slot, 201, dict(view), now)
+        transaction.answer(201, dict(view))
 
-    try:
-        ticket = write_on_ticket(ticket, lambda: agent_ticket(ticket_id), change)
-    except OkpayError:
-        if slot is not None:
-            slot.finished = False
-        raise
+    ticket = write_on_ticket(ticket, lambda: agent_ticket(ticket_id), change)
     case_notices.tell_user(ticket.user_id, "ticket_reply", ticket_id, subject=ticket.subject, body=body)
     return view
 
@@ -135,22 +128,22 @@ def set_status(actor_id: str, ticket_id: str, status: str, now: datetime) -> dic
     stamp = clock.stamp(now)
     changed: list[str] = []
 
-    def change(current: Ticket, transaction: TransactWrite) -> None:
+    def change(current: Ticket, transaction: Work) -> None:
         changed.clear()
-        if current.queue == status:  # still so, or it moved: then the write is tried again
-            transaction.condition_check(Ticket, ticket_id, condition=Ticket.queue == status)
+        if current.status == status:  # still so, or it moved: then the write is tried again
+            transaction.condition_check(Ticket, ticket_id, condition=Ticket.status == status)
             return
-        actions = [Ticket.queue.set(status), Ticket.updated_at.set(stamp)]
+        actions = [Ticket.status.set(status), Ticket.updated_at.set(stamp)]
         if status == "closed":
             actions.append(Ticket.sla_due.remove())  # a closed ticket never escalates
-        transaction.update(Ticket(ticket_id), actions=actions, condition=Ticket.queue == current.queue)
-        transaction.save(status_event(ticket_id, actor_id, current.queue, status, "agent", stamp))
-        changed.append(current.queue)
+        transaction.update(Ticket(ticket_id), actions=actions, condition=Ticket.status == current.status)
+        transaction.save(status_event(ticket_id, actor_id, current.status, status, "agent", stamp))
+        changed.append(current.status)
 
     ticket = write_on_ticket(ticket, lambda: agent_ticket(ticket_id), change)
     if not changed:
         return ticket_view(ticket, for_agent=True)
-    ticket.queue, ticket.updated_at = status, stamp
+    ticket.status, ticket.updated_at = status, stamp
     if status == "closed":
         ticket.sla_due = None
     logger.info(

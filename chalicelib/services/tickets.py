@@ -5,7 +5,7 @@ acknowledgement email makes. Until the first agent reply `sla_due` marks the nex
 of that window, then the due time) for the `ticket_sla` job. The ticket, its first message, the
 `created` audit event and the Idempotency-Key's answer are one TransactWriteItems.
 
-Status (`queue`): `new` → `open` on the first agent reply; agents set `open`, `pending` (waiting
+Status: `new` → `open` on the first agent reply; agents set `open`, `pending` (waiting
 for the customer), `solved` or `closed`; a user's message on a `pending` or `solved` ticket puts it
 back to `open`; `closed` is final. Every status change is an audit event on `ticket#<id>`, written
 in the same transaction, on the condition that the status is still the one read.
@@ -19,15 +19,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
-from chalicelib.services import case_notices, idempotency, rate_limits, sla
+from chalicelib.services import case_notices, rate_limits, sla
 from chalicelib.services.case_threads import instant, message_view, new_message
+from chalicelib.services.unit_of_work import Work, unit_of_work
 from chalicelib.store.audit import AuditEvent, audit_event
-from chalicelib.store.base import shared_connection
 from chalicelib.store.messages import Message, thread_messages
 from chalicelib.store.tickets import Ticket, get_ticket
 from chalicelib.store.wallet import TransactionRecord
@@ -51,7 +50,7 @@ def ticket_view(ticket: Ticket, *, for_agent: bool = False) -> dict[str, Any]:
         "ticket_id": ticket.ticket_id,
         "subject": ticket.subject,
         "category": ticket.category,
-        "status": ticket.queue,
+        "status": ticket.status,
         "first_response_due": instant(ticket.first_response_due),
         "escalated": bool(ticket.escalated),
         "created_at": instant(ticket.created_at),
@@ -76,7 +75,6 @@ def open_ticket(
     body: str,
     category: str,
     transaction_id: str | None,
-    slot: Any,
     now: datetime,
 ) -> dict[str, Any]:
     """A new ticket with its first message; the user is sent an acknowledgement naming it."""
@@ -87,7 +85,7 @@ def open_ticket(
     due = now + FIRST_RESPONSE_WITHIN
     ticket = Ticket(
         f"tkt_{uuid.uuid4().hex}",
-        queue="new",
+        status="new",
         user_id=user_id,
         subject=subject,
         category=category,
@@ -102,15 +100,12 @@ def open_ticket(
     view = ticket_view(ticket)
     detail = {"category": category, **({"transaction_id": transaction_id} if transaction_id else {})}
     try:
-        with TransactWrite(connection=shared_connection()) as transaction:
+        with unit_of_work(now) as transaction:
             transaction.save(ticket, condition=Ticket.ticket_id.does_not_exist())
             transaction.save(new_message(thread_of(ticket.ticket_id), user_id, "user", body, now))
             transaction.save(audit_event(thread_of(ticket.ticket_id), user_id, "created", stamp, detail))
-            if slot is not None:
-                idempotency.finish_in(transaction, slot, 201, view, now)
+            transaction.answer(201, view)
     except TransactWriteError:
-        if slot is not None:
-            slot.finished = False
         raise
     logger.info("ticket opened", extra={"user_id": user_id, "ticket_id": ticket.ticket_id, "event": "ticket_opened"})
     case_notices.tell_user(
@@ -159,8 +154,8 @@ def list_tickets(user_id: str, limit: int, start: dict | None) -> tuple[list[dic
 
 
 def require_not_closed(ticket: Ticket) -> None:
-    if ticket.queue == "closed":
-        raise OkpayError("ticket_closed", details={"status": ticket.queue})
+    if ticket.status == "closed":
+        raise OkpayError("ticket_closed", details={"status": ticket.status})
 
 
 def status_event(ticket_id: str, actor: str, before: str, after: str, cause: str, stamp: str) -> AuditEvent:
@@ -172,7 +167,7 @@ def status_event(ticket_id: str, actor: str, before: str, after: str, cause: str
 def write_on_ticket(
     ticket: Ticket,
     reload: Callable[[], Ticket],
-    change: Callable[[Ticket, TransactWrite], None],
+    change: Callable[[Ticket, Work], None],
 ) -> Ticket:
     """Run `change` in one TransactWriteItems; `change` conditions its update on the status it read.
 
@@ -182,7 +177,7 @@ def write_on_ticket(
     for _ in range(WRITE_ATTEMPTS):
         require_not_closed(ticket)
         try:
-            with TransactWrite(connection=shared_connection()) as transaction:
+            with unit_of_work() as transaction:
                 change(ticket, transaction)
             return ticket
         except TransactWriteError as error:
@@ -199,31 +194,28 @@ def _lost_a_race(error: TransactWriteError) -> bool:
     return any(r is not None and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons)
 
 
-def add_user_message(user_id: str, ticket_id: str, body: str, slot: Any, now: datetime) -> dict[str, Any]:
+def add_user_message(user_id: str, ticket_id: str, body: str, now: datetime) -> dict[str, Any]:
     """The user writes on their ticket; on a `pending` or `solved` ticket that reopens it (`open`)."""
     rate_limits.hit(f"case_messages#{user_id}", limit=MESSAGES_PER_HOUR, window=timedelta(hours=1), now=now)
     ticket = own_ticket(user_id, ticket_id)
     stamp = clock.stamp(now)
     view: dict[str, Any] = {}
 
-    def change(current: Ticket, transaction: TransactWrite) -> None:
+    def change(current: Ticket, transaction: Work) -> None:
         message = new_message(thread_of(ticket_id), user_id, "user", body, now)
         view.clear()
         view.update(message_view(message))
         actions = [Ticket.updated_at.set(stamp)]
-        if current.queue in ("pending", "solved"):
-            actions.append(Ticket.queue.set("open"))
-            cause = "reopened" if current.queue == "solved" else "user_reply"
-            transaction.save(status_event(ticket_id, user_id, current.queue, "open", cause, stamp))
+        if current.status in ("pending", "solved"):
+            actions.append(Ticket.status.set("open"))
+            cause = "reopened" if current.status == "solved" else "user_reply"
+            transaction.save(status_event(ticket_id, user_id, current.status, "open", cause, stamp))
         transaction.save(message, condition=Message.message_key.does_not_exist())
-        transaction.update(Ticket(ticket_id), actions=actions, condition=Ticket.queue == current.queue)
-        if slot is not None:
-            idempotency.finish_in(transaction, slot, 201, dict(view), now)
+        transaction.update(Ticket(ticket_id), actions=actions, condition=Ticket.status == current.status)
+        transaction.answer(201, dict(view))
 
     try:
         write_on_ticket(ticket, lambda: own_ticket(user_id, ticket_id), change)
     except OkpayError:
-        if slot is not None:
-            slot.finished = False
         raise
     return view

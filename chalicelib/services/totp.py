@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+import pyotp
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.adapters import clock
@@ -25,8 +26,6 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 
 
 def new_secret() -> str:
-    import pyotp
-
     return pyotp.random_base32()
 
 
@@ -39,15 +38,11 @@ def open_secret(user_id: str, sealed: str) -> str:
 
 
 def provisioning_uri(secret: str, account_name: str) -> str:
-    import pyotp
-
     return pyotp.TOTP(secret).provisioning_uri(name=account_name, issuer_name=ISSUER)
 
 
 def matching_step(secret: str, code: str, at: datetime | None = None) -> int | None:
     """The time step (±1 around now) whose code is `code`, else None."""
-    import pyotp
-
     code = code.strip()
     if not (len(code) == 6 and code.isdigit()):
         return None

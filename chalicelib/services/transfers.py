@@ -18,16 +18,19 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.adapters import clock
+from chalicelib.adapters import clock, notify
 from chalicelib.adapters.keys import keyed_hash
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
-from chalicelib.services import idempotency, ledger, money_out, rate_limits, totp
+from chalicelib.services import ledger, money_out, rate_limits, step_up, totp
 from chalicelib.services.emails import normalize_email
-from chalicelib.services.ledger import Leg, Posting
+from chalicelib.services.kyc import level_of
+from chalicelib.services.ledger import Leg, Posted, Posting
 from chalicelib.services.money import format_amount
+from chalicelib.services.money_out import Answer, AwaitConfirmation, Debit, Payer
 from chalicelib.services.names import mask_name
 from chalicelib.services.phones import normalize_phone
+from chalicelib.services.unit_of_work import Work, unit_of_work
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.counters import Counter
 from chalicelib.store.kyc import CURRENT, KycRecord
@@ -69,8 +72,6 @@ def resolve_recipient(ref: RecipientRef) -> str | None:
 
 def lookup(payer_id: str, ref: RecipientRef, now: datetime) -> dict[str, Any]:
     """POST /recipients/lookup: who a phone or email belongs to, with the real name masked."""
-    from chalicelib.services.kyc import level_of
-
     if level_of(payer_id) < 1:
         raise OkpayError("kyc_required")
     _count_lookup(payer_id, now)
@@ -84,70 +85,198 @@ def lookup(payer_id: str, ref: RecipientRef, now: datetime) -> dict[str, Any]:
 # --- sending --------------------------------------------------------------------------------------
 
 
-def send(payer_id: str, ref: RecipientRef, amount: int, currency: str, note: str | None, slot: Any, now: datetime):
-    """(status code, transfer view): 201 completed or 202 requires_confirmation."""
-    payee_id = ref.user_id or resolve_recipient(ref)
-    extra = []
-    if payee_id:
-        extra = [
-            (User, (payee_id,)),
-            (KycRecord, (payee_id, CURRENT)),
-            (Balance, (ledger.user_account(payee_id), currency)),
-            (Claim, (payee_claim(payer_id, payee_id),)),
+@dataclass
+class _Transfer(Debit):
+    """What sending and confirming share: the posting payer → payee and the transfer's record."""
+
+    kind = "transfer"
+
+    payee_id: str = ""
+    record: TransactionRecord | None = None
+
+    @property
+    def names(self) -> dict[str, Any]:
+        return (self.record.details or {}).get("masked_names", {})
+
+    def reads(self) -> list[money_out.ReadKey]:
+        return [(User, (self.payee_id,)), (Balance, (ledger.user_account(self.payee_id), self.currency))]
+
+    def posting(self, payer: Payer) -> Posting:
+        note = self.record.note or ""
+        return Posting(
+            type="transfer",
+            legs=[
+                Leg(
+                    "user_wallet",
+                    self.payer_id,
+                    self.currency,
+                    -self.amount,
+                    counterparty={"kind": "user", "id": self.payee_id, "masked_name": self.names.get("payee")},
+                    description=note,
+                ),
+                Leg(
+                    "user_wallet",
+                    self.payee_id,
+                    self.currency,
+                    self.amount,
+                    counterparty={"kind": "user", "id": self.payer_id, "masked_name": self.names.get("payer")},
+                    description=note,
+                ),
+            ],
+            parties=[self.payer_id, self.payee_id],
+            details={"transfer_id": self.record.object_id},
+        )
+
+    def write(self, work: Work, payer: Payer, posted: Posted) -> None:
+        stamp = clock.stamp(payer.now)
+        work.save(Claim(payee_claim(self.payer_id, self.payee_id), user_id=self.payer_id, created_at=stamp))
+        # The payee may have closed since it was read: the money never lands on a closed account.
+        work.condition_check(User, self.payee_id, condition=User.status == "active")
+
+    def counterparty_for_notice(self, payer: Payer) -> str:
+        return self.names.get("payee") or self.payee_id
+
+
+@dataclass
+class NewTransfer(_Transfer):
+    """POST /transfers: completes at once (201), or waits for the payer's code (202)."""
+
+    ref: RecipientRef | None = None
+    note: str | None = None
+    _lookup_counted: bool = False
+
+    def reads(self) -> list[money_out.ReadKey]:
+        if not self.payee_id:
+            return []
+        return [
+            *super().reads(),
+            (KycRecord, (self.payee_id, CURRENT)),
+            (Claim, (payee_claim(self.payer_id, self.payee_id),)),
         ]
-    payer = money_out.load_payer(payer_id, currency, now, extra=extra)
-    money_out.require_kyc(payer)
-    if not payer.user.phone_verified:
-        raise OkpayError("phone_not_verified")
-    if ref.user_id is None:
-        _count_lookup(payer_id, now)  # a phone or email names someone: the lookups' daily cap (v1.2)
-    payee = payer.extras.get((User, (payee_id,))) if payee_id else None
-    if payee is None or payee.status != "active":
-        raise OkpayError("recipient_not_found")
-    if payee.user_id == payer_id:
-        raise OkpayError("self_transfer")
-    money_out.require_funds(payer, amount)
-    cny = money_out.cny_equivalent(amount, currency, payer.rates)
-    money_out.require_within_limit(payer, cny)
-    payee_case = payer.extras.get((KycRecord, (payee_id, CURRENT)))
-    known_payee = payer.extras.get((Claim, (payee_claim(payer_id, payee_id),))) is not None
-    payer_case_name = payer.real_name
-    transfer_id = f"trf_{uuid.uuid4().hex}"
-    names = {
-        "payer": mask_name(payer_case_name),
-        "payee": mask_name(payee_case.approved_real_name if payee_case else None),
-    }
-    if money_out.needs_step_up(payer, cny) or cny >= LARGE_TRANSFER or (not known_payee and cny >= NEW_PAYEE_THRESHOLD):
-        return 202, _await_confirmation(payer, payee, transfer_id, amount, currency, note, names, now)
-    balances = {(payer_id, currency): payer.balance} if payer.balance else {}
-    payee_balance = payer.extras.get((Balance, (ledger.user_account(payee_id), currency)))
-    if payee_balance is not None:
-        balances[(payee_id, currency)] = ledger.BalanceState(int(payee_balance.available), int(payee_balance.version))
-    record = TransactionRecord(
-        transfer_id,
-        kind="transfer",
-        status="completed",
-        created_at=clock.stamp(now),
-        payer=payer_id,
-        payee=payee_id,
-        amount=amount,
-        currency=currency,
-        note=note,
-        parties=[payer_id, payee_id],
-        details={"masked_names": names},
+
+    def checks(self, payer: Payer) -> list[money_out.Check]:
+        return [
+            lambda: self._phone_verified(payer),
+            lambda: self._count_lookup(payer),
+            lambda: self._payee(payer),
+            lambda: self._not_self(),
+        ]
+
+    def authorize(self, payer: Payer, cny: int) -> bool:
+        known_payee = payer.extras.get((Claim, (payee_claim(self.payer_id, self.payee_id),))) is not None
+        if (
+            step_up.needs_step_up(payer.budget_used, cny)
+            or cny >= LARGE_TRANSFER
+            or (not known_payee and cny >= NEW_PAYEE_THRESHOLD)
+        ):
+            raise AwaitConfirmation
+        return False
+
+    def over_budget(self, payer: Payer) -> Exception:
+        return AwaitConfirmation()  # spent meanwhile by a concurrent movement: this one needs a code
+
+    def hold(self, payer: Payer, cny: int) -> Answer:
+        self.record.transaction_id = None  # set by a posting that was refused, if any
+        return Answer(202, _await_confirmation(payer.user, self.record, payer.now))
+
+    def write(self, work: Work, payer: Payer, posted: Posted) -> None:
+        self.record.status = "completed"
+        self.record.transaction_id = posted.transaction_id
+        work.save(self.record, condition=TransactionRecord.object_id.does_not_exist())
+        super().write(work, payer, posted)
+
+    def answer(self, payer: Payer, posted: Posted) -> Answer:
+        return Answer(201, view_of(self.record, payer.now))
+
+    def _phone_verified(self, payer: Payer) -> None:
+        if not payer.user.phone_verified:
+            raise OkpayError("phone_not_verified")
+
+    def _count_lookup(self, payer: Payer) -> None:
+        if self.ref.user_id is None and not self._lookup_counted:
+            _count_lookup(self.payer_id, payer.now)  # a phone or email names someone: the daily cap (v1.2)
+            self._lookup_counted = True
+
+    def _payee(self, payer: Payer) -> None:
+        payee = payer.extras.get((User, (self.payee_id,))) if self.payee_id else None
+        if payee is None or payee.status != "active":
+            raise OkpayError("recipient_not_found")
+        if self.record is None:
+            payee_case = payer.extras.get((KycRecord, (self.payee_id, CURRENT)))
+            names = {
+                "payer": mask_name(payer.real_name),
+                "payee": mask_name(payee_case.approved_real_name if payee_case else None),
+            }
+            self.record = TransactionRecord(
+                f"trf_{uuid.uuid4().hex}",
+                kind="transfer",
+                status="pending",
+                created_at=clock.stamp(payer.now),
+                payer=self.payer_id,
+                payee=self.payee_id,
+                amount=self.amount,
+                currency=self.currency,
+                note=self.note,
+                parties=[self.payer_id, self.payee_id],
+                details={"masked_names": names},
+            )
+
+    def _not_self(self) -> None:
+        if self.payee_id == self.payer_id:
+            raise OkpayError("self_transfer")
+
+
+@dataclass
+class ConfirmedTransfer(_Transfer):
+    """POST /transfers/{id}/confirm, once the code was accepted: completes the waiting transfer."""
+
+    def reads(self) -> list[money_out.ReadKey]:
+        return [*super().reads(), (TransactionRecord, (self.record.object_id,))]
+
+    def checks(self, payer: Payer) -> list[money_out.Check]:
+        return [lambda: self._still_pending(payer), lambda: self._payee_active(payer)]
+
+    def authorize(self, payer: Payer, cny: int) -> bool:
+        return True  # the code was the step-up: the budget counts, but need not hold
+
+    def write(self, work: Work, payer: Payer, posted: Posted) -> None:
+        # Single use: completing needs the transfer still pending (two right codes: one completes).
+        work.update(
+            self.record,
+            actions=[
+                TransactionRecord.status.set("completed"),
+                TransactionRecord.transaction_id.set(posted.transaction_id),
+            ],
+            condition=TransactionRecord.status == "requires_confirmation",
+        )
+        super().write(work, payer, posted)
+
+    def answer(self, payer: Payer, posted: Posted) -> Answer:
+        self.record.status = "completed"
+        self.record.transaction_id = posted.transaction_id
+        return Answer(200, view_of(self.record, payer.now))
+
+    def _still_pending(self, payer: Payer) -> None:
+        fresh = payer.extras.get((TransactionRecord, (self.record.object_id,)))
+        if fresh is None or fresh.status != "requires_confirmation":
+            raise OkpayError("transfer_not_pending", details={"status": _status(fresh or self.record, payer.now)})
+
+    def _payee_active(self, payer: Payer) -> None:
+        payee = payer.extras.get((User, (self.payee_id,)))
+        if payee is None or payee.status != "active":
+            _cancel_for_payee(self.record, payer.now)
+
+
+def send(payer_id: str, ref: RecipientRef, amount: int, currency: str, note: str | None, now: datetime):
+    """(status code, transfer view): 201 completed or 202 requires_confirmation."""
+    transfer = NewTransfer(
+        payer_id, currency, amount, payee_id=ref.user_id or resolve_recipient(ref) or "", ref=ref, note=note
     )
-    try:
-        # Unconfirmed, so the day's budget must still hold when the posting commits: concurrent
-        # transfers that each fit the budget read above cannot pass it together.
-        view = _complete(payer, record, names, balances, cny, slot, now, condition=None)
-    except _BudgetSpent:
-        if slot is not None:
-            slot.finished = False  # the posting was refused: the edge stores the 202
-        return 202, _await_confirmation(payer, payee, transfer_id, amount, currency, note, names, now)
-    return 201, view
+    answer = money_out.run(transfer, now)
+    return answer.status, answer.body
 
 
-def confirm(payer_id: str, transfer_id: str, code: str, method: str, slot: Any, now: datetime) -> dict[str, Any]:
+def confirm(payer_id: str, transfer_id: str, code: str, method: str, now: datetime) -> dict[str, Any]:
     record = _own_transfer(transfer_id, payer_id, payer_only=True)
     _ensure_pending(record, now)
     payer_user = get_user(payer_id)
@@ -159,30 +288,8 @@ def confirm(payer_id: str, transfer_id: str, code: str, method: str, slot: Any, 
         accepted = record.code_hash is not None and secrets.compare_digest(record.code_hash, _code_hash(record, code))
     if not accepted:
         _wrong_code(record, payer_user, now)
-    payee_id = record.payee
-    payer = money_out.load_payer(
-        payer_id,
-        record.currency,
-        now,
-        extra=[(User, (payee_id,)), (Balance, (ledger.user_account(payee_id), record.currency))],
-    )
-    money_out.require_kyc(payer)
-    payee = payer.extras.get((User, (payee_id,)))
-    if payee is None or payee.status != "active":
-        _cancel_for_payee(record, now)
-    money_out.require_funds(payer, int(record.amount))
-    cny = money_out.cny_equivalent(int(record.amount), record.currency, payer.rates)
-    money_out.require_within_limit(payer, cny)
-    balances = {(payer_id, record.currency): payer.balance} if payer.balance else {}
-    payee_balance = payer.extras.get((Balance, (ledger.user_account(payee_id), record.currency)))
-    if payee_balance is not None:
-        balances[(payee_id, record.currency)] = ledger.BalanceState(
-            int(payee_balance.available), int(payee_balance.version)
-        )
-    names = (record.details or {}).get("masked_names", {})
-    # Single use: completing needs the transfer still pending (two right codes: one completes).
-    condition = TransactionRecord.status == "requires_confirmation"
-    return _complete(payer, record, names, balances, cny, slot, now, condition=condition)
+    transfer = ConfirmedTransfer(payer_id, record.currency, int(record.amount), payee_id=record.payee, record=record)
+    return money_out.run(transfer, now).body
 
 
 def cancel_pending(user_id: str, now: datetime) -> int:
@@ -258,105 +365,23 @@ def view_of(record: TransactionRecord, now: datetime) -> dict[str, Any]:
 # --- internals ------------------------------------------------------------------------------------
 
 
-def _await_confirmation(payer, payee, transfer_id, amount, currency, note, names, now) -> dict[str, Any]:
+def _await_confirmation(payer: User, record: TransactionRecord, now: datetime) -> dict[str, Any]:
+    """Make `record` a transfer waiting for the payer's code, and send the code."""
     code = f"{secrets.randbelow(10**6):06d}"
-    record = TransactionRecord(
-        transfer_id,
-        kind="transfer",
-        status="requires_confirmation",
-        created_at=clock.stamp(now),
-        payer=payer.user.user_id,
-        payee=payee.user_id,
-        amount=amount,
-        currency=currency,
-        note=note,
-        parties=[payer.user.user_id, payee.user_id],
-        expires_at=clock.stamp(now + CONFIRMATION_WINDOW),
-        attempts_left=CODE_ATTEMPTS,
-        resends=0,
-        details={"masked_names": names},
-    )
+    record.status = "requires_confirmation"
+    record.expires_at = clock.stamp(now + CONFIRMATION_WINDOW)
+    record.attempts_left = CODE_ATTEMPTS
+    record.resends = 0
     record.code_hash = _code_hash(record, code)
     # Tracked on both users before it exists, so closing either account finds it (cancel_pending).
-    for user_id in (payer.user.user_id, payee.user_id):
-        _track_pending(user_id, f"{record.expires_at}|{transfer_id}", now)
-    record.save(condition=TransactionRecord.object_id.does_not_exist())
-    _send_code(payer.user, record, code, names.get("payee"), now)
-    logger.info("transfer awaits confirmation", extra={"user_id": payer.user.user_id, "transfer_id": transfer_id})
-    return view_of(record, now)
-
-
-def _complete(payer, record, names, balances, cny, slot, now, *, condition) -> dict[str, Any]:
-    payer_id, payee_id = record.payer, record.payee
-    amount, currency = int(record.amount), record.currency
-    posting = Posting(
-        type="transfer",
-        legs=[
-            Leg(
-                "user_wallet",
-                payer_id,
-                currency,
-                -amount,
-                counterparty={"kind": "user", "id": payee_id, "masked_name": names.get("payee")},
-                description=record.note or "",
-            ),
-            Leg(
-                "user_wallet",
-                payee_id,
-                currency,
-                amount,
-                counterparty={"kind": "user", "id": payer_id, "masked_name": names.get("payer")},
-                description=record.note or "",
-            ),
-        ],
-        parties=[payer_id, payee_id],
-        details={"transfer_id": record.object_id},
-    )
-    record.status = "completed"
-    record.transaction_id = posting.transaction_id
+    for user_id in (record.payer, record.payee):
+        _track_pending(user_id, f"{record.expires_at}|{record.object_id}", now)
     view = view_of(record, now)
-    stamp = clock.stamp(now)
-
-    def finish(transaction: Any, posted: ledger.Posted) -> None:
-        if condition is None:
-            transaction.save(record, condition=TransactionRecord.object_id.does_not_exist())
-        else:
-            transaction.update(
-                record,
-                actions=[
-                    TransactionRecord.status.set("completed"),
-                    TransactionRecord.transaction_id.set(posting.transaction_id),
-                ],
-                condition=condition,
-            )
-        transaction.save(Claim(payee_claim(payer_id, payee_id), user_id=payer_id, created_at=stamp))
-        # The payee may have closed since it was read: the money never lands on a closed account.
-        transaction.condition_check(User, payee_id, condition=User.status == "active")
-        money_out.count_in(transaction, payer, cny, counts_towards_limit=True, cap_budget=condition is None)
-        if slot is not None:
-            idempotency.finish_in(transaction, slot, 201 if condition is None else 200, view, now)
-
-    def why() -> OkpayError | None:
-        if condition is not None:
-            fresh = TransactionRecord.get(record.object_id, consistent_read=True)
-            if fresh.status != "requires_confirmation":
-                return OkpayError("transfer_not_pending", details={"status": _status(fresh, now)})
-        fresh_payer = money_out.load_payer(payer_id, currency, now, extra=[(User, (payee_id,))])
-        payee = fresh_payer.extras.get((User, (payee_id,)))
-        if payee is None or payee.status != "active":
-            if condition is None:
-                return OkpayError("recipient_not_found")
-            _cancel_for_payee(record, now)
-        money_out.require_within_limit(fresh_payer, cny)
-        if condition is None and money_out.needs_step_up(fresh_payer, cny):
-            raise _BudgetSpent  # spent meanwhile by a concurrent movement: this one needs a code
-        return None
-
-    ledger.post(posting, now, balances=balances, extra=finish, on_conflict=why)
-    logger.info("transfer completed", extra={"user_id": payer_id, "transfer_id": record.object_id})
-    from chalicelib.services.debits import notify_if_large
-
-    notify_if_large(payer.user, "transfer", amount, currency, cny, names.get("payee") or payee_id, now)
+    with unit_of_work(now) as work:  # a duplicate request gets this answer, and no second code
+        work.save(record, condition=TransactionRecord.object_id.does_not_exist())
+        work.answer(202, view)
+    _send_code(payer, record, code, (record.details or {}).get("masked_names", {}).get("payee"), now)
+    logger.info("transfer awaits confirmation", extra={"user_id": payer.user_id, "transfer_id": record.object_id})
     return view
 
 
@@ -381,10 +406,6 @@ def _ensure_pending(record: TransactionRecord, now: datetime) -> None:
     status = _status(record, now)
     if status != "requires_confirmation":
         raise OkpayError("transfer_not_pending", details={"status": status})
-
-
-class _BudgetSpent(Exception):
-    """The day's step-up budget was spent by a concurrent movement before this transfer committed."""
 
 
 def _reserve_try(record: TransactionRecord, now: datetime) -> TransactionRecord:
@@ -417,7 +438,7 @@ def _wrong_code(record: TransactionRecord, payer: User | None, now: datetime) ->
     if int(failures.count) >= CODE_ATTEMPTS:
         _cancel_if_pending(record)
     if payer is not None:
-        money_out.record_step_up_failure(payer.user_id, now)
+        step_up.record_failure(payer.user_id, now)
     raise OkpayError("invalid_code", details={"attempts_left": max(0, CODE_ATTEMPTS - int(failures.count))})
 
 
@@ -450,7 +471,7 @@ def _cancel_pending_or_409(record: TransactionRecord, now: datetime) -> None:
 def _count_lookup(payer_id: str, now: datetime) -> None:
     """One use of the payer's daily lookups: `/recipients/lookup` and transfers by phone or email."""
     rate_limits.hit(
-        f"lookup#{payer_id}#{money_out.day_of(now)}", limit=LOOKUPS_PER_DAY, window=timedelta(days=1), now=now
+        f"lookup#{payer_id}#{step_up.day_of(now)}", limit=LOOKUPS_PER_DAY, window=timedelta(days=1), now=now
     )
 
 
@@ -474,8 +495,6 @@ def _code_hash(record: TransactionRecord, code: str) -> str:
 
 
 def _send_code(payer: User, record: TransactionRecord, code: str, masked_payee: str | None, now: datetime) -> None:
-    from chalicelib.adapters import notify
-
     wait = rate_limits.reserve_sms_code(payer.phone, f"transfer#{record.object_id}", now)
     if wait is not None:
         raise OkpayError("rate_limited", retry_after=wait)

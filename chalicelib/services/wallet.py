@@ -41,6 +41,7 @@ from chalicelib.services import funding_sources, idempotency, kyc, ledger, limit
 from chalicelib.services.ledger import Leg, Posting
 from chalicelib.services.money import CURRENCIES
 from chalicelib.services.transaction_view import transaction_item
+from chalicelib.services.unit_of_work import Work
 from chalicelib.store.base import shared_connection
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.wallet import Balance, LedgerEntry, TopUpAttempt, TopUpKey, TransactionRecord
@@ -68,23 +69,25 @@ def summary(user_id: str, now: datetime) -> dict[str, Any]:
 
 
 def top_up(
-    user_id: str, locale: str, funding_source_id: str, amount: int, currency: str, slot: Any, now: datetime
+    user_id: str, locale: str, funding_source_id: str, amount: int, currency: str, now: datetime
 ) -> dict[str, Any]:
     """Record the attempt, charge the card under its reference, then credit the wallet once.
 
     Optimistic: a new key (the usual case) costs no read of the key's attempt. When the key already
     started one (the attempt's Put of `<record>#topup` fails), that attempt is carried on instead.
     """
+    hold = idempotency.held()
+    key_id = hold.record_id if hold is not None else None
     card = _card_or_none(user_id, funding_source_id)
     replaces = None
     for _ in range(3):
         if card is not None:
-            attempt = _open_attempt(user_id, locale, card, amount, currency, slot, now, replaces)
+            attempt = _open_attempt(user_id, locale, card, amount, currency, key_id, now, replaces)
             if attempt is not None:
-                return _carry_on(attempt, True, slot, now)
-        existing = _attempt_of_key(slot, funding_source_id, amount, currency, now) if slot is not None else None
+                return _carry_on(attempt, True, now)
+        existing = _attempt_of_key(key_id, funding_source_id, amount, currency, now) if key_id is not None else None
         if existing is not None and existing.status != FAILED:
-            return _carry_on(existing, False, slot, now)  # even if the card was removed since
+            return _carry_on(existing, False, now)  # even if the card was removed since
         if card is None:
             raise OkpayError("not_found")
         # Nothing was taken under a failed attempt: a new attempt, a new reference.
@@ -109,7 +112,7 @@ def settle(attempt_id: str, now: datetime) -> str:
         return "unknown"
     if outcome == APPROVED:
         try:
-            _complete(attempt, now, None, "job")
+            _complete(attempt, now, "job")
         except _Settled:
             return "skipped"
         except OkpayError:  # kept conflicting with the user's other movements: the next run tries again
@@ -142,9 +145,9 @@ def _card_or_none(user_id: str, funding_source_id: str) -> Any:
         return None
 
 
-def _attempt_of_key(slot: Any, funding_source_id: str, amount: int, currency: str, now: datetime) -> Any:
+def _attempt_of_key(key_id: str, funding_source_id: str, amount: int, currency: str, now: datetime) -> Any:
     """The attempt this key started in the last 24 h, checked against the request; else None."""
-    pointer = _pointer(slot.record_id)
+    pointer = _pointer(key_id)
     if pointer is None or pointer.expires_ttl < now:
         return None
     attempt = _get_attempt(pointer.attempt_id)
@@ -161,7 +164,7 @@ def _open_attempt(
     card: Any,
     amount: int,
     currency: str,
-    slot: Any,
+    key_id: str | None,
     now: datetime,
     replaces: str | None,
 ) -> TopUpAttempt | None:
@@ -172,7 +175,7 @@ def _open_attempt(
         f"top_{hex_id}",
         status=PENDING,
         user_id=user_id,
-        idempotency_id=slot.record_id if slot is not None else None,
+        idempotency_id=key_id,
         bank_reference=f"top_{hex_id}",
         funding_source_id=card.funding_source_id,
         card_token=card.token,
@@ -190,12 +193,12 @@ def _open_attempt(
     try:
         with TransactWrite(connection=shared_connection()) as transaction:
             transaction.save(attempt, condition=TopUpAttempt.object_id.does_not_exist())
-            if slot is not None:
+            if key_id is not None:
                 free = TopUpKey.idempotency_id.does_not_exist() | (TopUpKey.expires_ttl < now)
                 if replaces is not None:
                     free = free | (TopUpKey.attempt_id == replaces)
                 pointer = TopUpKey(
-                    _pointer_id(slot.record_id),
+                    _pointer_id(key_id),
                     attempt_id=attempt.object_id,
                     created_at=stamp,
                     expires_ttl=now + KEY_WINDOW,
@@ -208,7 +211,7 @@ def _open_attempt(
     return attempt
 
 
-def _carry_on(attempt: TopUpAttempt, fresh: bool, slot: Any, now: datetime) -> dict[str, Any]:
+def _carry_on(attempt: TopUpAttempt, fresh: bool, now: datetime) -> dict[str, Any]:
     if attempt.status == COMPLETED:
         return _reply_of(attempt)
     if attempt.status == DECLINED:
@@ -224,11 +227,9 @@ def _carry_on(attempt: TopUpAttempt, fresh: bool, slot: Any, now: datetime) -> d
             outcome = _send(attempt)
     if outcome == APPROVED:
         try:
-            return _complete(attempt, now, slot, "request")
-        except _Settled as settled:
-            if slot is not None:
-                slot.finished = False  # our transaction did not commit: the edge stores the answer
-            return _carry_on(settled.attempt, False, slot, now)
+            return _complete(attempt, now, "request")
+        except _Settled as settled:  # by the settle job meanwhile: answer as it ended
+            return _carry_on(settled.attempt, False, now)
     _close(attempt, DECLINED, outcome, now, "request")
     raise OkpayError(outcome)
 
@@ -287,7 +288,7 @@ class _Settled(OkpayError):
         self.attempt = attempt
 
 
-def _complete(attempt: TopUpAttempt, now: datetime, slot: Any, by: str) -> dict[str, Any]:
+def _complete(attempt: TopUpAttempt, now: datetime, by: str) -> dict[str, Any]:
     """Post the top-up and mark the attempt completed in one transaction; `_Settled` if it was not pending."""
     user_id = attempt.user_id
     amount, currency = int(attempt.amount), attempt.currency
@@ -313,12 +314,9 @@ def _complete(attempt: TopUpAttempt, now: datetime, slot: Any, by: str) -> dict[
         # One header per attempt: its Put (absent) is a second guard against posting twice.
         transaction_id=_transaction_id(attempt),
     )
-    reply: dict[str, Any] = {}
 
-    def finish(transaction: Any, posted: ledger.Posted) -> None:
-        reply.clear()
-        reply.update(transaction_item(posted.entry_for(user_id)))
-        transaction.update(
+    def finish(work: Work, posted: ledger.Posted) -> None:
+        work.update(
             TopUpAttempt(attempt.object_id),
             actions=[
                 TopUpAttempt.status.set(COMPLETED),
@@ -330,15 +328,15 @@ def _complete(attempt: TopUpAttempt, now: datetime, slot: Any, by: str) -> dict[
             ],
             condition=TopUpAttempt.status == PENDING,
         )
-        if slot is not None:
-            idempotency.finish_in(transaction, slot, 201, dict(reply), now)
+        work.answer(201, transaction_item(posted.entry_for(user_id)))
 
-    def settled_elsewhere() -> OkpayError | None:
+    def settled_elsewhere() -> None:
         fresh = _get_attempt(attempt.object_id)
-        return _Settled(fresh) if fresh is not None and fresh.status != PENDING else None
+        if fresh is not None and fresh.status != PENDING:
+            raise _Settled(fresh)
 
-    ledger.post(posting, now, extra=finish, on_conflict=settled_elsewhere)
-    return reply
+    posted = ledger.post(posting, now, extra=finish, on_conflict=settled_elsewhere)
+    return transaction_item(posted.entry_for(user_id))
 
 
 def _close(

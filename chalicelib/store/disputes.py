@@ -1,9 +1,10 @@
 """Disputes (table `disputes`): one item per dispute, and the claim that keeps one open per transaction.
 
-`queue` is the status and the hash key of both agent-facing indexes:
-- `by_respond_by` (`queue`, `respond_by`): the agents' list, oldest deadline first; `overdue` is the
-  key condition `queue = open AND respond_by < now`.
-- `by_sla_due` (`queue`, `sla_due`), sparse: `sla_due` is the next SLA step (the 80 % reminder,
+`status` (`open`, `under_review`, `refunded`, `rejected`, `withdrawn`) is the hash key of both
+agent-facing indexes:
+- `by_respond_by` (`status`, `respond_by`): the agents' list, oldest deadline first; `overdue` is the
+  key condition `status = open AND respond_by < now`.
+- `by_sla_due` (`status`, `sla_due`), sparse: `sla_due` is the next SLA step (the 80 % reminder,
   then `respond_by`) and exists only while the dispute is `open` with no agent reply and not yet
   escalated, so the `dispute_sla` job reads exactly what it must do now.
 - `by_user` (`user_id`, `created_at`): the caller's disputes, newest first.
@@ -33,7 +34,7 @@ class DisputesByRespondBy(GlobalSecondaryIndex):
         index_name = "by_respond_by"
         projection = AllProjection()
 
-    queue = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute(hash_key=True)
     respond_by = UnicodeAttribute(range_key=True)
 
 
@@ -42,7 +43,7 @@ class DisputesBySlaDue(GlobalSecondaryIndex):
         index_name = "by_sla_due"
         projection = AllProjection()
 
-    queue = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute(hash_key=True)
     sla_due = UnicodeAttribute(range_key=True)
 
 
@@ -51,7 +52,7 @@ class Dispute(BaseModel):
         table = "disputes"
 
     dispute_id = UnicodeAttribute(hash_key=True)
-    queue = UnicodeAttribute()  # = status: open | under_review | refunded | rejected | withdrawn
+    status = UnicodeAttribute()  # open | under_review | refunded | rejected | withdrawn
     user_id = UnicodeAttribute()
     transaction_id = UnicodeAttribute()
     transaction_type = UnicodeAttribute()  # payment | transfer | withdrawal

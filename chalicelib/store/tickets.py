@@ -1,8 +1,8 @@
 """Support tickets (table `tickets`): one item per ticket.
 
-`queue` is the status (`new`, `open`, `pending`, `solved`, `closed`) and the hash key of:
-- `by_first_response_due` (`queue`, `first_response_due`): the agents' queue, oldest due first;
-- `by_sla_due` (`queue`, `sla_due`), sparse: the next SLA step (80 % reminder, then the due time)
+`status` (`new`, `open`, `pending`, `solved`, `closed`) is the hash key of:
+- `by_first_response_due` (`status`, `first_response_due`): the agents' queue, oldest due first;
+- `by_sla_due` (`status`, `sla_due`), sparse: the next SLA step (80 % reminder, then the due time)
   until the first agent reply; the `ticket_sla` job queries `new`, `open` and `pending` only, so a
   solved ticket keeps its step and picks it up again if the user reopens it.
 - `by_user` (`user_id`, `created_at`): the caller's tickets, newest first.
@@ -15,7 +15,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.store.base import BaseModel, StageTable
 
-SLA_QUEUES = ("new", "open", "pending")
+SLA_STATUSES = ("new", "open", "pending")  # the `by_sla_due` partitions `ticket_sla` reads
 
 
 class TicketsByUser(GlobalSecondaryIndex):
@@ -32,7 +32,7 @@ class TicketsByFirstResponseDue(GlobalSecondaryIndex):
         index_name = "by_first_response_due"
         projection = AllProjection()
 
-    queue = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute(hash_key=True)
     first_response_due = UnicodeAttribute(range_key=True)
 
 
@@ -41,7 +41,7 @@ class TicketsBySlaDue(GlobalSecondaryIndex):
         index_name = "by_sla_due"
         projection = AllProjection()
 
-    queue = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute(hash_key=True)
     sla_due = UnicodeAttribute(range_key=True)
 
 
@@ -50,7 +50,7 @@ class Ticket(BaseModel):
         table = "tickets"
 
     ticket_id = UnicodeAttribute(hash_key=True)
-    queue = UnicodeAttribute()  # = status
+    status = UnicodeAttribute()  # new | open | pending | solved | closed
     user_id = UnicodeAttribute()
     subject = UnicodeAttribute()
     category = UnicodeAttribute()

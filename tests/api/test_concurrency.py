@@ -8,8 +8,9 @@ answered about themselves.
 
 from __future__ import annotations
 
-from tests.api.helpers import body_of
-from tests.identity.conftest import auth, register_user, run_together
+from tests.helpers.auth import register_user
+from tests.helpers.http import auth, body_of
+from tests.helpers.parallel import run_together
 
 USERS = 10
 ROUNDS = 5

@@ -13,8 +13,9 @@ import pytest
 
 from chalicelib.api.middleware import MAX_BODY_BYTES
 from chalicelib.api.validation import MAX_DEPTH
-from tests.api.helpers import assert_error, body_of, post_json, put_json
-from tests.wallet.conftest import add_card, balances, make_user, top_up
+from tests.helpers.http import assert_error, body_of, post_json, put_json
+from tests.helpers.users import make_user, signed_in
+from tests.helpers.wallet import add_card, balances, top_up
 
 
 def nested_objects(depth: int) -> bytes:
@@ -53,7 +54,7 @@ def test_nesting_deeper_than_the_limit_but_parseable_is_400(client):
 @pytest.mark.parametrize("depth", [900, 5000, 100_000])
 def test_a_deep_body_under_an_idempotency_key_is_400_and_leaves_the_key_unused(client, stage, depth):
     """The key lookup reads the body before validation does: it must not crash on it either."""
-    _, headers = make_user()
+    headers = signed_in(make_user())
     card = add_card(client, headers)
     body = b'{"funding_source_id": ' + b"[" * depth + b"]" * depth + b', "amount": 100, "currency": "CNY"}'
     response = post_json(client, "/me/topups", body, {**headers, "Idempotency-Key": f"deep-{depth}"})

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.services import catalog
-from tests.api.helpers import assert_error, body_of, post_json, put_json
+from tests.helpers.http import assert_error, body_of, post_json, put_json
 
 
 def test_unknown_route_is_404_not_found(client):

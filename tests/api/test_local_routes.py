@@ -12,8 +12,8 @@ import pytest
 import app as app_module
 from chalicelib.adapters import clock, notify
 from chalicelib.jobs.registry import JOBS
-from tests.api.helpers import assert_error, body_of, post_json, put_json
-from tests.conftest import PROJECT_DIR
+from tests.helpers.http import assert_error, body_of, post_json, put_json
+from tests.helpers.paths import PROJECT_DIR
 
 LOCAL_ROUTES = [
     ("GET", "/_local/outbox"),

@@ -9,7 +9,7 @@ from openapi_spec_validator import validate as validate_spec
 import app as app_module
 from chalicelib.api.routing import OPERATIONS
 from chalicelib.errors import STATUS_BY_CODE
-from tests.api.helpers import body_of
+from tests.helpers.http import body_of
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import datetime
 from chalicelib.adapters import clock
 from chalicelib.store.catalog import CatalogItem
 from localstage.seed import FX_RATES
-from tests.api.helpers import assert_error, body_of
+from tests.helpers.http import assert_error, body_of
 
 
 def test_health_is_ok_and_carries_a_request_id(client):

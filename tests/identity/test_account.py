@@ -8,25 +8,13 @@ from datetime import datetime, timedelta
 import pytest
 
 from chalicelib.adapters import clock, outbox
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.identity.conftest import (
-    OTHER_PASSWORD,
-    PASSWORD,
-    auth,
-    last_code,
-    login,
-    login_tokens,
-    me,
-    moto_emails,
-    move_clock,
-    new_email,
-    refresh,
-    register,
-    register_user,
-    run_together,
-    start_registration,
-)
-from tests.identity.mfa_helpers import notice_texts
+from tests.helpers.auth import login, login_tokens, me, refresh, register, register_user, start_registration
+from tests.helpers.clock import move_clock
+from tests.helpers.codes import last_code
+from tests.helpers.http import assert_error, auth, body_of, post_json
+from tests.helpers.outbox import moto_emails, notice_texts
+from tests.helpers.parallel import run_together
+from tests.helpers.users import OTHER_PASSWORD, PASSWORD, new_email
 
 PROFILE_KEYS = {
     "user_id",

@@ -12,33 +12,23 @@ import pytest
 from chalicelib.services import one_time_codes
 from chalicelib.store.codes import Code
 from chalicelib.store.users import Claim, phone_claim
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.identity.conftest import (
-    PASSWORD,
-    auth,
-    last_code,
-    login,
-    login_tokens,
-    me,
-    new_email,
-    new_phone,
-    register,
-    register_user,
-    run_together,
-    start_registration,
-)
-from tests.identity.mfa_helpers import (
+from tests.helpers.auth import login, login_tokens, me, register, register_user, start_registration
+from tests.helpers.codes import last_code
+from tests.helpers.http import assert_error, auth, body_of, post_json
+from tests.helpers.mfa import (
     enable_totp,
     forgot,
     mfa_challenge,
     mfa_verify,
-    notice_texts,
     reset,
     sent_mfa_code,
     set_mfa,
     totp_code,
     wrong,
 )
+from tests.helpers.outbox import notice_texts
+from tests.helpers.parallel import run_together
+from tests.helpers.users import PASSWORD, new_email, new_phone
 
 NEW_PASSWORD = "Saffron-Kettle-Drift-88"
 

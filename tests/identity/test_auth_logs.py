@@ -5,24 +5,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.identity.conftest import (
-    OTHER_PASSWORD,
-    PASSWORD,
-    auth,
-    codes_sent,
-    confirm_email,
-    last_code,
-    login,
-    login_tokens,
-    move_clock,
-    new_email,
-    new_phone,
-    refresh,
-    register,
-    start_registration,
-)
-from tests.identity.mfa_helpers import enable_totp, mfa_challenge, mfa_verify, steady_step, totp_code, wrong
+from tests.helpers.auth import confirm_email, login, login_tokens, refresh, register, start_registration
+from tests.helpers.clock import move_clock
+from tests.helpers.codes import codes_sent, last_code
+from tests.helpers.http import assert_error, auth, body_of, post_json
+from tests.helpers.mfa import enable_totp, mfa_challenge, mfa_verify, steady_step, totp_code, wrong
+from tests.helpers.users import OTHER_PASSWORD, PASSWORD, new_email, new_phone
 
 NEW_PASSWORD = "Saffron-Harbor-Telescope-41%"
 WRONG_PASSWORD = "Wrong-Horse-Battery-88!"

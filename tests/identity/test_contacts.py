@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.identity.conftest import (
-    PASSWORD,
-    auth,
-    codes_sent,
-    last_code,
-    login,
-    login_tokens,
-    me,
-    messages,
-    moto_emails,
-    moto_sms,
-    move_clock,
-    new_email,
-    new_phone,
-    register,
-    register_user,
-    start_registration,
-)
-from tests.identity.mfa_helpers import notice_texts, notices, wrong
+from tests.helpers.auth import login, login_tokens, me, register, register_user, start_registration
+from tests.helpers.clock import move_clock
+from tests.helpers.codes import codes_sent, last_code
+from tests.helpers.http import assert_error, auth, body_of, post_json
+from tests.helpers.mfa import wrong
+from tests.helpers.outbox import messages, moto_emails, moto_sms, notice_texts, notices
+from tests.helpers.users import PASSWORD, new_email, new_phone
 
 
 def verify(client, user, channel, code):

@@ -7,21 +7,11 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.store.users import User
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.identity.conftest import (
-    OTHER_PASSWORD,
-    PASSWORD,
-    login,
-    login_tokens,
-    me,
-    messages,
-    moto_emails,
-    moto_sms,
-    move_clock,
-    new_email,
-    new_phone,
-    register_user,
-)
+from tests.helpers.auth import login, login_tokens, me, register_user
+from tests.helpers.clock import move_clock
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.outbox import messages, moto_emails, moto_sms
+from tests.helpers.users import OTHER_PASSWORD, PASSWORD, new_email, new_phone
 
 
 def _without_request_id(response) -> dict:

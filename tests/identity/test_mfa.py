@@ -5,21 +5,11 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlparse
 
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.identity.conftest import (
-    PASSWORD,
-    auth,
-    last_code,
-    login,
-    me,
-    messages,
-    moto_emails,
-    moto_sms,
-    move_clock,
-    register_user,
-    run_together,
-)
-from tests.identity.mfa_helpers import (
+from tests.helpers.auth import login, me, register_user
+from tests.helpers.clock import move_clock
+from tests.helpers.codes import last_code
+from tests.helpers.http import assert_error, auth, body_of, post_json
+from tests.helpers.mfa import (
     activate_totp,
     begin_totp,
     enable_totp,
@@ -27,7 +17,6 @@ from tests.identity.mfa_helpers import (
     mfa_challenge,
     mfa_send,
     mfa_verify,
-    notice_texts,
     reset,
     sent_mfa_code,
     set_mfa,
@@ -35,6 +24,9 @@ from tests.identity.mfa_helpers import (
     totp_code,
     wrong,
 )
+from tests.helpers.outbox import messages, moto_emails, moto_sms, notice_texts
+from tests.helpers.parallel import run_together
+from tests.helpers.users import PASSWORD
 
 TOKEN_KEYS = {"user_id", "access_token", "refresh_token", "token_type", "expires_in", "session_id"}
 

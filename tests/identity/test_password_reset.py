@@ -9,33 +9,14 @@ from urllib.parse import quote
 import pytest
 
 from chalicelib.adapters import clock
-from tests.api.helpers import assert_error, body_of
-from tests.identity.conftest import (
-    PASSWORD,
-    codes_sent,
-    last_code,
-    login,
-    login_tokens,
-    me,
-    messages,
-    moto_emails,
-    moto_sms,
-    move_clock,
-    new_email,
-    new_phone,
-    refresh,
-    register_user,
-    run_together,
-)
-from tests.identity.mfa_helpers import (
-    enable_totp,
-    forgot,
-    notice_texts,
-    notices,
-    reset,
-    totp_code,
-    wrong,
-)
+from tests.helpers.auth import login, login_tokens, me, refresh, register_user
+from tests.helpers.clock import move_clock
+from tests.helpers.codes import codes_sent, last_code
+from tests.helpers.http import assert_error, body_of
+from tests.helpers.mfa import enable_totp, forgot, reset, totp_code, wrong
+from tests.helpers.outbox import messages, moto_emails, moto_sms, notice_texts, notices
+from tests.helpers.parallel import run_together
+from tests.helpers.users import PASSWORD, new_email, new_phone
 
 NEW_PASSWORD = "Saffron-Kettle-Drift-88"
 

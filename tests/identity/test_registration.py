@@ -9,25 +9,13 @@ from urllib.parse import quote
 import pytest
 
 from chalicelib.adapters import clock
-from tests.api.helpers import assert_error, body_of
-from tests.identity.conftest import (
-    PASSWORD,
-    codes_sent,
-    confirm_email,
-    last_code,
-    login,
-    login_tokens,
-    me,
-    messages,
-    moto_emails,
-    moto_sms,
-    new_email,
-    new_phone,
-    register,
-    register_user,
-    run_together,
-    start_registration,
-)
+from tests.helpers.auth import confirm_email, login, login_tokens, me, register, register_user, start_registration
+from tests.helpers.clock import move_clock
+from tests.helpers.codes import codes_sent, last_code
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.outbox import messages, moto_emails, moto_sms
+from tests.helpers.parallel import run_together
+from tests.helpers.users import PASSWORD, new_email, new_phone
 
 
 def _wrong(code: str) -> str:
@@ -113,8 +101,6 @@ def test_start_with_an_invalid_phone_is_400(client, phone):
 
 @pytest.mark.parametrize("payload", [{}, {"phone": ""}, {"phone": 13800138000}, {"phone": "x", "extra": 1}])
 def test_start_with_a_malformed_body_is_400(client, payload):
-    from tests.api.helpers import post_json
-
     assert_error(post_json(client, "/auth/register/start", payload), 400, "validation_error")
 
 
@@ -199,8 +185,6 @@ def test_register_with_a_wrong_code_is_422_and_counts_down(client):
 
 
 def test_asking_for_a_new_code_does_not_buy_more_guesses(client, frozen_clock):
-    from tests.identity.conftest import move_clock
-
     phone = new_phone()
     start_registration(client, phone)
     for _ in range(5):
@@ -217,8 +201,6 @@ def test_register_without_a_code_sent_is_422(client):
 
 
 def test_the_code_expires(client, frozen_clock):
-    from tests.identity.conftest import move_clock
-
     phone = new_phone()
     start_registration(client, phone)
     move_clock(timedelta(minutes=11))
@@ -287,8 +269,6 @@ def test_invalid_email_is_400(client):
 
 
 def test_register_with_a_malformed_body_is_400(client):
-    from tests.api.helpers import post_json
-
     payload = {"phone": new_phone(), "code": "123456", "email": new_email(), "password": PASSWORD}
     assert_error(post_json(client, "/auth/register", payload), 400, "validation_error", field="display_name")
     payload["display_name"] = "x"

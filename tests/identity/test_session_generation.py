@@ -15,9 +15,12 @@ import pytest
 
 from chalicelib.store.sessions import Session
 from chalicelib.store.users import User
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.identity.conftest import PASSWORD, auth, last_code, login_tokens, me, refresh, run_together
-from tests.identity.mfa_helpers import forgot, reset
+from tests.helpers.auth import login_tokens, me, refresh, register_user
+from tests.helpers.codes import last_code
+from tests.helpers.http import assert_error, auth, body_of, post_json
+from tests.helpers.mfa import forgot, reset
+from tests.helpers.parallel import run_together
+from tests.helpers.users import PASSWORD
 
 NEW_PASSWORD = "Saffron-Kettle-Drift-88"
 
@@ -118,8 +121,6 @@ def test_a_rotated_refresh_token_of_an_outdated_session_fails(client, user):
 
 
 def test_revoking_all_does_not_touch_other_users(client, user):
-    from tests.identity.conftest import register_user
-
     other = register_user(client, verify_email=False)
     assert client.delete("/me/sessions", headers=auth(user["access_token"])).status_code == 204
     assert me(client, other["access_token"]).status_code == 200

@@ -8,16 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.identity.conftest import (
-    auth,
-    login_tokens,
-    me,
-    move_clock,
-    refresh,
-    register_user,
-    run_together,
-)
+from tests.helpers.auth import login_tokens, me, refresh, register_user
+from tests.helpers.clock import move_clock
+from tests.helpers.http import assert_error, auth, body_of, post_json
+from tests.helpers.parallel import run_together
 
 TOKEN_FIELDS = {"user_id", "access_token", "refresh_token", "token_type", "expires_in", "session_id"}
 

@@ -22,7 +22,8 @@ from chalicelib.store.disputes import Dispute, get_dispute
 from chalicelib.store.job_state import read_position
 from chalicelib.store.tickets import Ticket
 from chalicelib.store.users import User
-from tests.api.helpers import body_of, post_json
+from tests.helpers.http import body_of, post_json
+from tests.helpers.users import make_user
 
 REGION = "ap-southeast-1"
 FILED = datetime.fromisoformat("2026-11-23T10:00:00+08:00")  # a Monday
@@ -46,22 +47,6 @@ def _no_scans(monkeypatch):
 # --- making cases -----------------------------------------------------------------------------
 
 
-def make_user(*, locale="zh-CN", email_verified=True, role="user") -> User:
-    user_id = f"usr_{uuid.uuid4().hex}"
-    user = User(
-        user_id,
-        role=role,
-        created_at=clock.stamp(FILED - timedelta(days=30)),
-        locale=locale,
-        phone=f"+86139{uuid.uuid4().int % 10**8:08d}",
-        phone_verified=True,
-        email=f"{user_id}@example.com",
-        email_verified=email_verified,
-    )
-    user.save()
-    return user
-
-
 def make_agent(locale="zh-CN") -> User:
     return make_user(locale=locale, role="agent")
 
@@ -70,7 +55,7 @@ def make_dispute(user: User, *, assignee: User | None = None, filed=FILED, respo
     """A dispute as `POST /disputes` leaves it."""
     dispute = Dispute(
         f"dsp_{uuid.uuid4().hex}",
-        queue="open",
+        status="open",
         user_id=user.user_id,
         transaction_id=f"txn_{uuid.uuid4().hex}",
         transaction_type="payment",
@@ -94,7 +79,7 @@ def agent_replies(dispute: Dispute, at: datetime) -> None:
     """What the first agent reply does to the item (chalicelib.services.dispute_desk.reply)."""
     dispute.update(
         actions=[
-            Dispute.queue.set("under_review"),
+            Dispute.status.set("under_review"),
             Dispute.agent_replied_at.set(clock.stamp(at)),
             Dispute.sla_due.remove(),
             Dispute.updated_at.set(clock.stamp(at)),
@@ -147,7 +132,7 @@ def actions_of(dispute: Dispute) -> list[str]:
 
 
 def test_nothing_happens_before_the_80_percent_point(stage):
-    make_dispute(make_user(), assignee=make_agent())
+    make_dispute(make_user(locale="zh-CN"), assignee=make_agent())
     result = run(REMIND_AT - timedelta(minutes=1))
     assert result["checked"] == 0 and result["reminded"] == 0 and result["escalated"] == 0
     assert result["finished"] is True
@@ -156,7 +141,7 @@ def test_nothing_happens_before_the_80_percent_point(stage):
 
 def test_at_80_percent_the_assignee_gets_one_digest_and_the_queue_gets_the_unassigned(client):
     agent = make_agent(locale="en")
-    user = make_user()
+    user = make_user(locale="zh-CN")
     mine = [make_dispute(user, assignee=agent), make_dispute(user, assignee=agent)]
     unassigned = make_dispute(user)
 
@@ -199,7 +184,7 @@ def test_past_respond_by_the_case_is_escalated_the_lead_alerted_once_and_each_us
     for dispute in cases:
         item = fresh(dispute)
         assert item.escalated is True and item.sla_stage == "escalated" and item.sla_due is None
-        assert item.queue == "open"  # still waiting for an agent, now flagged
+        assert item.status == "open"  # still waiting for an agent, now flagged
         assert item.updated_at == clock.stamp(RESPOND_BY + timedelta(seconds=1))
         assert actions_of(dispute) == ["sla_reminded", "escalated"]
         (event,) = [e for e in events_of(f"dispute#{dispute.dispute_id}") if e.action == "escalated"]
@@ -229,7 +214,7 @@ def test_past_respond_by_the_case_is_escalated_the_lead_alerted_once_and_each_us
 
 def test_a_run_that_starts_past_the_deadline_escalates_without_a_late_reminder(stage):
     agent = make_agent()
-    user = make_user()
+    user = make_user(locale="zh-CN")
     dispute = make_dispute(user, assignee=agent)
     result = run(RESPOND_BY + timedelta(days=2))
     assert (result["reminded"], result["escalated"]) == (0, 1)
@@ -240,7 +225,7 @@ def test_a_run_that_starts_past_the_deadline_escalates_without_a_late_reminder(s
 
 def test_a_dispute_the_agent_answered_is_never_escalated(stage):
     agent = make_agent()
-    user = make_user()
+    user = make_user(locale="zh-CN")
     answered = make_dispute(user, assignee=agent)
     run(REMIND_AT)
     agent_replies(answered, REMIND_AT + timedelta(hours=1))
@@ -249,13 +234,13 @@ def test_a_dispute_the_agent_answered_is_never_escalated(stage):
     result = run(RESPOND_BY + timedelta(hours=1))
     assert result["checked"] == 0 and result["escalated"] == 0
     item = fresh(answered)
-    assert item.escalated is False and item.queue == "under_review"
+    assert item.escalated is False and item.status == "under_review"
     assert outbox.messages() == [] and alerts() == []
 
 
 def test_a_reply_after_the_job_read_the_case_wins(stage):
     # The job read the case from the index, then the agent answered: the conditional step fails.
-    dispute = make_dispute(make_user())
+    dispute = make_dispute(make_user(locale="zh-CN"))
     (seen,) = Dispute.by_sla_due.query("open", Dispute.sla_due <= clock.stamp(REMIND_AT))
     agent_replies(dispute, REMIND_AT)
     assert sla_runner.take_step(dispute_sla.DISPUTES, seen, RESPOND_BY + timedelta(hours=1)) is None
@@ -263,15 +248,15 @@ def test_a_reply_after_the_job_read_the_case_wins(stage):
 
 
 def test_a_withdrawn_dispute_is_left_alone(stage):
-    dispute = make_dispute(make_user())
+    dispute = make_dispute(make_user(locale="zh-CN"))
     (seen,) = Dispute.by_sla_due.query("open", Dispute.sla_due <= clock.stamp(REMIND_AT))
-    dispute.update(actions=[Dispute.queue.set("withdrawn")])  # sla_due not yet removed: the condition holds
+    dispute.update(actions=[Dispute.status.set("withdrawn")])  # sla_due not yet removed: the condition holds
     assert sla_runner.take_step(dispute_sla.DISPUTES, seen, RESPOND_BY) is None
     assert fresh(dispute).escalated is False
 
 
 def test_an_escalated_case_left_in_the_index_is_taken_out_without_a_notice(stage):
-    dispute = make_dispute(make_user())
+    dispute = make_dispute(make_user(locale="zh-CN"))
     dispute.update(actions=[Dispute.sla_stage.set("escalated"), Dispute.escalated.set(True)])
     result = run(RESPOND_BY + timedelta(hours=1))
     assert (result["checked"], result["skipped"], result["escalated"]) == (1, 1, 0)
@@ -283,7 +268,7 @@ def test_an_escalated_case_left_in_the_index_is_taken_out_without_a_notice(stage
 def test_overlapping_runs_notify_each_case_once(stage, monkeypatch, moment):
     monkeypatch.setattr(sla_runner, "PAGE", 5)  # many pages, so the two runs interleave
     agent = make_agent()
-    users = [make_user() for _ in range(12)]
+    users = [make_user(locale="zh-CN") for _ in range(12)]
     cases = [make_dispute(user, assignee=agent if n % 2 else None) for n, user in enumerate(users)]
     results: list[dict] = []
     barrier = threading.Barrier(2)
@@ -316,13 +301,13 @@ def test_overlapping_runs_notify_each_case_once(stage, monkeypatch, moment):
 def test_a_run_out_of_time_saves_a_cursor_and_the_next_runs_finish_the_rest(stage, monkeypatch):
     monkeypatch.setattr(sla_runner, "PAGE", 2)
     monkeypatch.setattr(sla_runner, "TIME_BUDGET", 0.0)  # one page per run
-    users = [make_user() for _ in range(5)]
+    users = [make_user(locale="zh-CN") for _ in range(5)]
     cases = [make_dispute(user, filed=FILED + timedelta(minutes=n)) for n, user in enumerate(users)]
     moment = RESPOND_BY + timedelta(hours=1)
 
     first = run(moment)
     assert (first["checked"], first["escalated"], first["finished"]) == (2, 2, False)
-    assert '"queue": "open"' in read_position("dispute_sla")
+    assert '"status": "open"' in read_position("dispute_sla")
     second = run(moment)
     assert (second["escalated"], second["finished"]) == (2, False)
     third = run(moment)
@@ -338,7 +323,7 @@ def test_a_run_out_of_time_saves_a_cursor_and_the_next_runs_finish_the_rest(stag
 def test_cases_that_keep_failing_do_not_starve_the_rest(stage, monkeypatch):
     monkeypatch.setattr(sla_runner, "PAGE", 2)
     monkeypatch.setattr(sla_runner, "TIME_BUDGET", 0.0)
-    users = [make_user() for _ in range(4)]
+    users = [make_user(locale="zh-CN") for _ in range(4)]
     cases = [make_dispute(user, filed=FILED + timedelta(minutes=n)) for n, user in enumerate(users)]
     stuck = {cases[0].dispute_id, cases[1].dispute_id}  # the oldest page
     update = Dispute.update
@@ -365,7 +350,7 @@ def test_cases_that_keep_failing_do_not_starve_the_rest(stage, monkeypatch):
 
 
 def test_a_run_record_is_kept_when_the_run_did_something(stage):
-    make_dispute(make_user())
+    make_dispute(make_user(locale="zh-CN"))
     run(REMIND_AT - timedelta(hours=1))
     assert events_of("job#dispute_sla") == []  # idle runs leave no trace
     run(REMIND_AT)
@@ -376,7 +361,7 @@ def test_a_run_record_is_kept_when_the_run_did_something(stage):
 
 def test_claimed_cases_are_still_announced_when_reading_users_fails(stage, monkeypatch):
     agent = make_agent()
-    user = make_user()
+    user = make_user(locale="zh-CN")
     reminded = make_dispute(user, assignee=agent)
     overdue = make_dispute(user, filed=FILED - timedelta(days=5), respond_by=RESPOND_BY - timedelta(days=5))
 

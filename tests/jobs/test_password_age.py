@@ -5,28 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from chalicelib.adapters import clock, outbox
-from chalicelib.services.password_age import schedule_review
 from chalicelib.store.users import User
-from tests.api.helpers import body_of, post_json
+from tests.helpers.http import body_of, post_json
+from tests.helpers.users import make_user
 
 CHANGED = datetime.fromisoformat("2026-01-10T09:00:00+08:00")
-
-
-def make_user(user_id, *, locale="en", email_verified=True, changed=CHANGED, status="active"):
-    user = User(
-        user_id,
-        created_at=clock.stamp(changed),
-        locale=locale,
-        phone="+8613800138" + user_id[-3:],
-        phone_verified=True,
-        email=f"{user_id}@example.com",
-        email_verified=email_verified,
-        password_changed_at=clock.stamp(changed),
-        status=status,
-    )
-    schedule_review(user, changed)
-    user.save()
-    return user
 
 
 def run_at(client, moment):
@@ -36,15 +19,17 @@ def run_at(client, moment):
 
 
 def test_nobody_is_reminded_before_180_days(client):
-    make_user("usr_a001")
+    make_user(user_id="usr_a001", password_changed_at=CHANGED)
     result = run_at(client, "2026-07-08T10:00:00+08:00")  # day 179
     assert result["reminded"] == 0
     assert outbox.messages() == []
 
 
 def test_the_reminder_goes_once_on_the_due_day_in_the_users_language(client):
-    make_user("usr_a002", locale="zh-CN")
-    make_user("usr_a003", locale="en", email_verified=False)
+    make_user(user_id="usr_a002", password_changed_at=CHANGED, locale="zh-CN")
+    make_user(
+        user_id="usr_a003", password_changed_at=CHANGED, locale="en", email_verified=False, phone="+8613800138003"
+    )
     due = (CHANGED + timedelta(days=180)).date().isoformat()
     first = run_at(client, f"{due}T10:00:00+08:00")
     assert first["reminded"] == 2
@@ -58,7 +43,7 @@ def test_the_reminder_goes_once_on_the_due_day_in_the_users_language(client):
 
 
 def test_a_missed_day_is_caught_up_and_the_next_period_reminds_again(client):
-    make_user("usr_a004")
+    make_user(user_id="usr_a004", password_changed_at=CHANGED)
     due = CHANGED + timedelta(days=180)
     run_at(client, (due - timedelta(days=2)).isoformat())  # the job ran two days before
     assert run_at(client, (due + timedelta(days=2)).isoformat())["reminded"] == 1  # then was down on the day
@@ -67,8 +52,8 @@ def test_a_missed_day_is_caught_up_and_the_next_period_reminds_again(client):
 
 
 def test_closed_accounts_and_fresh_passwords_get_nothing(client):
-    make_user("usr_a005", status="closed")
-    user = make_user("usr_a006")
+    make_user(user_id="usr_a005", password_changed_at=CHANGED, status="closed")
+    user = make_user(user_id="usr_a006", password_changed_at=CHANGED)
     user.update(actions=[User.password_changed_at.set(clock.stamp(CHANGED + timedelta(days=100)))])
     due = (CHANGED + timedelta(days=180)).isoformat()
     assert run_at(client, due)["reminded"] == 0

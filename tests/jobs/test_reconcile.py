@@ -19,8 +19,10 @@ from chalicelib.store.reconciliation import LEDGER_TOTAL, RUN_SUBJECT, ReconBala
 from chalicelib.store.users import User, email_claim, find_claim_owner
 from chalicelib.store.wallet import Balance, LedgerEntry
 from localstage.seed import AGENT_EMAIL
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.wallet.conftest import add_card, make_user, top_up
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.paths import PROJECT_DIR
+from tests.helpers.users import make_user, signed_in
+from tests.helpers.wallet import add_card, top_up
 
 REGION = "ap-southeast-1"
 T0 = datetime.fromisoformat("2026-11-20T10:00:00+08:00")
@@ -35,12 +37,6 @@ def agent(seeded):
 
 def at(moment: datetime) -> None:
     clock.set_test_clock(moment)
-
-
-def signed_in(user) -> dict[str, str]:
-    """A fresh session at the clock's time (access tokens last 15 minutes)."""
-    token = sessions.start_session(user, device_id="d2", device_name=None, now=clock.now()).access_token
-    return {"Authorization": f"Bearer {token}"}
 
 
 def run_at(client, moment: datetime) -> dict:
@@ -65,7 +61,8 @@ def recon(account: str, currency: str = "CNY") -> ReconBalance:
 
 
 def funded(client, *amounts, currency="CNY"):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     card = add_card(client, headers)
     for amount in amounts:
         assert top_up(client, headers, card, amount, currency).status_code == 201
@@ -129,7 +126,7 @@ def write_wallet_movement(user_id, moment: datetime, version, delta, after):
 
 def test_the_report_is_404_before_the_first_run_and_for_agents_only(client, agent):
     assert_error(client.get("/admin/reconciliation/latest", headers=agent), 404, "not_found")
-    _, user_headers = make_user()
+    user_headers = signed_in(make_user())
     assert_error(client.get("/admin/reconciliation/latest", headers=user_headers), 403, "forbidden")
     assert_error(client.get("/admin/reconciliation/latest"), 401, "unauthorized")
     run_at(client, T0)
@@ -194,7 +191,8 @@ def test_a_top_up_whose_answer_was_lost_and_settled_by_the_job_reconciles_once(c
     from chalicelib.jobs.registry import run_job
 
     at(T0)
-    alice, headers = make_user()
+    alice = make_user()
+    headers = signed_in(alice)
     card = add_card(client, headers, number=TIMEOUT_CARD)
     assert_error(top_up(client, headers, card, 3_000, key="lost"), 503, "try_again")
     at(T0 + timedelta(minutes=3))
@@ -311,7 +309,7 @@ def test_a_merchant_balance_never_goes_below_zero(client, agent):
 def test_a_version_posted_just_after_the_cutoff_is_waited_for(client, agent):
     """A request that lost a race posts its start time with the next version: near a cutoff the
     versions and the stamps may disagree. That is not a fault."""
-    user, _ = make_user()
+    user = make_user()
     run_moment = datetime.fromisoformat("2026-11-20T12:00:00+08:00")
     cutoff = run_moment - timedelta(minutes=5)
     write_wallet_movement(user.user_id, cutoff - timedelta(minutes=30), 1, 100, 100)
@@ -329,7 +327,7 @@ def test_a_version_posted_just_after_the_cutoff_is_waited_for(client, agent):
 
 
 def test_a_version_that_never_comes_is_a_gap(client, agent):
-    user, _ = make_user()
+    user = make_user()
     run_moment = datetime.fromisoformat("2026-11-20T12:00:00+08:00")
     cutoff = run_moment - timedelta(minutes=5)
     write_wallet_movement(user.user_id, cutoff - timedelta(minutes=30), 1, 100, 100)
@@ -482,7 +480,6 @@ def test_the_scheduled_function_runs_the_job(stage):
     from chalice.test import Client
 
     import app as app_module
-    from tests.conftest import PROJECT_DIR
 
     with Client(app_module.app, stage_name="local", project_dir=str(PROJECT_DIR)) as test_client:
         event = test_client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [])

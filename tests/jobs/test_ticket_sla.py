@@ -1,5 +1,5 @@
-"""ticket_sla: remind at 80 % of the 24 hours to the first response, escalate past it; the queues
-new, open and pending only; each notice once; batches that resume from a cursor across queues."""
+"""ticket_sla: remind at 80 % of the 24 hours to the first response, escalate past it; the statuses
+new, open and pending only; each notice once; batches that resume from a cursor across statuses."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from chalicelib.store.audit import events_of
 from chalicelib.store.job_state import read_position
 from chalicelib.store.tickets import Ticket, get_ticket
 from chalicelib.store.users import User
-from tests.jobs.test_dispute_sla import SUPPORT, alerts, ids_in, make_agent, make_user, run_over_http
+from tests.helpers.users import make_user
+from tests.jobs.test_dispute_sla import SUPPORT, alerts, ids_in, make_agent, run_over_http
 
 OPENED = datetime.fromisoformat("2026-11-28T21:30:00+08:00")  # a Saturday night: calendar hours count
 DUE = OPENED + timedelta(hours=24)
@@ -34,12 +35,12 @@ def _no_scans(monkeypatch):
     monkeypatch.setattr(User, "scan", classmethod(refuse))
 
 
-def make_ticket(user: User, *, queue="new", assignee: User | None = None, opened=OPENED) -> Ticket:
-    """A ticket as `POST /support/tickets` leaves it (then moved to `queue` by an agent, if asked)."""
+def make_ticket(user: User, *, status="new", assignee: User | None = None, opened=OPENED) -> Ticket:
+    """A ticket as `POST /support/tickets` leaves it (then moved to `status` by an agent, if asked)."""
     due = opened + timedelta(hours=24)
     ticket = Ticket(
         f"tkt_{uuid.uuid4().hex}",
-        queue=queue,
+        status=status,
         user_id=user.user_id,
         subject="无法提现",
         category="payment",
@@ -72,24 +73,24 @@ def actions_of(ticket: Ticket) -> list[str]:
 
 
 def test_nothing_happens_before_the_80_percent_point(stage):
-    make_ticket(make_user())
+    make_ticket(make_user(locale="zh-CN"))
     result = run(REMIND_AT - timedelta(seconds=1))
     assert (result["checked"], result["reminded"], result["escalated"]) == (0, 0, 0)
     assert outbox.messages() == [] and alerts() == []
 
 
-def test_at_80_percent_one_digest_per_recipient_over_every_sla_queue(client):
-    user = make_user()
+def test_at_80_percent_one_digest_per_recipient_over_every_sla_status(client):
+    user = make_user(locale="zh-CN")
     agent = make_agent()
-    queued = [make_ticket(user, queue=queue) for queue in ("new", "open", "pending")]
-    assigned = [make_ticket(user, queue="open", assignee=agent), make_ticket(user, queue="pending", assignee=agent)]
+    queued = [make_ticket(user, status=status) for status in ("new", "open", "pending")]
+    assigned = [make_ticket(user, status="open", assignee=agent), make_ticket(user, status="pending", assignee=agent)]
 
     result = run_over_http(client, REMIND_AT, job="ticket_sla")
     assert (result["checked"], result["reminded"], result["escalated"]) == (5, 5, 0)
     again = run_over_http(client, REMIND_AT + timedelta(minutes=15), job="ticket_sla")
     assert again["checked"] == 0
 
-    (queue_mail,) = outbox.messages(SUPPORT)  # the unassigned ones, whatever their queue
+    (queue_mail,) = outbox.messages(SUPPORT)  # the unassigned ones, whatever their status
     assert queue_mail.subject == "Okpay 客服提醒：3 个案件即将超时"
     assert "工单" in queue_mail.body and "（北京时间）" in queue_mail.body
     assert sorted(tickets_in([queue_mail])) == sorted(t.ticket_id for t in queued)
@@ -106,7 +107,7 @@ def test_past_the_due_time_escalated_lead_alerted_once_user_told_once(stage):
     chinese = make_user(locale="zh-CN")
     texted = make_user(locale="zh-CN", email_verified=False)
     english = make_user(locale="en")
-    tickets = [make_ticket(chinese), make_ticket(texted, queue="open"), make_ticket(english, queue="pending")]
+    tickets = [make_ticket(chinese), make_ticket(texted, status="open"), make_ticket(english, status="pending")]
     run(REMIND_AT)
     outbox.clear()
 
@@ -135,7 +136,7 @@ def test_past_the_due_time_escalated_lead_alerted_once_user_told_once(stage):
 
 
 def test_a_run_past_the_due_time_escalates_without_a_reminder(stage):
-    user = make_user()
+    user = make_user(locale="zh-CN")
     ticket = make_ticket(user)
     result = run(DUE + timedelta(days=1))
     assert (result["reminded"], result["escalated"]) == (0, 1)
@@ -145,13 +146,13 @@ def test_a_run_past_the_due_time_escalates_without_a_reminder(stage):
 
 
 def test_a_first_response_before_the_due_time_stops_the_clock(stage):
-    ticket = make_ticket(make_user())
+    ticket = make_ticket(make_user(locale="zh-CN"))
     (seen,) = Ticket.by_sla_due.query("new", Ticket.sla_due <= clock.stamp(DUE))  # the job's read
     ticket.update(  # the first agent reply, as chalicelib.services.tickets makes it
         actions=[
             Ticket.first_responded_at.set(clock.stamp(REMIND_AT)),
             Ticket.sla_due.remove(),
-            Ticket.queue.set("open"),
+            Ticket.status.set("open"),
         ]
     )
     assert sla_runner.take_step(ticket_sla.TICKETS, seen, DUE) is None  # the stale read loses
@@ -161,29 +162,29 @@ def test_a_first_response_before_the_due_time_stops_the_clock(stage):
 
 
 def test_a_solved_ticket_is_not_touched_until_the_user_reopens_it(stage):
-    user = make_user()
-    ticket = make_ticket(user, queue="solved")  # solved without a reply: its SLA step stays
+    user = make_user(locale="zh-CN")
+    ticket = make_ticket(user, status="solved")  # solved without a reply: its SLA step stays
     assert run(DUE + timedelta(hours=1))["checked"] == 0
     assert fresh(ticket).sla_stage == "none" and fresh(ticket).escalated is False
     assert outbox.messages() == [] and alerts() == []
 
-    ticket.update(actions=[Ticket.queue.set("open")])  # the user writes again
+    ticket.update(actions=[Ticket.status.set("open")])  # the user writes again
     assert run(DUE + timedelta(hours=2))["escalated"] == 1
     assert len(outbox.messages(user.email)) == 1
 
 
 def test_a_ticket_solved_after_the_job_read_it_is_left_alone(stage):
-    ticket = make_ticket(make_user())
+    ticket = make_ticket(make_user(locale="zh-CN"))
     (seen,) = Ticket.by_sla_due.query("new", Ticket.sla_due <= clock.stamp(DUE))
-    ticket.update(actions=[Ticket.queue.set("solved")])
+    ticket.update(actions=[Ticket.status.set("solved")])
     assert sla_runner.take_step(ticket_sla.TICKETS, seen, DUE) is None
     assert fresh(ticket).escalated is False
 
 
 def test_overlapping_runs_tell_each_user_once_and_page_the_lead_per_batch(stage, monkeypatch):
     monkeypatch.setattr(sla_runner, "PAGE", 3)
-    users = [make_user() for _ in range(9)]
-    tickets = [make_ticket(user, queue=("new", "open", "pending")[n % 3]) for n, user in enumerate(users)]
+    users = [make_user(locale="zh-CN") for _ in range(9)]
+    tickets = [make_ticket(user, status=("new", "open", "pending")[n % 3]) for n, user in enumerate(users)]
     results: list[dict] = []
     barrier = threading.Barrier(3)
 
@@ -203,22 +204,22 @@ def test_overlapping_runs_tell_each_user_once_and_page_the_lead_per_batch(stage,
     assert all(actions_of(ticket) == ["escalated"] for ticket in tickets)
 
 
-def test_the_cursor_carries_a_run_over_to_the_next_queue(stage, monkeypatch):
+def test_the_cursor_carries_a_run_over_to_the_next_status(stage, monkeypatch):
     monkeypatch.setattr(sla_runner, "PAGE", 2)
     monkeypatch.setattr(sla_runner, "MAX_CASES", 2)  # a run stops once it has read 2 cases
-    users = [make_user() for _ in range(6)]
-    queues = ["new", "new", "new", "open", "pending", "pending"]
+    users = [make_user(locale="zh-CN") for _ in range(6)]
+    statuses = ["new", "new", "new", "open", "pending", "pending"]
     tickets = [
-        make_ticket(user, queue=queue, opened=OPENED + timedelta(minutes=n))
-        for n, (user, queue) in enumerate(zip(users, queues, strict=True))
+        make_ticket(user, status=status, opened=OPENED + timedelta(minutes=n))
+        for n, (user, status) in enumerate(zip(users, statuses, strict=True))
     ]
     moment = DUE + timedelta(hours=1)
     runs = [run(moment)]
-    assert runs[0]["finished"] is False and '"queue": "new"' in read_position("ticket_sla")
+    assert runs[0]["finished"] is False and '"status": "new"' in read_position("ticket_sla")
     while not runs[-1]["finished"]:
         runs.append(run(moment))
         assert len(runs) < 10
-    # new ×2 | new, open | pending ×2, then stops before `new` | all three queues empty: finished
+    # new ×2 | new, open | pending ×2, then stops before `new` | all three statuses empty: finished
     assert [r["escalated"] for r in runs] == [2, 2, 2, 0]
     assert read_position("ticket_sla") == ""
     assert all(fresh(ticket).escalated for ticket in tickets)

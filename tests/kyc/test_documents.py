@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from chalicelib.store.kyc import get_document
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.kyc.conftest import make_user
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.users import make_user, signed_in
 
 MB = 1024 * 1024
 
@@ -44,7 +44,8 @@ def upload(document, content: bytes, content_type="image/jpeg"):
 
 
 def test_the_presigned_post_is_accepted_by_s3_and_the_document_counts(client, stage):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     document = new_document(client, headers)
     assert document["expires_in"] == 900
     assert document["document_id"].startswith("doc_")
@@ -57,7 +58,7 @@ def test_the_presigned_post_is_accepted_by_s3_and_the_document_counts(client, st
 
 
 def test_the_upload_policy_pins_the_type_and_caps_the_size_at_10_mb(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     document = new_document(client, headers, content_type="application/pdf")
     policy = json.loads(base64.b64decode(document["upload"]["fields"]["policy"]))
     assert ["content-length-range", 1, 10 * MB] in policy["conditions"]
@@ -65,7 +66,7 @@ def test_the_upload_policy_pins_the_type_and_caps_the_size_at_10_mb(client, stag
 
 
 def test_a_file_over_10_mb_never_counts(client, stage):
-    _user, headers = make_user()
+    headers = signed_in(make_user())
     document = new_document(client, headers)
     # moto's S3 does not enforce POST policies; real S3 refuses the upload. Either way the
     # submission checks the stored size itself.
@@ -76,8 +77,8 @@ def test_a_file_over_10_mb_never_counts(client, stage):
 
 
 def test_a_document_never_uploaded_or_of_another_user_does_not_count(client, stage):
-    _owner, owner_headers = make_user()
-    _, other_headers = make_user()
+    owner_headers = signed_in(make_user())
+    other_headers = signed_in(make_user())
     document = new_document(client, owner_headers)
     upload(document, b"jpeg")
     payload = passport_with(document["document_id"])
@@ -92,7 +93,7 @@ def test_a_document_never_uploaded_or_of_another_user_does_not_count(client, sta
 
 def test_agents_get_short_lived_download_links(client, agent):
     _, agent_headers = agent
-    _, headers = make_user()
+    headers = signed_in(make_user())
     document = new_document(client, headers)
     upload(document, b"jpeg")
     payload = passport_with(document["document_id"])
@@ -112,5 +113,5 @@ def test_agents_get_short_lived_download_links(client, agent):
     ],
 )
 def test_only_the_contract_kinds_and_types(client, stage, body):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     assert_error(post_json(client, "/me/kyc/documents", body, headers), 400, "validation_error")

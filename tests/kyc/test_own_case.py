@@ -7,9 +7,10 @@ from datetime import date
 import pytest
 
 from chalicelib.store.kyc import KycRecord
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.kyc.conftest import make_user, resident_id
-from tests.support.conftest import agent_as_customer, submit_kyc
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.kyc import resident_id, submit_kyc
+from tests.helpers.support import agent_as_customer
+from tests.helpers.users import make_user, signed_in
 
 
 def decide(client, headers, user_id, **decision):
@@ -49,7 +50,8 @@ def test_an_agent_cannot_decide_their_own_verification(client, agent, decision):
 
 def test_an_agent_still_decides_other_peoples_cases(client, seeded):
     me, headers = agent_as_customer(client)
-    user, user_headers = make_user()
+    user = make_user()
+    user_headers = signed_in(user)
     post_json(
         client,
         "/me/kyc",

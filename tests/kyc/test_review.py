@@ -8,8 +8,9 @@ import pytest
 
 from chalicelib.adapters import outbox
 from chalicelib.store.kyc import KycRecord
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.kyc.conftest import make_user, resident_id
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.kyc import resident_id
+from tests.helpers.users import make_user, signed_in
 
 
 def submit(client, headers, number="11010519491231002X", **fields):
@@ -24,8 +25,10 @@ def decide(client, agent_headers, user_id, **decision):
 
 def test_queue_is_oldest_first_and_agents_only(client, agent):
     _, agent_headers = agent
-    first, first_headers = make_user()
-    second, second_headers = make_user()
+    first = make_user()
+    first_headers = signed_in(first)
+    second = make_user()
+    second_headers = signed_in(second)
     submit(client, first_headers, resident_id(date(1990, 1, 1)))
     submit(client, second_headers, resident_id(date(1991, 1, 1)))
     page = body_of(client.get("/admin/kyc?status=pending", headers=agent_headers))
@@ -39,7 +42,7 @@ def test_queue_is_oldest_first_and_agents_only(client, agent):
 def test_queue_pages_with_a_cursor(client, agent):
     _, agent_headers = agent
     for year in range(1980, 1985):
-        _, headers = make_user()
+        headers = signed_in(make_user())
         submit(client, headers, resident_id(date(year, 1, 1)))
     seen, cursor = [], None
     while True:
@@ -55,7 +58,8 @@ def test_queue_pages_with_a_cursor(client, agent):
 
 def test_approval_sets_the_level_and_tells_the_user_in_their_language(client, agent):
     _, agent_headers = agent
-    user, headers = make_user(locale="zh-CN")
+    user = make_user(locale="zh-CN")
+    headers = signed_in(user)
     submit(client, headers)
     response = decide(client, agent_headers, user.user_id, decision="approve", level=1)
     assert response.status_code == 200
@@ -71,7 +75,8 @@ def test_approval_sets_the_level_and_tells_the_user_in_their_language(client, ag
 
 def test_reject_needs_a_reason_and_allows_resubmission(client, agent):
     _, agent_headers = agent
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     submit(client, headers)
     assert_error(
         decide(client, agent_headers, user.user_id, decision="reject"), 400, "validation_error", field="reason"
@@ -90,7 +95,8 @@ def test_reject_needs_a_reason_and_allows_resubmission(client, agent):
 
 def test_request_documents_lists_them_and_resubmission_follows(client, agent, monkeypatch):
     _, agent_headers = agent
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     submit(client, headers)
     assert_error(
         decide(client, agent_headers, user.user_id, decision="request_documents", reason="blurry"),
@@ -119,14 +125,16 @@ def test_decisions_on_unknown_users_are_404(client, agent):
 
 def test_the_same_identity_cannot_be_verified_on_two_accounts(client, agent):
     _, agent_headers = agent
-    first, first_headers = make_user()
-    second, second_headers = make_user()
+    first = make_user()
+    first_headers = signed_in(first)
+    second = make_user()
+    second_headers = signed_in(second)
     number = resident_id(date(1985, 6, 15))
     submit(client, first_headers, number)
     submit(client, second_headers, number)  # both pending: nobody verified yet
     decide(client, agent_headers, first.user_id, decision="approve", level=1)
     assert_error(decide(client, agent_headers, second.user_id, decision="approve", level=1), 409, "identity_in_use")
-    _third, third_headers = make_user()
+    third_headers = signed_in(make_user())
     assert_error(submit(client, third_headers, number), 409, "identity_in_use")
 
 
@@ -134,7 +142,8 @@ def test_an_approved_user_can_ask_for_a_higher_level_with_documents(client, agen
     from chalicelib.services import kyc_documents
 
     _, agent_headers = agent
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     submit(client, headers)
     decide(client, agent_headers, user.user_id, decision="approve", level=1)
     state = body_of(client.get("/me/kyc", headers=headers))
@@ -156,6 +165,7 @@ def test_an_approved_user_can_ask_for_a_higher_level_with_documents(client, agen
 )
 def test_bad_decisions_are_400(client, agent, decision):
     _, agent_headers = agent
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     submit(client, headers)
     assert decide(client, agent_headers, user.user_id, **decision).status_code == 400

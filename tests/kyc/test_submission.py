@@ -8,8 +8,9 @@ import pytest
 
 from chalicelib.adapters import clock
 from chalicelib.store.kyc import get_case
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.kyc.conftest import make_user, resident_id
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.kyc import resident_id
+from tests.helpers.users import make_user, signed_in
 
 GOOD_ID = "11010519491231002X"
 
@@ -20,7 +21,8 @@ def submit(client, headers, **fields):
 
 
 def test_a_valid_resident_id_goes_to_review(client, stage):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     response = submit(client, headers)
     assert response.status_code == 202
     assert body_of(response) == {"status": "pending"}
@@ -35,7 +37,7 @@ def test_a_valid_resident_id_goes_to_review(client, stage):
 
 
 def test_unverified_user_sees_what_level_1_needs(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     assert body_of(client.get("/me/kyc", headers=headers)) == {
         "status": "unverified",
         "level": 0,
@@ -45,33 +47,33 @@ def test_unverified_user_sees_what_level_1_needs(client, stage):
 
 
 def test_bad_check_digit_is_400(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     wrong = GOOD_ID[:-1] + ("1" if GOOD_ID[-1] != "1" else "2")
     assert_error(submit(client, headers, id_number=wrong), 400, "invalid_id_number", field="id_number")
 
 
 def test_impossible_birth_date_is_400(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     body = "11010519490230001"  # 30 February 1949
     number = body + __import__("stdnum.cn.ric", fromlist=["x"]).calc_check_digit(body + "0")
     assert_error(submit(client, headers, id_number=number), 400, "invalid_id_number")
 
 
 def test_unknown_region_is_400(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     assert_error(
         submit(client, headers, id_number=resident_id(date(1990, 5, 1), region="999999")), 400, "invalid_id_number"
     )
 
 
 def test_future_birth_date_is_400(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     assert_error(submit(client, headers, id_number=resident_id(date(2099, 1, 1))), 400, "invalid_id_number")
 
 
 @pytest.mark.parametrize("number", ["123", "11010519491231002", "1101051949123100XX", ""])
 def test_malformed_numbers_are_400(client, stage, number):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     response = submit(client, headers, id_number=number)
     assert response.status_code == 400
     assert body_of(response)["error"]["code"] in ("invalid_id_number", "validation_error")
@@ -79,7 +81,7 @@ def test_malformed_numbers_are_400(client, stage, number):
 
 def test_under_18_the_day_before_the_birthday_and_of_age_on_it(client, stage):
     number = resident_id(date(2008, 11, 25))
-    _, headers = make_user()
+    headers = signed_in(make_user())
     clock.set_test_clock(datetime.fromisoformat("2026-11-24T23:59:00+08:00"))
     assert_error(submit(client, headers, id_number=number), 422, "underage")
     assert body_of(client.get("/me/kyc", headers=headers))["status"] == "unverified"
@@ -89,7 +91,7 @@ def test_under_18_the_day_before_the_birthday_and_of_age_on_it(client, stage):
 
 def test_born_on_29_february_is_of_age_on_1_march(client, stage):
     number = resident_id(date(2008, 2, 29))
-    _, headers = make_user()
+    headers = signed_in(make_user())
     clock.set_test_clock(datetime.fromisoformat("2026-02-28T12:00:00+08:00"))
     assert_error(submit(client, headers, id_number=number), 422, "underage")
     clock.set_test_clock(datetime.fromisoformat("2026-03-01T12:00:00+08:00"))
@@ -97,13 +99,13 @@ def test_born_on_29_february_is_of_age_on_1_march(client, stage):
 
 
 def test_a_second_submission_while_pending_is_409(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     submit(client, headers)
     assert_error(submit(client, headers), 409, "kyc_pending")
 
 
 def test_passport_needs_nationality_birth_date_and_the_photo_page(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     passport = {"id_type": "passport", "id_number": "E12345678", "real_name": "Li Lei"}
     assert_error(post_json(client, "/me/kyc", passport, headers), 400, "validation_error", field="nationality")
     with_nationality = {**passport, "nationality": "CN"}
@@ -119,7 +121,7 @@ def test_passport_holders_must_be_adults_too(client, stage, monkeypatch):
     from chalicelib.services import kyc_documents
 
     monkeypatch.setattr(kyc_documents, "uploaded_kind", lambda user_id, doc: "id_front")
-    _, headers = make_user()
+    headers = signed_in(make_user())
     young = {
         "id_type": "passport",
         "id_number": "E12345678",
@@ -132,7 +134,7 @@ def test_passport_holders_must_be_adults_too(client, stage, monkeypatch):
 
 
 def test_unknown_fields_and_bad_levels_are_400(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     assert_error(submit(client, headers, target_level=4), 400, "validation_error", field="target_level")
     assert_error(submit(client, headers, target_level="2"), 400, "validation_error", field="target_level")
     assert_error(submit(client, headers, id_type="driver_license"), 400, "validation_error", field="id_type")
@@ -145,7 +147,7 @@ def test_kyc_needs_a_session(client, stage):
 
 
 def test_another_users_case_is_invisible(client, stage):
-    _, owner_headers = make_user()
-    _, other_headers = make_user()
+    owner_headers = signed_in(make_user())
+    other_headers = signed_in(make_user())
     submit(client, owner_headers)
     assert body_of(client.get("/me/kyc", headers=other_headers))["status"] == "unverified"

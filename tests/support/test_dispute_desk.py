@@ -17,8 +17,10 @@ from chalicelib.errors import OkpayError
 from chalicelib.services import agents, dispute_desk
 from chalicelib.store.users import User
 from chalicelib.store.wallet import LedgerEntry, TransactionRecord
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.support.conftest import TRAVEL, customer, pay, sign_in
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.support import customer
+from tests.helpers.users import signed_in
+from tests.helpers.wallet import TRAVEL, balances, pay
 from tests.support.test_disputes import (
     SHANGHAI,
     agent_post,
@@ -31,7 +33,6 @@ from tests.support.test_disputes import (
     resolve,
     resolved,
 )
-from tests.wallet.conftest import balances
 from tests.wallet.test_payments import assert_balanced
 
 # A week without public holidays: filed before 17:30 on Monday → respond_by Thursday, and so on.
@@ -42,7 +43,7 @@ TUE, WED, THU, FRI = (MON + timedelta(days=n) for n in range(1, 5))
 def second_agent() -> tuple[User, dict[str, str]]:
     agent_id, _ = agents.create_agent("agent.two@okpay.local", "Second-Agent-Pass-2026!")
     user = User.get(agent_id)
-    return user, sign_in(user)
+    return user, signed_in(user)
 
 
 def filed_at(client, moment: datetime, amount: int = 5_000, **kwargs) -> tuple[User, dict, dict]:
@@ -98,7 +99,7 @@ def test_the_queue_is_active_disputes_oldest_respond_by_first_with_a_status_filt
     thu_user, _, thu = filed_at(client, THU)
     _, _, gone = filed_at(client, THU)
     at(THU + timedelta(hours=1))
-    headers = sign_in(agent_user)
+    headers = signed_in(agent_user)
     agent_reply(client, headers, mon["dispute_id"])
     resolved(client, headers, thu["dispute_id"], "rejected")
     resolved(client, headers, gone["dispute_id"])
@@ -118,7 +119,7 @@ def test_the_queue_is_active_disputes_oldest_respond_by_first_with_a_status_filt
     assert ids(queue(client, headers, "?status=rejected")["data"]) == [thu["dispute_id"]]
     assert ids(queue(client, headers, "?status=refunded")["data"]) == [gone["dispute_id"]]
     assert_error(client.get("/admin/disputes?status=closed", headers=headers), 400, "validation_error")
-    assert body_of(read(client, sign_in(thu_user), thu["dispute_id"]))["status"] == "rejected"
+    assert body_of(read(client, signed_in(thu_user), thu["dispute_id"]))["status"] == "rejected"
 
 
 def test_overdue_is_open_disputes_past_respond_by(client, seeded, agent):
@@ -126,13 +127,13 @@ def test_overdue_is_open_disputes_past_respond_by(client, seeded, agent):
     *_, late = filed_at(client, MON)  # respond_by Thu 23:59:59
     *_, answered = filed_at(client, MON)
     *_, fresh = filed_at(client, THU)  # respond_by next Tuesday
-    headers = sign_in(agent_user)
+    headers = signed_in(agent_user)
     agent_reply(client, headers, answered["dispute_id"])
     at(datetime(2025, 11, 6, 23, 59, 0, tzinfo=SHANGHAI))  # a minute before the deadline
-    headers = sign_in(agent_user)
+    headers = signed_in(agent_user)
     assert queue(client, headers, "?overdue=true")["data"] == []
     at(FRI)
-    headers = sign_in(agent_user)
+    headers = signed_in(agent_user)
     overdue = queue(client, headers, "?overdue=true")
     assert ids(overdue["data"]) == [late["dispute_id"]]
     assert overdue["data"][0]["overdue"] is True and overdue["data"][0]["status"] == "open"
@@ -147,13 +148,13 @@ def test_an_unanswered_dispute_past_respond_by_is_escalated_by_the_sla_job(clien
     agent_user, _ = agent
     user, _, late = filed_at(client, MON)
     *_, answered = filed_at(client, MON)
-    agent_reply(client, sign_in(agent_user), answered["dispute_id"])
+    agent_reply(client, signed_in(agent_user), answered["dispute_id"])
     at(FRI)
     response = post_json(client, "/_local/jobs/dispute_sla", {})
     assert response.status_code == 200, response.body
-    mine = body_of(read(client, sign_in(user), late["dispute_id"]))
+    mine = body_of(read(client, signed_in(user), late["dispute_id"]))
     assert (mine["status"], mine["escalated"]) == ("open", True)
-    headers = sign_in(agent_user)
+    headers = signed_in(agent_user)
     assert details(client, headers, answered["dispute_id"])["escalated"] is False
     assert ids(queue(client, headers, "?overdue=true")["data"]) == [late["dispute_id"]]
     assert len(mentioning(emails(user.email), late["dispute_id"], "escalated")) == 1
@@ -167,7 +168,7 @@ def test_the_assignee_filter(client, seeded, agent):
     _, _, first = filed_at(client, MON)
     _, _, second = filed_at(client, TUE)
     _, _, nobodys = filed_at(client, WED)
-    headers = sign_in(agent_user)
+    headers = signed_in(agent_user)
     agent_post(client, headers, f"/admin/disputes/{first['dispute_id']}/assign")
     agent_post(client, headers, f"/admin/disputes/{second['dispute_id']}/assign", {"agent_id": other.user_id})
     assert ids(queue(client, headers, f"?assignee={agent_user.user_id}")["data"]) == [first["dispute_id"]]
@@ -180,7 +181,7 @@ def test_paging_one_at_a_time_visits_every_active_dispute_once_in_order(client, 
     # several disputes share a respond_by (the same day), in both statuses
     plan = [(MON, True), (MON, False), (MON, False), (TUE, True), (TUE, False), (WED, False), (WED, True)]
     filed = [(filed_at(client, moment)[2], reply) for moment, reply in plan]
-    headers = sign_in(agent_user)
+    headers = signed_in(agent_user)
     for dispute, reply in filed:
         if reply:
             agent_reply(client, headers, dispute["dispute_id"])
@@ -199,7 +200,7 @@ def test_a_queue_cursor_belongs_to_its_query(client, seeded, agent):
     agent_user, _ = agent
     filed_at(client, MON)
     filed_at(client, TUE)
-    headers = sign_in(agent_user)
+    headers = signed_in(agent_user)
     cursor = queue(client, headers, "?limit=1")["next_cursor"]
     assert cursor
     assert_error(client.get("/admin/disputes?cursor=abc", headers=headers), 400, "invalid_cursor")
@@ -215,7 +216,7 @@ def test_assign_defaults_to_the_caller_and_takes_another_agent(client, seeded, a
     agent_user, headers = agent
     other, _ = second_agent()
     _, _, dispute = filed_at(client, clock.now())
-    headers = sign_in(agent_user)
+    headers = signed_in(agent_user)
     path = f"/admin/disputes/{dispute['dispute_id']}/assign"
     response = agent_post(client, headers, path)
     assert response.status_code == 200, response.body
@@ -235,7 +236,7 @@ def test_assign_defaults_to_the_caller_and_takes_another_agent(client, seeded, a
 def test_assign_to_someone_who_is_not_an_agent_is_404(client, seeded, agent):
     agent_user, _ = agent
     customer_user, _, dispute = filed_at(client, clock.now())
-    headers = sign_in(agent_user)
+    headers = signed_in(agent_user)
     path = f"/admin/disputes/{dispute['dispute_id']}/assign"
     for agent_id in (customer_user.user_id, "usr_" + "0" * 32, "nobody"):
         assert_error(agent_post(client, headers, path, {"agent_id": agent_id}), 404, "not_found")
@@ -247,7 +248,7 @@ def test_assigning_a_closed_dispute_is_409(client, seeded, agent):
     agent_user, _ = agent
     _, user_headers, dispute = filed_at(client, clock.now())
     post_json(client, f"/disputes/{dispute['dispute_id']}/withdraw", {}, user_headers)
-    headers = sign_in(agent_user)
+    headers = signed_in(agent_user)
     response = agent_post(client, headers, f"/admin/disputes/{dispute['dispute_id']}/assign")
     assert assert_error(response, 409, "dispute_closed")["details"]["status"] == "withdrawn"
 
@@ -559,7 +560,7 @@ def test_concurrent_resolves_refund_exactly_once(client, seeded, agent):
     def attempt() -> None:
         barrier.wait()
         try:
-            view = dispute_desk.resolve(agent_user.user_id, dispute_id, "refunded", None, "ok", None, clock.now())
+            view = dispute_desk.resolve(agent_user.user_id, dispute_id, "refunded", None, "ok", clock.now())
         except Exception as error:  # collected and checked below
             with lock:
                 errors.append(error)
@@ -700,9 +701,9 @@ def test_two_agents_answering_at_once_move_it_to_under_review_once(client, seede
     reads = iter([stale])
     real = dispute_desk.agent_dispute
     monkeypatch.setattr(dispute_desk, "agent_dispute", lambda dispute_id: next(reads, None) or real(dispute_id))
-    dispute_desk.reply(other.user_id, dispute_id, "Me too", None, clock.now())
+    dispute_desk.reply(other.user_id, dispute_id, "Me too", clock.now())
     stored = Dispute.get(dispute_id)
-    assert (stored.queue, stored.agent_replied_at, stored.assignee) == ("under_review", replied_at, agent_user.user_id)
+    assert (stored.status, stored.agent_replied_at, stored.assignee) == ("under_review", replied_at, agent_user.user_id)
     case = details(client, headers, dispute_id)
     assert [e["action"] for e in case["events"]].count("under_review") == 1
     assert [m["body"] for m in case["messages"]] == ["I have it", "Me too"]

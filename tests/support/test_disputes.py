@@ -17,9 +17,10 @@ from chalicelib.adapters import business_calendar, clock, outbox
 from chalicelib.errors import OkpayError
 from chalicelib.services import disputes
 from chalicelib.store.wallet import TransactionRecord
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.support.conftest import TRAVEL, customer, pay, sign_in
-from tests.wallet.conftest import top_up
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.support import customer
+from tests.helpers.users import signed_in
+from tests.helpers.wallet import TRAVEL, pay, top_up
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DISPUTE_KEYS = {
@@ -414,10 +415,10 @@ def test_the_window_is_120_shanghai_days_from_the_payment(client, seeded):
     late = pay(client, headers, 5_000)
     in_time = pay(client, headers, 4_000)
     at(paid_at + timedelta(days=121))
-    headers = sign_in(user)
+    headers = signed_in(user)
     assert_error(file(client, headers, late), 422, "dispute_window_closed", field="transaction_id")
     at(paid_at + timedelta(days=120))
-    headers = sign_in(user)
+    headers = signed_in(user)
     dispute = opened(client, headers, in_time)
     assert dispute["amount"] == 4_000
 
@@ -429,7 +430,7 @@ def test_the_window_counts_shanghai_calendar_days_not_utc_days_or_hours(client, 
     user, headers = customer(client)
     txn = pay(client, headers, 5_000)
     at(datetime(2025, 7, 2, 9, 0, tzinfo=SHANGHAI))
-    assert file(client, sign_in(user), txn).status_code == 201
+    assert file(client, signed_in(user), txn).status_code == 201
 
 
 # --- 9. the amount not yet refunded -------------------------------------------------------------------------
@@ -607,7 +608,7 @@ def test_concurrent_filings_open_one_dispute(client, seeded):
     def attempt() -> None:
         barrier.wait()
         try:
-            result: object = disputes.file_dispute(user.user_id, txn, "duplicate", "twice", None, None, clock.now())
+            result: object = disputes.file_dispute(user.user_id, txn, "duplicate", "twice", None, clock.now())
         except OkpayError as error:
             result = error.code
         with lock:

@@ -14,11 +14,13 @@ import pytest
 
 from chalicelib.adapters import clock
 from chalicelib.store.wallet import LedgerEntry
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.support.conftest import agent_as_customer, pay, submit_kyc
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.kyc import submit_kyc
+from tests.helpers.support import agent_as_customer
+from tests.helpers.users import make_user, signed_in
+from tests.helpers.wallet import add_card, balances, pay, top_up
 from tests.support.test_disputes import agent_post, opened, resolve
 from tests.support.test_tickets import agent_reply, new_ticket, set_status
-from tests.wallet.conftest import add_card, balances, top_up
 
 
 @pytest.fixture
@@ -146,10 +148,8 @@ def test_an_agent_cannot_handle_their_own_ticket(client, agent):
 
 
 def test_an_agent_still_handles_other_peoples_tickets(client, agent):
-    from tests.wallet.conftest import make_user
-
     _, headers = agent_as_customer(client)
-    _, user_headers = make_user()
+    user_headers = signed_in(make_user())
     ticket = new_ticket(client, user_headers)
     assert agent_reply(client, headers, ticket["ticket_id"]).status_code == 201
     assert set_status(client, headers, ticket["ticket_id"], "solved").status_code == 200

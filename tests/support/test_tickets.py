@@ -9,9 +9,10 @@ import pytest
 
 from chalicelib.adapters import clock, outbox
 from chalicelib.store.tickets import Ticket
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.support.conftest import customer, pay, sign_in
-from tests.wallet.conftest import make_user
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.support import customer
+from tests.helpers.users import make_user, signed_in
+from tests.helpers.wallet import pay
 
 NOV_24 = datetime(2026, 11, 24, 1, 15, tzinfo=UTC)  # 09:15 in Beijing
 TICKET_FIELDS = {
@@ -63,7 +64,7 @@ def read(client, headers, ticket_id) -> dict:
 
 def test_a_new_ticket_is_new_and_due_24_hours_later(client):
     clock.set_test_clock(NOV_24)
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket = new_ticket(client, headers, subject="  Top-up not arrived  ")
     assert set(ticket) == TICKET_FIELDS, ticket  # no transaction named: no transaction_id
     assert ticket["ticket_id"].startswith("tkt_") and len(ticket["ticket_id"]) == 36
@@ -80,17 +81,17 @@ def test_a_new_ticket_is_new_and_due_24_hours_later(client):
 
 def test_the_sla_clock_starts_at_creation(client):
     clock.set_test_clock(NOV_24)
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket = new_ticket(client, headers)
     stored = Ticket.get(ticket["ticket_id"])
     created = clock.from_stamp(stored.created_at)
     assert clock.from_stamp(stored.first_response_due) == created + timedelta(hours=24)
     assert clock.from_stamp(stored.sla_due) == created + timedelta(hours=24) * 0.8  # the reminder
-    assert stored.sla_stage == "none" and stored.queue == "new"
+    assert stored.sla_stage == "none" and stored.status == "new"
 
 
 def test_the_first_message_is_the_body(client):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket = new_ticket(client, headers, body="  My top-up of 100 CNY is missing.  ")
     detail = read(client, headers, ticket["ticket_id"])
     assert set(detail) == TICKET_FIELDS | {"messages"}
@@ -103,7 +104,8 @@ def test_the_first_message_is_the_body(client):
 
 def test_the_acknowledgement_email_names_the_ticket(client):
     clock.set_test_clock(NOV_24)
-    user, headers = make_user("en")
+    user = make_user(locale="en")
+    headers = signed_in(user)
     ticket = new_ticket(client, headers, subject="Card declined")
     (email,) = outbox.messages(user.email)
     assert email.channel == "email"
@@ -115,7 +117,8 @@ def test_the_acknowledgement_email_names_the_ticket(client):
 
 def test_the_acknowledgement_follows_the_users_language(client):
     clock.set_test_clock(NOV_24)
-    user, headers = make_user("zh-CN")
+    user = make_user(locale="zh-CN")
+    headers = signed_in(user)
     ticket = new_ticket(client, headers, subject="转账未到账")
     (email,) = outbox.messages(user.email)
     assert email.subject == f"Okpay 客服已收到您的问题：{ticket['ticket_id']}"
@@ -124,7 +127,8 @@ def test_the_acknowledgement_follows_the_users_language(client):
 
 
 def test_without_a_verified_email_the_acknowledgement_also_goes_by_text(client):
-    user, headers = make_user("en")
+    user = make_user(locale="en")
+    headers = signed_in(user)
     user.email_verified = False
     user.save()
     ticket = new_ticket(client, headers)
@@ -149,7 +153,8 @@ def test_without_a_verified_email_the_acknowledgement_also_goes_by_text(client):
     ],
 )
 def test_malformed_tickets_are_400(client, fields, field):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     response = open_ticket(client, headers, **fields)
     assert_error(response, 400, "validation_error", field=field)
     assert list(Ticket.by_user.query(user.user_id)) == []
@@ -157,14 +162,14 @@ def test_malformed_tickets_are_400(client, fields, field):
 
 
 def test_the_longest_subject_and_body_are_taken(client):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket = new_ticket(client, headers, subject="s" * 120, body="b" * 5000, category="other")
     assert ticket["subject"] == "s" * 120
     assert read(client, headers, ticket["ticket_id"])["messages"][0]["body"] == "b" * 5000
 
 
 def test_every_ticket_route_needs_a_session(client):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket = new_ticket(client, headers)
     path = f"/support/tickets/{ticket['ticket_id']}"
     assert_error(open_ticket(client, {}), 401, "unauthorized")
@@ -185,7 +190,8 @@ def test_a_ticket_may_name_the_callers_own_transaction(client, seeded):
 def test_another_users_or_an_unknown_transaction_is_404(client, seeded):
     _, payer_headers = customer(client)
     theirs = pay(client, payer_headers)
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     for transaction_id in (theirs, "txn_" + "0" * 32, "trf_nonsense"):
         response = open_ticket(client, headers, transaction_id=transaction_id)
         assert_error(response, 404, "not_found", field="transaction_id")
@@ -195,24 +201,26 @@ def test_another_users_or_an_unknown_transaction_is_404(client, seeded):
 
 def test_opening_more_than_ten_tickets_a_day_is_429(client):
     clock.set_test_clock(NOV_24)
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     for _ in range(10):
         new_ticket(client, headers)
     response = open_ticket(client, headers)
     assert_error(response, 429, "rate_limited")
     assert int(response.headers["Retry-After"]) > 0
     assert len(list(Ticket.by_user.query(user.user_id))) == 10
-    _, other_headers = make_user()
+    other_headers = signed_in(make_user())
     new_ticket(client, other_headers)  # the cap is per user
     clock.set_test_clock(NOV_24 + timedelta(days=1))
-    new_ticket(client, sign_in(user))  # a new day (and a fresh access token)
+    new_ticket(client, signed_in(user))  # a new day (and a fresh access token)
 
 
 # --- Idempotency-Key --------------------------------------------------------------------------------
 
 
 def test_the_same_key_and_body_answer_the_same_ticket_once(client):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     key = uuid.uuid4().hex
     first = open_ticket(client, headers, key=key)
     again = open_ticket(client, headers, key=key)
@@ -225,7 +233,8 @@ def test_the_same_key_and_body_answer_the_same_ticket_once(client):
 
 
 def test_the_same_key_with_another_body_is_422(client):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     key = uuid.uuid4().hex
     assert open_ticket(client, headers, key=key).status_code == 201
     assert_error(open_ticket(client, headers, key=key, subject="Something else"), 422, "idempotency_key_reused")
@@ -233,14 +242,15 @@ def test_the_same_key_with_another_body_is_422(client):
 
 
 def test_a_key_is_optional_and_without_one_each_request_opens_a_ticket(client):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     new_ticket(client, headers)
     new_ticket(client, headers)
     assert len(list(Ticket.by_user.query(user.user_id))) == 2
 
 
 def test_a_message_with_a_key_is_written_once(client):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket = new_ticket(client, headers)
     key = uuid.uuid4().hex
     first = write(client, headers, ticket["ticket_id"], "Still waiting", key=key)
@@ -255,12 +265,12 @@ def test_a_message_with_a_key_is_written_once(client):
 
 def test_the_list_is_the_callers_newest_first_and_pages(client):
     clock.set_test_clock(NOV_24)
-    _, headers = make_user()
+    headers = signed_in(make_user())
     opened = []
     for minute in range(3):
         clock.set_test_clock(NOV_24 + timedelta(minutes=minute))
         opened.append(new_ticket(client, headers, subject=f"Question {minute}")["ticket_id"])
-    _, other_headers = make_user()
+    other_headers = signed_in(make_user())
     new_ticket(client, other_headers)
 
     whole = body_of(client.get("/support/tickets", headers=headers))
@@ -281,12 +291,12 @@ def test_the_list_is_the_callers_newest_first_and_pages(client):
 
 
 def test_a_cursor_must_be_the_callers_own(client):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     new_ticket(client, headers)
     new_ticket(client, headers)
     cursor = body_of(client.get("/support/tickets?limit=1", headers=headers))["next_cursor"]
     assert cursor
-    _, other_headers = make_user()
+    other_headers = signed_in(make_user())
     new_ticket(client, other_headers)
     new_ticket(client, other_headers)
     assert_error(client.get(f"/support/tickets?cursor={cursor}", headers=other_headers), 400, "invalid_cursor")
@@ -296,14 +306,14 @@ def test_a_cursor_must_be_the_callers_own(client):
 
 
 def test_a_user_with_no_tickets_gets_an_empty_list(client):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     assert body_of(client.get("/support/tickets", headers=headers)) == {"data": [], "next_cursor": None}
 
 
 def test_another_users_ticket_is_404(client):
-    _, owner_headers = make_user()
+    owner_headers = signed_in(make_user())
     ticket = new_ticket(client, owner_headers)
-    _, headers = make_user()
+    headers = signed_in(make_user())
     assert_error(client.get(f"/support/tickets/{ticket['ticket_id']}", headers=headers), 404, "not_found")
     assert_error(write(client, headers, ticket["ticket_id"]), 404, "not_found")
     assert len(read(client, owner_headers, ticket["ticket_id"])["messages"]) == 1
@@ -311,7 +321,7 @@ def test_another_users_ticket_is_404(client):
 
 @pytest.mark.parametrize("ticket_id", ["tkt_" + "0" * 32, "nonsense", "dsp_" + "0" * 32])
 def test_an_unknown_ticket_is_404(client, ticket_id):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     assert_error(client.get(f"/support/tickets/{ticket_id}", headers=headers), 404, "not_found")
     assert_error(write(client, headers, ticket_id), 404, "not_found")
 
@@ -321,7 +331,7 @@ def test_an_unknown_ticket_is_404(client, ticket_id):
 
 def test_a_message_is_201_and_joins_the_conversation(client):
     clock.set_test_clock(NOV_24)
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket = new_ticket(client, headers)
     clock.set_test_clock(NOV_24 + timedelta(minutes=10))
     response = write(client, headers, ticket["ticket_id"], "  Here is the receipt number: 123.  ")
@@ -337,7 +347,7 @@ def test_a_message_is_201_and_joins_the_conversation(client):
 
 @pytest.mark.parametrize("payload", [{"body": ""}, {"body": "x" * 5001}, {"body": "hi", "extra": 1}, {"text": "hi"}])
 def test_a_malformed_message_is_400(client, payload):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket = new_ticket(client, headers)
     response = post_json(client, f"/support/tickets/{ticket['ticket_id']}/messages", payload, headers)
     assert_error(response, 400, "validation_error")
@@ -346,7 +356,7 @@ def test_a_malformed_message_is_400(client, payload):
 
 def test_writing_on_a_solved_ticket_reopens_it(client, agent):
     _, agent_headers = agent
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket = new_ticket(client, headers)
     assert agent_reply(client, agent_headers, ticket["ticket_id"]).status_code == 201
     assert set_status(client, agent_headers, ticket["ticket_id"], "solved").status_code == 200
@@ -360,7 +370,7 @@ def test_writing_on_a_solved_ticket_reopens_it(client, agent):
 
 def test_writing_on_a_pending_ticket_puts_it_back_to_open(client, agent):
     _, agent_headers = agent
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket = new_ticket(client, headers)
     agent_reply(client, agent_headers, ticket["ticket_id"], "Please send the receipt.")
     set_status(client, agent_headers, ticket["ticket_id"], "pending")
@@ -371,7 +381,7 @@ def test_writing_on_a_pending_ticket_puts_it_back_to_open(client, agent):
 
 def test_a_closed_ticket_takes_no_more_messages(client, agent):
     _, agent_headers = agent
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket = new_ticket(client, headers)
     set_status(client, agent_headers, ticket["ticket_id"], "closed")
     error = assert_error(write(client, headers, ticket["ticket_id"]), 409, "ticket_closed")
@@ -382,7 +392,7 @@ def test_a_closed_ticket_takes_no_more_messages(client, agent):
 
 def test_a_closed_ticket_refuses_a_message_in_the_users_language(client, agent):
     _, agent_headers = agent
-    _, headers = make_user("zh-CN")
+    headers = signed_in(make_user(locale="zh-CN"))
     ticket = new_ticket(client, headers)
     set_status(client, agent_headers, ticket["ticket_id"], "closed")
     en = assert_error(write(client, {**headers, "Accept-Language": "en"}, ticket["ticket_id"]), 409, "ticket_closed")
@@ -392,7 +402,7 @@ def test_a_closed_ticket_refuses_a_message_in_the_users_language(client, agent):
 
 def test_more_than_thirty_messages_an_hour_is_429(client):
     clock.set_test_clock(NOV_24)
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket = new_ticket(client, headers)
     for n in range(30):
         assert write(client, headers, ticket["ticket_id"], f"message {n}").status_code == 201

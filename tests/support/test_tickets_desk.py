@@ -11,16 +11,15 @@ import pytest
 from chalicelib.adapters import clock, outbox
 from chalicelib.store.tickets import Ticket
 from chalicelib.store.users import User
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.support.conftest import sign_in
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.users import make_user, signed_in
 from tests.support.test_tickets import NOV_24, agent_reply, new_ticket, read, set_status, write
-from tests.wallet.conftest import make_user
 
 
 def second_agent() -> tuple[User, dict[str, str]]:
     user = User(f"usr_agent{uuid.uuid4().hex[:8]}", created_at=clock.stamp(clock.now()), role="agent", locale="en")
     user.save()
-    return user, sign_in(user)
+    return user, signed_in(user)
 
 
 def case(client, agent_headers, ticket_id) -> dict:
@@ -39,7 +38,7 @@ def queue(client, agent_headers, query="") -> dict:
 
 
 def test_the_desk_is_for_agents_only(client, agent):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket_id = new_ticket(client, headers)["ticket_id"]
     assert_error(client.get("/admin/tickets", headers=headers), 403, "forbidden")
     assert_error(client.get(f"/admin/tickets/{ticket_id}", headers=headers), 403, "forbidden")
@@ -67,7 +66,8 @@ def test_an_unknown_ticket_is_404_for_agents(client, agent, ticket_id):
 
 def test_an_agent_reads_the_whole_case(client, agent, seeded):
     agent_user, agent_headers = agent
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     ticket = new_ticket(client, headers, body="Where is my money?", category="transfer")
     agent_reply(client, agent_headers, ticket["ticket_id"], "Checking now.")
     detail = case(client, agent_headers, ticket["ticket_id"])
@@ -90,7 +90,8 @@ def test_an_agent_reads_the_whole_case(client, agent, seeded):
 
 def test_the_first_reply_is_the_first_response(client, agent):
     agent_user, agent_headers = agent
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     ticket_id = new_ticket(client, headers, subject="Card declined")["ticket_id"]
     assert Ticket.get(ticket_id).sla_due is not None
     outbox.clear()
@@ -102,7 +103,7 @@ def test_the_first_reply_is_the_first_response(client, agent):
     assert message["author"] == "agent" and message["author_id"] == agent_user.user_id
 
     stored = Ticket.get(ticket_id)
-    assert stored.queue == "open"
+    assert stored.status == "open"
     assert stored.sla_due is None  # the SLA is met: ticket_sla leaves it alone
     assert stored.first_responded_at == clock.stamp(clock.from_stamp(stored.updated_at))
     assert stored.assignee == agent_user.user_id
@@ -118,7 +119,8 @@ def test_the_first_reply_is_the_first_response(client, agent):
 
 def test_the_reply_email_follows_the_users_language(client, agent):
     _, agent_headers = agent
-    user, headers = make_user("zh-CN")
+    user = make_user(locale="zh-CN")
+    headers = signed_in(user)
     ticket_id = new_ticket(client, headers, subject="无法登录")["ticket_id"]
     outbox.clear()
     agent_reply(client, agent_headers, ticket_id, "请尝试重置密码。")
@@ -129,7 +131,8 @@ def test_the_reply_email_follows_the_users_language(client, agent):
 
 def test_a_user_without_a_verified_email_gets_a_text_about_a_reply(client, agent):
     _, agent_headers = agent
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     user.email_verified = False
     user.save()
     ticket_id = new_ticket(client, headers)["ticket_id"]
@@ -143,8 +146,8 @@ def test_a_user_without_a_verified_email_gets_a_text_about_a_reply(client, agent
 def test_later_replies_keep_the_first_response_time(client, agent):
     first_agent, _ = agent
     clock.set_test_clock(NOV_24)
-    _, headers = make_user()
-    agent_headers = sign_in(first_agent)
+    headers = signed_in(make_user())
+    agent_headers = signed_in(first_agent)
     ticket_id = new_ticket(client, headers)["ticket_id"]
     agent_reply(client, agent_headers, ticket_id, "First")
     responded = Ticket.get(ticket_id).first_responded_at
@@ -156,7 +159,7 @@ def test_later_replies_keep_the_first_response_time(client, agent):
     stored = Ticket.get(ticket_id)
     assert stored.first_responded_at == responded
     assert stored.assignee == other.user_id  # the agent who last replied
-    assert stored.queue == "pending"  # only the first reply moves the status
+    assert stored.status == "pending"  # only the first reply moves the status
     detail = case(client, other_headers, ticket_id)
     assert [e["action"] for e in detail["events"]].count("first_response") == 1
     assert detail["first_responded_at"] == clock.isoformat(clock.from_stamp(responded))
@@ -164,18 +167,19 @@ def test_later_replies_keep_the_first_response_time(client, agent):
 
 def test_a_first_reply_on_an_opened_ticket_keeps_it_open(client, agent):
     _, agent_headers = agent
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket_id = new_ticket(client, headers)["ticket_id"]
     set_status(client, agent_headers, ticket_id, "open")
     assert Ticket.get(ticket_id).sla_due is not None  # taking a ticket is not answering it
     agent_reply(client, agent_headers, ticket_id)
     stored = Ticket.get(ticket_id)
-    assert stored.queue == "open" and stored.sla_due is None and stored.first_responded_at
+    assert stored.status == "open" and stored.sla_due is None and stored.first_responded_at
 
 
 def test_an_agent_reply_with_a_key_is_written_and_emailed_once(client, agent):
     _, agent_headers = agent
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     ticket_id = new_ticket(client, headers)["ticket_id"]
     outbox.clear()
     keyed = {**agent_headers, "Idempotency-Key": uuid.uuid4().hex}
@@ -190,10 +194,10 @@ def test_an_agent_reply_with_a_key_is_written_and_emailed_once(client, agent):
 
 def test_a_malformed_reply_is_400(client, agent):
     _, agent_headers = agent
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket_id = new_ticket(client, headers)["ticket_id"]
     assert_error(agent_reply(client, agent_headers, ticket_id, "   "), 400, "validation_error", field="body")
-    assert Ticket.get(ticket_id).queue == "new"
+    assert Ticket.get(ticket_id).status == "new"
 
 
 # --- status -------------------------------------------------------------------------------------------
@@ -201,7 +205,8 @@ def test_a_malformed_reply_is_400(client, agent):
 
 def test_status_changes_are_recorded_and_solved_emails_the_user(client, agent):
     agent_user, agent_headers = agent
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     ticket_id = new_ticket(client, headers, subject="Refund question")["ticket_id"]
     agent_reply(client, agent_headers, ticket_id)
     outbox.clear()
@@ -230,7 +235,8 @@ def test_status_changes_are_recorded_and_solved_emails_the_user(client, agent):
 
 def test_setting_the_current_status_again_changes_nothing(client, agent):
     _, agent_headers = agent
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     ticket_id = new_ticket(client, headers)["ticket_id"]
     set_status(client, agent_headers, ticket_id, "solved")
     outbox.clear()
@@ -243,11 +249,11 @@ def test_setting_the_current_status_again_changes_nothing(client, agent):
 
 def test_closed_is_final(client, agent):
     _, agent_headers = agent
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket_id = new_ticket(client, headers)["ticket_id"]
     assert set_status(client, agent_headers, ticket_id, "closed").status_code == 200
     stored = Ticket.get(ticket_id)
-    assert stored.queue == "closed" and stored.sla_due is None  # never escalated once closed
+    assert stored.status == "closed" and stored.sla_due is None  # never escalated once closed
     for status in ("open", "pending", "solved", "closed"):
         error = assert_error(set_status(client, agent_headers, ticket_id, status), 409, "ticket_closed")
         assert error["details"] == {"status": "closed"}
@@ -261,11 +267,11 @@ def test_closed_is_final(client, agent):
 @pytest.mark.parametrize("payload", [{"status": "new"}, {"status": "reopened"}, {}, {"status": "open", "note": 1}])
 def test_a_malformed_status_change_is_400(client, agent, payload):
     _, agent_headers = agent
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket_id = new_ticket(client, headers)["ticket_id"]
     response = post_json(client, f"/admin/tickets/{ticket_id}/status", payload, agent_headers)
     assert_error(response, 400, "validation_error")
-    assert Ticket.get(ticket_id).queue == "new"
+    assert Ticket.get(ticket_id).status == "new"
 
 
 # --- the queue ----------------------------------------------------------------------------------------
@@ -274,12 +280,12 @@ def test_a_malformed_status_change_is_400(client, agent, payload):
 def _tickets_in_every_state(client, agent_user) -> dict[str, str]:
     """Five tickets opened a minute apart, each left in another status; name -> ticket id."""
     clock.set_test_clock(NOV_24)
-    _, headers = make_user()
+    headers = signed_in(make_user())
     made = {}
     for minute, name in enumerate(("open", "new", "pending", "new_too", "solved")):
         clock.set_test_clock(NOV_24 + timedelta(minutes=minute))
         made[name] = new_ticket(client, headers, subject=name)["ticket_id"]
-    agent_headers = sign_in(agent_user)
+    agent_headers = signed_in(agent_user)
     agent_reply(client, agent_headers, made["open"])
     agent_reply(client, agent_headers, made["pending"])
     set_status(client, agent_headers, made["pending"], "pending")
@@ -290,7 +296,7 @@ def _tickets_in_every_state(client, agent_user) -> dict[str, str]:
 def test_the_queue_is_the_active_tickets_oldest_due_first(client, agent):
     agent_user, _ = agent
     made = _tickets_in_every_state(client, agent_user)
-    page = queue(client, sign_in(agent_user))
+    page = queue(client, signed_in(agent_user))
     assert [t["ticket_id"] for t in page["data"]] == [made["open"], made["new"], made["pending"], made["new_too"]]
     assert [t["status"] for t in page["data"]] == ["open", "new", "pending", "new"]
     assert page["next_cursor"] is None
@@ -302,7 +308,7 @@ def test_the_queue_is_the_active_tickets_oldest_due_first(client, agent):
 def test_the_queue_pages_across_statuses(client, agent):
     agent_user, _ = agent
     made = _tickets_in_every_state(client, agent_user)
-    agent_headers = sign_in(agent_user)
+    agent_headers = signed_in(agent_user)
     seen, cursor = [], None
     for _ in range(10):
         page = queue(client, agent_headers, "?limit=1" + (f"&cursor={cursor}" if cursor else ""))
@@ -321,7 +327,7 @@ def test_the_queue_pages_across_statuses(client, agent):
 def test_the_queue_filters_by_status(client, agent):
     agent_user, _ = agent
     made = _tickets_in_every_state(client, agent_user)
-    agent_headers = sign_in(agent_user)
+    agent_headers = signed_in(agent_user)
     by_status = {
         status: [t["ticket_id"] for t in queue(client, agent_headers, f"?status={status}")["data"]]
         for status in ("new", "open", "pending", "solved", "closed")
@@ -339,7 +345,7 @@ def test_the_queue_filters_by_status(client, agent):
 def test_a_queue_cursor_belongs_to_its_filter(client, agent):
     agent_user, _ = agent
     _tickets_in_every_state(client, agent_user)
-    agent_headers = sign_in(agent_user)
+    agent_headers = signed_in(agent_user)
     cursor = queue(client, agent_headers, "?status=new&limit=1")["next_cursor"]
     assert cursor
     assert len(queue(client, agent_headers, f"?status=new&limit=1&cursor={cursor}")["data"]) == 1
@@ -350,23 +356,23 @@ def test_a_queue_cursor_belongs_to_its_filter(client, agent):
 
 def test_a_users_list_cursor_is_no_queue_cursor(client, agent):
     agent_user, _ = agent
-    _, headers = make_user()
+    headers = signed_in(make_user())
     new_ticket(client, headers)
     new_ticket(client, headers)
     cursor = body_of(client.get("/support/tickets?limit=1", headers=headers))["next_cursor"]
     assert cursor
-    assert_error(client.get(f"/admin/tickets?cursor={cursor}", headers=sign_in(agent_user)), 400, "invalid_cursor")
+    assert_error(client.get(f"/admin/tickets?cursor={cursor}", headers=signed_in(agent_user)), 400, "invalid_cursor")
 
 
 def test_an_unanswered_ticket_past_its_due_time_shows_overdue(client, agent):
     agent_user, _ = agent
     clock.set_test_clock(NOV_24)
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket_id = new_ticket(client, headers)["ticket_id"]
     clock.set_test_clock(NOV_24 + timedelta(hours=23, minutes=59))
-    assert queue(client, sign_in(agent_user))["data"][0]["overdue"] is False
+    assert queue(client, signed_in(agent_user))["data"][0]["overdue"] is False
     clock.set_test_clock(NOV_24 + timedelta(hours=24, minutes=1))
-    agent_headers = sign_in(agent_user)
+    agent_headers = signed_in(agent_user)
     assert queue(client, agent_headers)["data"][0]["overdue"] is True
     agent_reply(client, agent_headers, ticket_id)
     assert queue(client, agent_headers)["data"][0]["overdue"] is False
@@ -386,7 +392,7 @@ def test_ticket_replies_match_the_documented_schemas(client, agent, seeded):
         schema = spec["content"]["application/json"]["schema"]
         jsonschema.Draft202012Validator({**schema, "components": document["components"]}).validate(body_of(response))
 
-    _, headers = make_user()
+    headers = signed_in(make_user())
     created = post_json(
         client, "/support/tickets", {"subject": "s", "body": "b", "category": "kyc", "transaction_id": None}, headers
     )
@@ -437,14 +443,15 @@ def test_a_user_message_racing_a_close_is_409_and_not_written(client, agent, mon
     from chalicelib.services import tickets
 
     _, agent_headers = agent
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     ticket_id = new_ticket(client, headers)["ticket_id"]
     set_status(client, agent_headers, ticket_id, "solved")
     stale = Ticket.get(ticket_id)
     set_status(client, agent_headers, ticket_id, "closed")
     _stale_first(monkeypatch, tickets, "own_ticket", stale)
     with pytest.raises(OkpayError) as refused:
-        tickets.add_user_message(user.user_id, ticket_id, "Hello?", None, clock.now())
+        tickets.add_user_message(user.user_id, ticket_id, "Hello?", clock.now())
     assert refused.value.code == "ticket_closed"
     assert len(read(client, headers, ticket_id)["messages"]) == 1
 
@@ -453,14 +460,15 @@ def test_a_user_message_racing_a_solve_still_reopens(client, agent, monkeypatch)
     from chalicelib.services import tickets
 
     _, agent_headers = agent
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     ticket_id = new_ticket(client, headers)["ticket_id"]
     set_status(client, agent_headers, ticket_id, "pending")
     stale = Ticket.get(ticket_id)
     set_status(client, agent_headers, ticket_id, "solved")  # lands between the read and the write
     _stale_first(monkeypatch, tickets, "own_ticket", stale)
-    tickets.add_user_message(user.user_id, ticket_id, "Not solved!", None, clock.now())
-    assert Ticket.get(ticket_id).queue == "open"
+    tickets.add_user_message(user.user_id, ticket_id, "Not solved!", clock.now())
+    assert Ticket.get(ticket_id).status == "open"
     last = case(client, agent_headers, ticket_id)["events"][-1]
     assert last["detail"] == {"from": "solved", "to": "open", "cause": "reopened"}
 
@@ -469,14 +477,14 @@ def test_two_agents_answering_at_once_make_one_first_response(client, agent, mon
     from chalicelib.services import ticket_desk
 
     _, agent_headers = agent
-    _, headers = make_user()
+    headers = signed_in(make_user())
     ticket_id = new_ticket(client, headers)["ticket_id"]
     stale = Ticket.get(ticket_id)
     agent_reply(client, agent_headers, ticket_id, "I got it")
     responded = Ticket.get(ticket_id).first_responded_at
     other, _ = second_agent()
     _stale_first(monkeypatch, ticket_desk, "agent_ticket", stale)
-    ticket_desk.reply(other.user_id, ticket_id, "Me too", None, clock.now())
+    ticket_desk.reply(other.user_id, ticket_id, "Me too", clock.now())
     stored = Ticket.get(ticket_id)
     assert stored.first_responded_at == responded and stored.assignee == other.user_id
     detail = case(client, agent_headers, ticket_id)

@@ -6,7 +6,7 @@ from chalice.test import Client
 
 import app as app_module
 from chalicelib.jobs.registry import JOBS
-from tests.conftest import PROJECT_DIR
+from tests.helpers.paths import PROJECT_DIR
 
 
 def test_each_contract_job_is_a_scheduled_function():

@@ -9,8 +9,9 @@ from moto.sns.models import sns_backends
 
 from chalicelib.adapters import aws, notify, outbox
 from chalicelib.adapters.config import get_settings
+from chalicelib.adapters.phone_numbers import mask_phone
 from chalicelib.errors import OkpayError
-from chalicelib.services.phones import mask_phone, normalize_phone
+from chalicelib.services.phones import normalize_phone
 
 REGION = "ap-southeast-1"
 
@@ -50,6 +51,7 @@ def test_sms_is_transactional_and_in_the_recipients_language(stage):
 
 
 def test_no_sms_to_countries_not_enabled(stage):
+    assert notify.can_text("+85261234567") and not notify.can_text("+14155550123")
     assert notify.send_sms("+14155550123", "verification_code_sms", "en", code="1", minutes=5, purpose="x") is False
     assert len(sent_sms()) == 0
     assert outbox.messages() == []

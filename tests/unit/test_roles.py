@@ -15,7 +15,8 @@ from chalicelib.errors import OkpayError
 from chalicelib.services import agents, sessions
 from chalicelib.store.users import User, email_claim, find_claim_owner
 from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD
-from tests.api.helpers import assert_error, body_of, post_json
+from tests.helpers.auth import register_user
+from tests.helpers.http import assert_error, body_of, post_json
 
 AGENT_ONLY = Operation(method="GET", path="/admin/example", summary="x", tag="admin", auth="agent")
 
@@ -80,8 +81,6 @@ def lagging_index(monkeypatch):
 
 @pytest.mark.parametrize("index_lags", [False, True], ids=["index-current", "index-lagging"])
 def test_promoting_a_user_revokes_their_sessions(client, request, index_lags):
-    from tests.identity.conftest import register_user
-
     account = register_user(client)
     tablet = _signed_in(client, account["email"], account["password"], device_id="tablet")
     if index_lags:

@@ -9,17 +9,9 @@ import pytest
 
 from chalicelib.adapters import outbox
 from chalicelib.store.wallet import LedgerEntry, TransactionRecord
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.wallet.conftest import (
-    DECLINED_CARD,
-    GOOD_CARD,
-    NO_FUNDS_CARD,
-    PASSWORD,
-    add_card,
-    balances,
-    make_user,
-    top_up,
-)
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.users import PASSWORD, make_user, signed_in
+from tests.helpers.wallet import DECLINED_CARD, GOOD_CARD, NO_FUNDS_CARD, add_card, balances, top_up
 
 
 def card_payload(**fields):
@@ -27,7 +19,8 @@ def card_payload(**fields):
 
 
 def test_a_card_is_stored_as_a_token_and_its_last_four_digits(client, stage):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     response = post_json(client, "/me/funding-sources", card_payload(bank_name="工商银行"), headers)
     assert response.status_code == 201
     card = body_of(response)
@@ -44,14 +37,14 @@ def test_a_card_is_stored_as_a_token_and_its_last_four_digits(client, stage):
 
 @pytest.mark.parametrize("number", ["6222021234567890127", "1234", "62220212345678901280000", "abcd1234abcd1234"])
 def test_a_number_failing_luhn_or_length_is_400(client, stage, number):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     assert_error(
         post_json(client, "/me/funding-sources", card_payload(card_number=number), headers), 400, "validation_error"
     )
 
 
 def test_adding_a_card_needs_the_password(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     assert_error(
         post_json(client, "/me/funding-sources", card_payload(password="wrong"), headers), 422, "invalid_password"
     )
@@ -59,15 +52,15 @@ def test_adding_a_card_needs_the_password(client, stage):
 
 
 def test_the_same_card_twice_is_409(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     add_card(client, headers)
     response = post_json(client, "/me/funding-sources", card_payload(card_number="6222 0212 3456 7890 128"), headers)
     assert_error(response, 409, "funding_source_exists")
 
 
 def test_removing_a_card_and_another_users_card_is_404(client, stage):
-    _, headers = make_user()
-    _, other_headers = make_user()
+    headers = signed_in(make_user())
+    other_headers = signed_in(make_user())
     card = add_card(client, headers)
     assert_error(client.delete(f"/me/funding-sources/{card}", headers=other_headers), 404, "not_found")
     assert client.delete(f"/me/funding-sources/{card}", headers=headers).status_code == 204
@@ -76,7 +69,7 @@ def test_removing_a_card_and_another_users_card_is_404(client, stage):
 
 
 def test_a_top_up_credits_the_wallet_through_a_balanced_ledger_transaction(client, stage):
-    _user, headers = make_user()
+    headers = signed_in(make_user())
     card = add_card(client, headers)
     response = top_up(client, headers, card, 12_345)
     assert response.status_code == 201
@@ -94,7 +87,7 @@ def test_a_top_up_credits_the_wallet_through_a_balanced_ledger_transaction(clien
 
 
 def test_a_top_up_needs_an_idempotency_key(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     card = add_card(client, headers)
     payload = {"funding_source_id": card, "amount": 100, "currency": "CNY"}
     assert_error(post_json(client, "/me/topups", payload, headers), 400, "idempotency_key_required")
@@ -109,7 +102,7 @@ def test_a_top_up_needs_an_idempotency_key(client, stage):
 
 
 def test_the_same_key_replays_the_first_answer_and_moves_money_once(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     card = add_card(client, headers)
     first = top_up(client, headers, card, 500, key="order-1")
     again = top_up(client, headers, card, 500, key="order-1")
@@ -117,7 +110,7 @@ def test_the_same_key_replays_the_first_answer_and_moves_money_once(client, stag
     assert body_of(again) == body_of(first) and "Idempotent-Replayed" not in first.headers
     assert balances(client, headers)["CNY"] == 500
     assert_error(top_up(client, headers, card, 501, key="order-1"), 422, "idempotency_key_reused")
-    _, other_headers = make_user()  # keys are per user
+    other_headers = signed_in(make_user())  # keys are per user
     other_card = add_card(client, other_headers)
     assert top_up(client, other_headers, other_card, 500, key="order-1").status_code == 201
 
@@ -126,7 +119,7 @@ def test_the_same_key_replays_the_first_answer_and_moves_money_once(client, stag
     ("number", "code"), [(DECLINED_CARD, "card_declined"), (NO_FUNDS_CARD, "bank_insufficient_funds")]
 )
 def test_the_bank_simulators_declines_are_402_and_replayed(client, stage, number, code):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     card = add_card(client, headers, number=number)
     assert_error(top_up(client, headers, card, 100, key="k"), 402, code)
     replay = top_up(client, headers, card, 100, key="k")
@@ -135,7 +128,7 @@ def test_the_bank_simulators_declines_are_402_and_replayed(client, stage, number
 
 
 def test_a_bad_body_is_not_stored_so_the_key_can_be_used_again(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     card = add_card(client, headers)
     bad = post_json(
         client,
@@ -148,8 +141,8 @@ def test_a_bad_body_is_not_stored_so_the_key_can_be_used_again(client, stage):
 
 
 def test_another_users_card_is_404(client, stage):
-    _, headers = make_user()
-    _, other_headers = make_user()
+    headers = signed_in(make_user())
+    other_headers = signed_in(make_user())
     card = add_card(client, other_headers)
     assert_error(top_up(client, headers, card, 100), 404, "not_found")
     assert_error(top_up(client, headers, "fs_nope", 100), 404, "not_found")
@@ -159,14 +152,14 @@ def test_another_users_card_is_404(client, stage):
     "body", [{"amount": 0}, {"amount": 10**12 + 1}, {"amount": True}, {"currency": "GBP"}, {"ammount": 1}]
 )
 def test_money_rules_are_400(client, stage, body):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     card = add_card(client, headers)
     payload = {"funding_source_id": card, "amount": 100, "currency": "CNY", **body}
     assert_error(post_json(client, "/me/topups", payload, {**headers, "Idempotency-Key": "k"}), 400, "validation_error")
 
 
 def test_the_wallet_lists_every_currency_and_no_limits_before_kyc(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     body = body_of(client.get("/me/wallet", headers=headers))
     assert [b["currency"] for b in body["balances"]] == ["CNY", "HKD", "USD", "EUR", "JPY"]
     assert all(b["available"] == 0 for b in body["balances"]) and body["limits"] == []
@@ -183,7 +176,8 @@ def test_top_ups_and_payments_by_different_users_share_no_item(client, seeded):
     events.register("provide-client-params.dynamodb.TransactWriteItems", lambda params, **_: captured.append(params))
     users = []
     for _ in range(4):
-        user, headers = make_user()
+        user = make_user()
+        headers = signed_in(user)
         KycRecord(user.user_id, "current", status="approved", level=3, approved_real_name="张三").save()
         users.append((headers, add_card(client, headers)))
 

@@ -7,10 +7,11 @@ import uuid
 import pytest
 
 from chalicelib.adapters import clock, outbox
-from chalicelib.services import money_out
+from chalicelib.services import step_up
 from chalicelib.store.wallet import LedgerEntry, TransactionRecord
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.wallet.conftest import add_card, balances, make_user, top_up
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.users import make_user, signed_in
+from tests.helpers.wallet import add_card, balances, top_up
 from tests.wallet.test_payments import assert_balanced, counter, funded, pay, wallet_limit
 
 
@@ -100,7 +101,7 @@ def test_a_malformed_conversion_is_400(client, seeded, payload):
 
 
 def test_level_0_may_not_convert(client, seeded):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     top_up(client, headers, add_card(client, headers), 10_000)
     assert_error(convert(client, headers, 100, key="k"), 403, "kyc_required")
     replay = convert(client, headers, 100, key="k")
@@ -133,7 +134,7 @@ def test_conversions_count_towards_neither_the_limit_nor_the_step_up_budget(clie
     user, headers = funded(client, 500_000, level=1)
     assert convert(client, headers, 400_000, "CNY", "HKD").status_code == 201  # 4,000 CNY: no step-up
     assert wallet_limit(client, headers)["used"] == 0
-    assert counter(money_out.budget_counter_id(user.user_id, clock.now())) == 0
+    assert counter(step_up.budget_counter_id(user.user_id, clock.now())) == 0
     assert pay(client, headers, 100_000).status_code == 201  # the whole budget and limit still there
 
 

@@ -13,8 +13,9 @@ from chalicelib.adapters import clock
 from chalicelib.services import ledger
 from chalicelib.services.ledger import Leg, Posting
 from chalicelib.store.wallet import LedgerEntry
-from tests.api.helpers import assert_error, body_of
-from tests.wallet.conftest import add_card, make_user, top_up
+from tests.helpers.http import assert_error, body_of
+from tests.helpers.users import make_user, signed_in
+from tests.helpers.wallet import add_card, top_up
 
 
 def history(client, headers, **params):
@@ -42,7 +43,8 @@ def every_page(client, headers, **params):
 
 
 def funded_user(client, *amounts, currency="CNY"):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     card = add_card(client, headers)
     items = [body_of(top_up(client, headers, card, amount, currency)) for amount in amounts]
     return user, headers, card, items
@@ -118,7 +120,7 @@ def test_filters_by_currency_and_type_may_give_short_pages(client, stage):
     user, headers, card, _ = funded_user(client, 100, 200)
     jpy = [body_of(top_up(client, headers, card, amount, "JPY")) for amount in (5, 6)]
     top_up(client, headers, card, 300)
-    other, _ = make_user()
+    other = make_user()
     post_transfer(user, other, 50)
 
     items, pages = every_page(client, headers, limit=2, currency="JPY")
@@ -148,7 +150,8 @@ def test_a_conversion_is_two_items_with_one_transaction_id(client, stage):
 
 
 def test_dates_from_inclusive_to_exclusive(client, stage):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     card = add_card(client, headers)
     made = {}
     for day in ("2026-11-20", "2026-11-21", "2026-11-22"):
@@ -173,7 +176,7 @@ def test_dates_from_inclusive_to_exclusive(client, stage):
 
 
 def test_a_time_without_offset_is_read_in_shanghai(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     card = add_card(client, headers)
     clock.set_test_clock(datetime.fromisoformat("2026-11-21T00:30:00+08:00"))  # 2026-11-20 16:30 UTC
     made = body_of(top_up(client, headers, card, 100))
@@ -198,7 +201,7 @@ def test_a_time_without_offset_is_read_in_shanghai(client, stage):
     ],
 )
 def test_invalid_filters_are_400(client, stage, params, field):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     assert_error(history(client, headers, **params), 400, "validation_error", field=field)
 
 
@@ -253,7 +256,7 @@ def test_the_list_needs_a_session(client, stage):
 
 
 def test_a_new_user_has_an_empty_history(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     assert page_of(client, headers) == {"data": [], "next_cursor": None}
 
 
@@ -311,21 +314,21 @@ def test_a_conversion_shows_both_own_entries_and_its_debit_on_top(client, stage)
 
 @pytest.mark.parametrize("transaction_id", ["txn_" + "0" * 32, "trf_" + "0" * 32, "nope", "txn_" + "a" * 300])
 def test_an_unknown_transaction_is_404(client, stage, transaction_id):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     assert_error(detail(client, headers, transaction_id), 404, "not_found")
 
 
 def test_another_users_transaction_is_404(client, stage):
     _, _, _, (made,) = funded_user(client, 500)
-    _, stranger = make_user()
+    stranger = signed_in(make_user())
     assert_error(detail(client, stranger, made["transaction_id"]), 404, "not_found")
 
 
 def test_a_transfer_is_not_visible_to_a_third_user(client, stage):
     payer, _, _, _ = funded_user(client, 1_000)
-    payee, _ = make_user()
+    payee = make_user()
     posted = post_transfer(payer, payee, 100)
-    _, third = make_user()
+    third = signed_in(make_user())
     assert_error(detail(client, third, posted.transaction_id), 404, "not_found")
 
 

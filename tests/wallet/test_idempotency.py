@@ -10,20 +10,22 @@ import pytest
 
 from chalicelib.adapters import clock
 from chalicelib.services import idempotency
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.wallet.conftest import add_card, balances, make_user, top_up
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.users import make_user, signed_in
+from tests.helpers.wallet import add_card, balances, top_up
 
 
 def hold_key(user_id, card, amount, key):
     """What an in-flight first request leaves behind: its marker, before its transaction commits."""
     body = {"funding_source_id": card, "amount": amount, "currency": "CNY"}
     held = idempotency.begin(user_id, "POST", "/me/topups", key, body, clock.now())
-    assert isinstance(held, idempotency.Slot)
+    assert isinstance(held, idempotency.Hold)
     return held
 
 
 def test_the_same_key_while_the_first_is_in_flight_is_409(client, stage):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     card = add_card(client, headers)
     clock.set_test_clock(clock.now())
     hold_key(user.user_id, card, 700, "busy")
@@ -33,7 +35,8 @@ def test_the_same_key_while_the_first_is_in_flight_is_409(client, stage):
 
 
 def test_a_marker_older_than_60_seconds_is_abandoned_and_the_retry_goes_through(client, stage):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     card = add_card(client, headers)
     clock.set_test_clock(clock.now())
     abandoned = hold_key(user.user_id, card, 700, "stale")
@@ -42,7 +45,7 @@ def test_a_marker_older_than_60_seconds_is_abandoned_and_the_retry_goes_through(
     assert response.status_code == 201 and "Idempotent-Replayed" not in response.headers
     assert balances(client, headers)["CNY"] == 700
     # The abandoned request cannot finish the key any more: the marker is no longer its own.
-    idempotency.store(abandoned, 201, {"late": True}, clock.now())
+    idempotency.settle(abandoned, 201, None, {"late": True}, clock.now())
     replay = top_up(client, headers, card, 700, key="stale")
     assert replay.headers.get("Idempotent-Replayed") == "true" and body_of(replay) == body_of(response)
 
@@ -88,7 +91,7 @@ def test_nested_nulls_are_absent_too(client, seeded):
 
 
 def test_a_reused_key_is_looked_up_before_the_body_is_validated(client, stage):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     card = add_card(client, headers)
     assert top_up(client, headers, card, 700, key="used").status_code == 201
     bad = {"funding_source_id": card, "amount": "700", "currency": "CNY"}
@@ -108,7 +111,7 @@ def test_a_reused_key_is_looked_up_before_the_body_is_validated(client, stage):
 def test_the_same_key_while_the_first_is_inside_its_handler_is_409_and_a_third_replays(client, stage, monkeypatch):
     from chalicelib.services import wallet as wallet_service
 
-    _, headers = make_user()
+    headers = signed_in(make_user())
     card = add_card(client, headers)
     inside, release = threading.Event(), threading.Event()
     real_top_up = wallet_service.top_up
@@ -158,7 +161,7 @@ TRANSFER_ROUTES = {
 @pytest.mark.parametrize("route", TRANSFER_ROUTES.values(), ids=TRANSFER_ROUTES.keys())
 def test_transfer_routes_need_an_idempotency_key(client, stage, route):
     path, payload = route
-    _, headers = make_user()
+    headers = signed_in(make_user())
     assert_error(post_json(client, path, payload), 401, "unauthorized")  # 401 comes first
     assert_error(post_json(client, path, payload, headers), 400, "idempotency_key_required")
     # and before validation: a malformed body without a key is still about the key
@@ -169,7 +172,7 @@ def test_transfer_routes_need_an_idempotency_key(client, stage, route):
 @pytest.mark.parametrize("key", BAD_KEYS.values(), ids=BAD_KEYS.keys())
 def test_transfer_routes_refuse_a_malformed_idempotency_key(client, stage, route, key):
     path, payload = route
-    _, headers = make_user()
+    headers = signed_in(make_user())
     response = post_json(client, path, payload, {**headers, "Idempotency-Key": key})
     assert_error(response, 400, "idempotency_key_required", field="Idempotency-Key")
 
@@ -177,7 +180,7 @@ def test_transfer_routes_refuse_a_malformed_idempotency_key(client, stage, route
 @pytest.mark.parametrize("route", TRANSFER_ROUTES.values(), ids=TRANSFER_ROUTES.keys())
 def test_a_255_character_printable_key_is_accepted(client, seeded, route):
     path, payload = route
-    _, headers = make_user()
+    headers = signed_in(make_user())
     key = "".join(chr(32 + n % 95) for n in range(255))  # every printable ASCII character, space included
     response = post_json(client, path, payload, {**headers, "Idempotency-Key": key})
     assert body_of(response)["error"]["code"] in {"kyc_required", "not_found"}, response.body

@@ -25,8 +25,9 @@ from chalicelib.store.kyc import KycRecord
 from chalicelib.store.wallet import Balance, LedgerEntry
 from localstage.resources import create_stage_resources
 from localstage.seed import seed
-from tests.conftest import PROJECT_DIR
-from tests.wallet.conftest import GOOD_CARD, PASSWORD, make_user
+from tests.helpers.paths import PROJECT_DIR
+from tests.helpers.users import PASSWORD, make_user, signed_in
+from tests.helpers.wallet import GOOD_CARD
 
 USERS = 3
 CURRENCIES = ["CNY", "USD", "JPY"]
@@ -108,7 +109,7 @@ def test_random_sequences_keep_the_ledger_sound(operations):
         seed()
         with Client(app_module.app, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
             http = client.http
-            users = [make_user() for _ in range(USERS)]
+            users = [(user, signed_in(user)) for user in (make_user() for _ in range(USERS))]
             cards = []
             for user, headers in users:
                 KycRecord(user.user_id, "current", status="approved", level=3, approved_real_name="张三").save()

@@ -10,13 +10,14 @@ import pyotp
 import pytest
 
 from chalicelib.adapters import clock, outbox
-from chalicelib.services import ledger, money_out, step_up, totp
+from chalicelib.services import ledger, step_up, totp
 from chalicelib.store.counters import Counter
 from chalicelib.store.kyc import KycRecord
 from chalicelib.store.users import Claim
 from chalicelib.store.wallet import LedgerEntry, TransactionRecord
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.wallet.conftest import PASSWORD, add_card, balances, make_user, top_up
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.users import PASSWORD, make_user, signed_in
+from tests.helpers.wallet import add_card, balances, top_up
 
 CAFE = "mer_morning_cafe"  # CNY only
 TRAVEL = "mer_global_travel"  # CNY, USD, EUR, JPY, HKD
@@ -27,7 +28,8 @@ TRAVEL = "mer_global_travel"  # CNY, USD, EUR, JPY, HKD
 
 def verified(level: int = 2, name: str = "张三", locale: str = "en"):
     """A signed-in user with approved KYC at `level` (level 0: never verified)."""
-    user, headers = make_user(locale)
+    user = make_user(locale=locale)
+    headers = signed_in(user)
     if level:
         KycRecord(user.user_id, "current", status="approved", level=level, approved_real_name=name).save()
     return user, headers
@@ -184,7 +186,7 @@ def test_a_malformed_payment_is_400_and_not_stored(client, seeded, change):
 
 
 def test_level_0_is_kyc_required_before_anything_else_and_the_refusal_is_replayed(client, seeded):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     card = add_card(client, headers)
     top_up(client, headers, card, 10_000)
     response = pay(client, headers, 100, merchant="mer_nope", ref="o", key="k0")
@@ -280,7 +282,7 @@ def test_past_the_days_budget_a_payment_needs_the_password_and_the_403_is_not_st
     replay = pay(client, headers, 1, ref="S-1", key="s1")
     assert replay.headers.get("Idempotent-Replayed") == "true" and body_of(replay) == body_of(response)
     assert balances(client, headers)["CNY"] == 399_999
-    assert counter(money_out.budget_counter_id(user.user_id, clock.now())) == 100_001
+    assert counter(step_up.budget_counter_id(user.user_id, clock.now())) == 100_001
 
 
 def test_a_single_payment_over_the_budget_needs_step_up_and_totp_is_offered_once_enabled(client, seeded):
@@ -301,7 +303,7 @@ def test_a_wrong_password_is_422_a_reauth_and_step_up_failure_not_a_login_failur
     response = pay(client, headers, 150_000, ref="W", key="w", authorization={"password": "not-it"})
     assert_error(response, 422, "invalid_password")
     assert counter(f"login_fail#{user.phone}") == 0  # v1.2: re-auth failures never lock the owner's sign-in
-    assert counter(money_out.step_up_failure_counter_id(user.user_id, clock.now())) == 1
+    assert counter(step_up.failure_counter_id(user.user_id, clock.now())) == 1
     # a stored business outcome: the same key replays it; a new attempt uses a new key
     replay = pay(client, headers, 150_000, ref="W", key="w", authorization={"password": PASSWORD})
     assert replay.status_code == 422 and replay.headers.get("Idempotent-Replayed") == "true"
@@ -315,7 +317,7 @@ def test_a_wrong_totp_code_is_invalid_code_with_attempts_left(client, seeded):
     wrong = f"{(int(pyotp.TOTP(secret).now()) + 1) % 10**6:06d}"
     error = assert_error(pay(client, headers, 150_000, authorization={"totp": wrong}), 422, "invalid_code")
     assert error["details"] == {"attempts_left": 4}
-    assert counter(money_out.step_up_failure_counter_id(user.user_id, clock.now())) == 1
+    assert counter(step_up.failure_counter_id(user.user_id, clock.now())) == 1
     _, no_totp = funded(client, 500_000)  # no authenticator app: any code is wrong
     assert_error(pay(client, no_totp, 150_000, authorization={"totp": "123456"}), 422, "invalid_code")
 
@@ -328,9 +330,9 @@ def test_an_authorization_given_is_checked_even_within_the_budget(client, seeded
 
 def test_more_than_ten_wrong_step_ups_in_a_day_block_payments(client, seeded):
     user, headers = funded(client, 500_000)
-    Counter(money_out.step_up_failure_counter_id(user.user_id, clock.now()), count=11).save()
+    Counter(step_up.failure_counter_id(user.user_id, clock.now()), count=11).save()
     assert_error(pay(client, headers, 100), 403, "forbidden")
-    money_out.clear_step_up_failures(user.user_id, clock.now())  # what a password login does
+    step_up.clear_failures(user.user_id, clock.now())  # what a password login does
     assert pay(client, headers, 100).status_code == 201
 
 
@@ -351,9 +353,9 @@ def test_a_budget_spent_by_a_concurrent_request_is_step_up_required_not_a_free_p
     user, headers = funded(client, 500_000)
     real_check = step_up.check_authorization
 
-    def concurrent_spend(payer, authorization, cny, now, **session):
-        result = real_check(payer, authorization, cny, now, **session)
-        Counter(money_out.budget_counter_id(user.user_id, now), count=90_000).save()  # another 900 CNY landed
+    def concurrent_spend(payer, budget_used, authorization, cny, now, **session):
+        result = real_check(payer, budget_used, authorization, cny, now, **session)
+        Counter(step_up.budget_counter_id(user.user_id, now), count=90_000).save()  # another 900 CNY landed
         return result
 
     monkeypatch.setattr(step_up, "check_authorization", concurrent_spend)
@@ -369,8 +371,8 @@ def test_an_order_paid_by_a_concurrent_request_is_already_paid_and_stored(client
     user, headers = funded(client, 10_000)
     real_check = step_up.check_authorization
 
-    def concurrent_payment(payer, authorization, cny, now, **session):
-        result = real_check(payer, authorization, cny, now, **session)
+    def concurrent_payment(payer, budget_used, authorization, cny, now, **session):
+        result = real_check(payer, budget_used, authorization, cny, now, **session)
         # the same order paid meanwhile, for most of the balance: the claim exists and the balance
         # moved, so a plain retry would end in insufficient_funds; the re-check answers already_paid
         Claim(f"order#{user.user_id}#{CAFE}#RACE", user_id=user.user_id, created_at=clock.stamp(now)).save()

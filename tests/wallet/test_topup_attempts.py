@@ -16,10 +16,11 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.bank_gateway import TIMEOUT_CARD, SimulatedBank, SimulatedCharge
 from chalicelib.errors import OkpayError
 from chalicelib.jobs.registry import run_job
-from chalicelib.services import idempotency, sessions, wallet
+from chalicelib.services import idempotency, wallet
 from chalicelib.store.wallet import LedgerEntry, TopUpAttempt, TransactionRecord
-from tests.api.helpers import assert_error, body_of
-from tests.wallet.conftest import DECLINED_CARD, add_card, balances, make_user, top_up
+from tests.helpers.http import assert_error, body_of
+from tests.helpers.users import make_user, signed_in
+from tests.helpers.wallet import DECLINED_CARD, add_card, balances, top_up
 from tests.wallet.test_invariants import check_invariants
 
 
@@ -40,11 +41,6 @@ class BankSpy:
             return answer
 
         monkeypatch.setattr(SimulatedBank, "charge", charge)
-
-
-def signed_in(user) -> dict[str, str]:
-    token = sessions.start_session(user, device_id="d", device_name=None, now=clock.now()).access_token
-    return {"Authorization": f"Bearer {token}"}
 
 
 def attempt_of(user, key) -> TopUpAttempt:
@@ -69,7 +65,8 @@ def entries_of(transaction_id) -> list[LedgerEntry]:
 
 
 def test_the_attempt_is_recorded_pending_before_the_card_is_charged(client, stage, monkeypatch):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     card = add_card(client, headers)
     seen_at_charge = []
 
@@ -108,7 +105,8 @@ def test_the_attempt_is_recorded_pending_before_the_card_is_charged(client, stag
 
 
 def test_the_same_key_after_24_hours_is_a_new_attempt_with_a_new_bank_reference(client, stage, monkeypatch):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     card = add_card(client, headers)
     spy = BankSpy(monkeypatch)
     start = clock.now()
@@ -129,7 +127,8 @@ def test_the_same_key_after_24_hours_is_a_new_attempt_with_a_new_bank_reference(
 
 
 def test_a_declined_charge_closes_its_attempt_and_the_job_leaves_it_alone(client, stage):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     card = add_card(client, headers, number=DECLINED_CARD)
     assert_error(top_up(client, headers, card, 100, key="d"), 402, "card_declined")
     attempt = attempt_of(user, "d")
@@ -142,7 +141,8 @@ def test_a_declined_charge_closes_its_attempt_and_the_job_leaves_it_alone(client
 
 
 def test_the_timeout_card_answers_503_and_the_retry_credits_once_without_charging_again(client, stage, monkeypatch):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     card = add_card(client, headers, number=TIMEOUT_CARD)
     spy = BankSpy(monkeypatch)
     lost = top_up(client, headers, card, 8_800, key="t")
@@ -166,7 +166,8 @@ def test_the_timeout_card_answers_503_and_the_retry_credits_once_without_chargin
 
 
 def test_a_retry_with_another_body_after_a_503_is_key_reused(client, stage):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     card = add_card(client, headers, number=TIMEOUT_CARD)
     assert_error(top_up(client, headers, card, 500, key="t"), 503, "try_again")
     assert_error(top_up(client, headers, card, 501, key="t"), 422, "idempotency_key_reused")
@@ -174,7 +175,7 @@ def test_a_retry_with_another_body_after_a_503_is_key_reused(client, stage):
 
 
 def test_a_lost_top_up_is_settled_by_its_retry_even_after_the_card_was_removed(client, stage):
-    _user, headers = make_user()
+    headers = signed_in(make_user())
     card = add_card(client, headers, number=TIMEOUT_CARD)
     assert_error(top_up(client, headers, card, 1_200, key="t"), 503, "try_again")
     assert client.delete(f"/me/funding-sources/{card}", headers=headers).status_code == 204
@@ -188,7 +189,8 @@ def test_a_lost_top_up_is_settled_by_its_retry_even_after_the_card_was_removed(c
 
 
 def test_the_job_credits_a_lost_top_up_once_even_when_runs_overlap(client, stage, monkeypatch):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     card = add_card(client, headers, number=TIMEOUT_CARD)
     start = clock.now()
     clock.set_test_clock(start)
@@ -245,7 +247,8 @@ def _dies_before_the_charge_leaves(client, monkeypatch, headers, card, amount):
 
 
 def test_an_attempt_the_bank_never_charged_is_failed_by_the_job_and_the_key_starts_afresh(client, stage, monkeypatch):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     card = add_card(client, headers)
     start = _dies_before_the_charge_leaves(client, monkeypatch, headers, card, 700)
     first = attempt_of(user, "c")
@@ -272,7 +275,8 @@ def test_an_attempt_the_bank_never_charged_is_failed_by_the_job_and_the_key_star
 
 
 def test_a_retry_after_a_minute_sends_the_charge_again_under_the_same_reference(client, stage, monkeypatch):
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     card = add_card(client, headers)
     start = _dies_before_the_charge_leaves(client, monkeypatch, headers, card, 900)
     reference = attempt_of(user, "c").bank_reference
@@ -292,20 +296,22 @@ def test_a_retry_after_a_minute_sends_the_charge_again_under_the_same_reference(
 def test_a_burst_of_the_same_key_sends_at_most_one_charge(client, stage, monkeypatch, card_number):
     """Even requests that all hold the key (a marker taken over as abandoned, at the same moment):
     the key's attempt is recorded once, and only its recorder sends the charge."""
-    user, headers = make_user()
+    user = make_user()
+    headers = signed_in(user)
     card = add_card(client, headers, number=card_number)
     spy = BankSpy(monkeypatch)
     body = {"funding_source_id": card, "amount": 1_000, "currency": "CNY"}
     now = clock.now()
     slot = idempotency.begin(user.user_id, "POST", "/me/topups", "burst", body, now)
-    assert isinstance(slot, idempotency.Slot)
+    assert isinstance(slot, idempotency.Hold)
     barrier = threading.Barrier(6)
     outcomes, crashes = [], []
 
     def request():
         try:
             barrier.wait()
-            outcomes.append(wallet.top_up(user.user_id, "en", card, 1_000, "CNY", replace(slot), now))
+            with idempotency.holding(replace(slot)):
+                outcomes.append(wallet.top_up(user.user_id, "en", card, 1_000, "CNY", now))
         except OkpayError as error:
             outcomes.append(error.code)
         except Exception as error:  # pragma: no cover - reported below

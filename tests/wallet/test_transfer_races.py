@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.adapters import clock
-from chalicelib.services import money_out
+from chalicelib.services import step_up
 from chalicelib.store.counters import Counter
 from chalicelib.store.users import Claim, User
 from chalicelib.store.wallet import TransactionRecord
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.identity.conftest import new_email, new_phone, run_together
-from tests.wallet.conftest import PASSWORD, add_card, balances, top_up
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.parallel import run_together
+from tests.helpers.users import PASSWORD, new_email, new_phone
+from tests.helpers.wallet import add_card, balances, top_up
 from tests.wallet.test_transfers import confirm, funded, last_code, send, verified
 
 
@@ -31,7 +32,7 @@ def _counter(counter_id: str) -> int:
 
 
 def _budget_used(user) -> int:
-    return _counter(money_out.budget_counter_id(user.user_id, clock.now()))
+    return _counter(step_up.budget_counter_id(user.user_id, clock.now()))
 
 
 def test_parallel_transfers_never_complete_past_the_days_budget_without_a_code(client, seeded):
@@ -44,9 +45,10 @@ def test_parallel_transfers_never_complete_past_the_days_budget_without_a_code(c
     assert set(statuses) <= {201, 202}
     # 900 CNY each against a 1,000 CNY budget: one completes, every other one waits for a code.
     assert len(completed) == 1 and statuses.count(202) == 5
-    assert _budget_used(payer) == 90_000 <= money_out.STEP_UP_BUDGET
+    assert _budget_used(payer) == 90_000 <= step_up.STEP_UP_BUDGET
     waiting = [body_of(r) for r in responses if r.status_code == 202]
     assert all(t["status"] == "requires_confirmation" and t["attempts_left"] == 5 for t in waiting)
+    assert not any("transaction_id" in t for t in waiting)  # none of the refused postings shows
     assert balances(client, payee_headers)["CNY"] == 90_000
 
 
@@ -200,7 +202,7 @@ def test_a_transfer_code_is_one_time_codes_cap_not_the_login_lockout(client, see
         assert_error(confirm(client, headers, transfer["transfer_id"], wrong, key=f"x{i}"), 422, "invalid_code")
     assert body_of(client.get(f"/transfers/{transfer['transfer_id']}", headers=headers))["status"] == "canceled"
     assert _counter(f"login_fail#{payer.phone}") == 0  # not a login failure (section 5)
-    assert _counter(money_out.step_up_failure_counter_id(payer.user_id, clock.now())) == 5
+    assert _counter(step_up.failure_counter_id(payer.user_id, clock.now())) == 5
 
 
 def test_the_set_of_waiting_transfers_forgets_the_expired_ones(client, seeded):

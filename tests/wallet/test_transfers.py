@@ -11,12 +11,14 @@ from chalicelib.adapters import clock, outbox
 from chalicelib.store.kyc import KycRecord
 from chalicelib.store.users import Claim, phone_claim
 from chalicelib.store.wallet import LedgerEntry
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.wallet.conftest import add_card, balances, make_user, top_up
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.users import PASSWORD, make_user, signed_in
+from tests.helpers.wallet import add_card, balances, top_up
 
 
 def verified(level=2, name="张三", locale="en"):
-    user, headers = make_user(locale)
+    user = make_user(locale=locale)
+    headers = signed_in(user)
     KycRecord(user.user_id, "current", status="approved", level=level, approved_real_name=name).save()
     Claim(phone_claim(user.phone), user_id=user.user_id, created_at=user.created_at).save()
     return user, headers
@@ -85,7 +87,7 @@ def test_lookup_masks_the_real_name_and_needs_kyc(client, seeded):
         400,
         "validation_error",
     )
-    _, unverified = make_user()
+    unverified = signed_in(make_user())
     assert_error(post_json(client, "/recipients/lookup", {"phone": payee.phone}, unverified), 403, "kyc_required")
 
 
@@ -101,7 +103,7 @@ def test_lookups_are_capped_at_30_a_day(client, seeded):
 
 def test_the_check_order(client, seeded):
     payee, _ = verified()
-    _unverified, unverified_headers = make_user()
+    unverified_headers = signed_in(make_user())
     assert_error(send(client, unverified_headers, payee, 100), 403, "kyc_required")
     payer, headers = funded(client, amount=5_000)
     payer.update(actions=[payer.__class__.phone_verified.set(False)])
@@ -255,8 +257,6 @@ def test_a_current_totp_code_confirms_too(client, seeded):
 
 def test_more_than_ten_wrong_step_up_codes_a_day_block_money_out_until_a_password_login(client, seeded):
     from datetime import datetime
-
-    from tests.wallet.conftest import PASSWORD
 
     clock.set_test_clock(datetime.fromisoformat("2026-06-01T08:00:00+08:00"))  # one Shanghai day
     payer, headers = funded(client)

@@ -7,10 +7,11 @@ import uuid
 import pytest
 
 from chalicelib.adapters import clock, outbox
-from chalicelib.services import money_out
+from chalicelib.services import step_up
 from chalicelib.store.wallet import LedgerEntry, TransactionRecord
-from tests.api.helpers import assert_error, body_of, post_json
-from tests.wallet.conftest import DECLINED_CARD, NO_FUNDS_CARD, PASSWORD, add_card, balances, make_user, top_up
+from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.users import PASSWORD, make_user, signed_in
+from tests.helpers.wallet import DECLINED_CARD, NO_FUNDS_CARD, add_card, balances, top_up
 from tests.wallet.test_payments import assert_balanced, counter, funded, pay, verified, wallet_limit
 
 
@@ -46,7 +47,7 @@ def test_a_withdrawal_counts_in_the_step_up_budget_but_not_towards_the_kyc_limit
     card = card_of(client, headers)
     assert withdraw(client, headers, card, 90_000).status_code == 201
     assert wallet_limit(client, headers)["used"] == 0  # own same-name card: not in the KYC limit
-    assert counter(money_out.budget_counter_id(user.user_id, clock.now())) == 90_000
+    assert counter(step_up.budget_counter_id(user.user_id, clock.now())) == 90_000
     # the budget is shared with payments: 900 + 200 > 1,000 CNY
     assert_error(pay(client, headers, 20_000), 403, "step_up_required")
     assert pay(client, headers, 10_000).status_code == 201
@@ -72,7 +73,7 @@ def test_the_same_key_replays_the_withdrawal_and_moves_money_once(client, seeded
 
 
 def test_level_0_is_kyc_required_before_the_card_is_looked_at(client, seeded):
-    _, headers = make_user()
+    headers = signed_in(make_user())
     card = add_card(client, headers)
     top_up(client, headers, card, 10_000)
     assert_error(withdraw(client, headers, card, 100), 403, "kyc_required")
@@ -122,7 +123,7 @@ def test_past_the_budget_a_withdrawal_needs_the_password_and_the_403_is_not_stor
     wrong = withdraw(client, headers, card, 120_000, key="wrong", authorization={"password": "nope"})
     assert_error(wrong, 422, "invalid_password")
     assert counter(f"login_fail#{user.phone}") == 0  # v1.2: a re-auth failure, not a login failure
-    assert counter(money_out.step_up_failure_counter_id(user.user_id, clock.now())) == 1
+    assert counter(step_up.failure_counter_id(user.user_id, clock.now())) == 1
     ok = withdraw(client, headers, card, 120_000, key="big", authorization={"password": PASSWORD})
     assert ok.status_code == 201 and "Idempotent-Replayed" not in ok.headers
     assert balances(client, headers)["CNY"] == 380_000
@@ -158,7 +159,7 @@ def test_a_declined_payout_is_402_the_money_comes_back_and_the_402_is_replayed(c
     debit = next(e for e in mine if e.direction == "debit")
     assert TransactionRecord.get(returned.transaction_id).details["reverses"] == debit.transaction_id
     # the day's budget was given back
-    assert counter(money_out.budget_counter_id(user.user_id, clock.now())) == 0
+    assert counter(step_up.budget_counter_id(user.user_id, clock.now())) == 0
     assert pay(client, headers, 100_000).status_code == 201
 
 

@@ -166,7 +166,10 @@ def status_of(response: Any) -> int | None:
     return getattr(response, "status_code", None)
 
 
-def measure(op: Operation, bench: Bench, counter: AwsCalls, iterations: int, warmup: int) -> Result:
+def measure(
+    op: Operation, bench: Bench, counter: AwsCalls, iterations: int, warmup: int, profiler: Any = None
+) -> Result:
+    """`profiler`: a cProfile.Profile enabled around the app's timed requests only."""
     problems: list[str] = []
     if op.setup is not None:
         op.setup(bench)
@@ -182,9 +185,13 @@ def measure(op: Operation, bench: Bench, counter: AwsCalls, iterations: int, war
     samples: list[float] = []
     bare_samples: list[float] = []
     for _ in range(iterations):  # interleaved, so drift on the machine hits both alike
+        if profiler is not None:
+            profiler.enable()
         started = time.perf_counter()
         response = op.perform(bench)
         samples.append(time.perf_counter() - started)
+        if profiler is not None:
+            profiler.disable()
         per_request.append(counter.take())
         if status_of(response) != op.status and len(problems) < 3:
             problems.append(f"{op.name}: status {status_of(response)}, expected {op.status}")

@@ -4,12 +4,14 @@ timing uniformity and the cold start, then any PROBLEMS (exit 1)."""
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import time
 from typing import Any
 
 import tools.bench
-from tools.bench import identity, public, support, wallet
+from tools.bench import hot_payee, identity, public, support, wallet
+from tools.bench import profile as profiling
 from tools.bench.cold_start import COLD_START_TARGET, import_costs, import_times
 from tools.bench.harness import PROJECT_DIR, REGION, AwsCalls, Bench, Operation, Result, format_calls, measure, ms
 from tools.bench.timing import print_uniformity, timing_uniformity
@@ -49,7 +51,7 @@ def _bare_app() -> Any:
 
 
 def run_operations(
-    iterations: int, warmup: int, only: str | None = None, timing_samples: int = 0
+    iterations: int, warmup: int, only: str | None = None, timing_samples: int = 0, profile: str | None = None
 ) -> tuple[list[Result], list[tuple[str, float, float]]]:
     _prepare_environment()
     counter = AwsCalls()
@@ -85,7 +87,14 @@ def run_operations(
         bench.state["requests"] = iterations + max(1, warmup)  # per operation, for setups needing a supply
         for op in OPERATIONS:
             if only is None or only in op.name:
-                results.append(measure(op, bench, counter, iterations, warmup))
+                profiler = None
+                if profile is not None and profile in op.name:
+                    profiler, profile = cProfile.Profile(), None  # the first match only
+                results.append(measure(op, bench, counter, iterations, warmup, profiler))
+                if profiler is not None:
+                    print(f"Profile of {op.name}:")
+                    profiling.report(profiler, iterations)
+                    print()
         uniformity = timing_uniformity(bench, timing_samples) if timing_samples else []
     return results, uniformity
 
@@ -124,15 +133,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per operation first")
     parser.add_argument("--cold-runs", type=int, default=7, help="fresh processes per import measured")
     parser.add_argument("--only", help="measure only the operations whose name contains this text")
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="profile the first operation whose name contains NAME (its timings then read high)",
+    )
     parser.add_argument("--timing-samples", type=int, default=15, help="samples per timing-uniformity figure")
+    parser.add_argument(
+        "--hot-payee",
+        type=int,
+        default=8,
+        metavar="N",
+        help="N concurrent payers to one payee vs to N payees, over HTTP on `make run`'s server (0 skips it)",
+    )
+    parser.add_argument(
+        "--hot-payee-transfers",
+        type=int,
+        default=hot_payee.TRANSFERS_EACH,
+        metavar="M",
+        help="transfers each hot-payee payer sends per phase",
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     samples = 0 if args.only else args.timing_samples
-    results, uniformity = run_operations(args.iterations, args.warmup, args.only, samples)
+    results, uniformity = run_operations(args.iterations, args.warmup, args.only, samples, args.profile)
     print_table(results, args.iterations, args.warmup)
     if uniformity:
         print_uniformity(uniformity, samples)
+    if args.hot_payee > 0:
+        print()
+        one, spread = hot_payee.measure(args.hot_payee, args.hot_payee_transfers)
+        hot_payee.print_hot_payee(one, spread, args.hot_payee, args.hot_payee_transfers)
 
     app_import, bare_import = import_times(args.cold_runs)
     ratio = app_import / bare_import

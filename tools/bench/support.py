@@ -47,7 +47,7 @@ def _disputes_setup(bench: Bench) -> None:
             open_disputes.save(
                 Dispute(
                     f"dsp_replybench{n:06d}",
-                    queue="open",
+                    status="open",
                     user_id=user.user_id,
                     transaction_id=f"txn_replybench{n:06d}",
                     transaction_type="payment",
@@ -164,7 +164,7 @@ def _dispute_sla_backlog_setup(bench: Bench) -> None:
             disputes.save(
                 Dispute(
                     f"dsp_slabench{n:05d}",
-                    queue="open",
+                    status="open",
                     user_id=user_id,
                     transaction_id=f"txn_slabench{n:05d}",
                     transaction_type="payment",
@@ -212,9 +212,9 @@ def _bare_sla_check(bench: Bench) -> Any:
     return dynamodb.query(
         TableName=bench.table("disputes"),
         IndexName="by_sla_due",
-        KeyConditionExpression="#queue = :queue AND sla_due <= :now",
-        ExpressionAttributeNames={"#queue": "queue"},
-        ExpressionAttributeValues={":queue": {"S": "open"}, ":now": {"S": clock.stamp(clock.now())}},
+        KeyConditionExpression="#status = :status AND sla_due <= :now",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":status": {"S": "open"}, ":now": {"S": clock.stamp(clock.now())}},
         Limit=100,
     )
 

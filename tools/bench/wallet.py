@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from tools.bench import raw_movements
 from tools.bench.accounts import BENCH_PASSWORD, make_user, post_json, tokens_for
-from tools.bench.harness import Bench, Operation
+from tools.bench.harness import Bench, Operation, Request
 
 OPERATIONS: list[Operation] = []
 
@@ -31,6 +32,7 @@ def _wallet_setup(bench: Bench) -> None:
         payee=payee,
         card=card["funding_source_id"],
         payer_auth={"Authorization": f"Bearer {pair.access_token}"},
+        payer_session=pair.session_id,  # for the bares' session check
     )
 
 
@@ -48,7 +50,7 @@ def _transfer(bench: Bench) -> Any:
 
 
 def _bare_posting(bench: Bench) -> Any:
-    # The floor of a two-account posting: read both balances, one transaction with both updates and entries.
+    """The floor of a two-account posting: read both balances, one transaction with two entries."""
     dynamodb = bench.client("dynamodb")
     payer, payee = bench.state["payer"].user_id, bench.state["payee"].user_id
     table = bench.table("balances")
@@ -104,24 +106,18 @@ OPERATIONS.append(
 )
 
 
-# The internal movements: the session check (a BatchGetItem with the user), the key marker, ONE
-# BatchGetItem for everything the checks read (payer, payee or merchant, counters …), ONE transaction.
-INTERNAL_MOVEMENT_CALLS = {"dynamodb.PutItem": 1, "dynamodb.BatchGetItem": 2, "dynamodb.TransactWriteItems": 1}
+# The internal movements: the session check (a BatchGetItem with the user), ONE BatchGetItem for
+# everything the checks read (payer, payee or merchant, counters …), ONE transaction, which also
+# writes the Idempotency-Key's record. Their bares make these very calls (tools/bench/raw_movements.py).
+INTERNAL_MOVEMENT_CALLS = {"dynamodb.BatchGetItem": 2, "dynamodb.TransactWriteItems": 1}
+SAME_CALLS = "the same calls, raw botocore"
 
 
-def _internal_movement(name: str, request: Any) -> Operation:
-    return Operation(
-        name,
-        request=request,
-        bare=_bare_posting,
-        status=201,
-        bare_label="BatchGet 2 balances + 1 TransactWriteItems",
-        bare_matches_calls=False,
-        calls=INTERNAL_MOVEMENT_CALLS,
-    )
+def _internal_movement(name: str, request: Request, bare: Request) -> Operation:
+    return Operation(name, request=request, bare=bare, status=201, bare_label=SAME_CALLS, calls=INTERNAL_MOVEMENT_CALLS)
 
 
-OPERATIONS.append(_internal_movement("POST /transfers (known user id)", _transfer))
+OPERATIONS.append(_internal_movement("POST /transfers (known user id)", _transfer, raw_movements.transfer))
 
 
 def _payment(bench: Bench) -> Any:
@@ -138,14 +134,15 @@ def _conversion(bench: Bench) -> Any:
     return post_json(bench, "/me/conversions", {"from_currency": "CNY", "to_currency": "JPY", "amount": 100})
 
 
-OPERATIONS.append(_internal_movement("POST /payments", _payment))
+OPERATIONS.append(_internal_movement("POST /payments", _payment, raw_movements.payment))
 
 
-OPERATIONS.append(_internal_movement("POST /me/conversions", _conversion))
+OPERATIONS.append(_internal_movement("POST /me/conversions", _conversion, raw_movements.conversion))
 
 
-def _pending_transfer(bench: Bench) -> None:
-    """A transfer waiting for its code (the day's budget is spent), and that code, off the clock."""
+def _pending_transfer(bench: Bench, supply: str) -> None:
+    """A transfer waiting for its code (the day's budget is spent), and that code, off the clock;
+    added to `bench.state[supply]`."""
     import re
 
     from chalicelib.adapters import clock, outbox
@@ -156,24 +153,26 @@ def _pending_transfer(bench: Bench) -> None:
     try:
         payer, payee = bench.state["payer"], bench.state["payee"]
         ref = transfers.RecipientRef(user_id=payee.user_id)
-        _, view = transfers.send(payer.user_id, ref, 1, "CNY", None, None, clock.now())
+        _, view = transfers.send(payer.user_id, ref, 1, "CNY", None, clock.now())
     finally:
         rate_limits.reserve_sms_code = allow
     code = re.search(r"(?:Code |验证码 )(\d{6})", outbox.messages(payer.phone)[0].body).group(1)
-    bench.state.setdefault("pending", []).append((view["transfer_id"], code))
+    bench.state.setdefault(supply, []).append((view["transfer_id"], code))
 
 
 def _confirm_setup(bench: Bench) -> None:
-    # The day's step-up budget is spent, so every transfer after it waits for a code.
+    """The day's step-up budget spent, so every transfer waits for a code; one waiting transfer per
+    request for the app, and as many for the bare."""
     from chalicelib.adapters import clock
-    from chalicelib.services.money_out import STEP_UP_BUDGET, budget_counter_id
+    from chalicelib.services.step_up import STEP_UP_BUDGET, budget_counter_id
     from chalicelib.store.counters import Counter
 
     Counter(budget_counter_id(bench.state["payer"].user_id, clock.now())).update(
         actions=[Counter.count.set(STEP_UP_BUDGET)]
     )
-    for _ in range(_PENDING):
-        _pending_transfer(bench)
+    for _ in range(bench.state["requests"]):
+        _pending_transfer(bench, "pending")
+        _pending_transfer(bench, "bare_pending")
 
 
 def _confirm(bench: Bench) -> Any:
@@ -181,19 +180,23 @@ def _confirm(bench: Bench) -> Any:
     return post_json(bench, f"/transfers/{transfer_id}/confirm", {"code": code})
 
 
-_PENDING = 260  # more than the warm-up and timed requests together
-
-
 OPERATIONS.append(
     Operation(
         "POST /transfers/{id}/confirm",
         request=_confirm,
         setup=_confirm_setup,
-        bare=_bare_posting,
+        bare=raw_movements.confirm,
         status=200,
-        bare_label="BatchGet 2 balances + 1 TransactWriteItems",
-        bare_matches_calls=False,
-        check_calls=False,
+        bare_label=SAME_CALLS,
+        # the session check, the key's in-flight marker, the transfer and the payer, the try
+        # counted (UpdateItem), the checks' read, the transaction (which finishes the marker)
+        calls={
+            "dynamodb.BatchGetItem": 2,
+            "dynamodb.PutItem": 1,
+            "dynamodb.GetItem": 2,
+            "dynamodb.UpdateItem": 1,
+            "dynamodb.TransactWriteItems": 1,
+        },
     )
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from chalicelib.adapters import clock
 from chalicelib.api.schemas.common import Currency, Instant, Page, PageQuery, ResponseBody
@@ -19,8 +20,6 @@ def _check_instant(value: str | None) -> str | None:
     try:
         clock.parse_instant(value)
     except ValueError:
-        from pydantic_core import PydanticCustomError
-
         raise PydanticCustomError("datetime", "not an ISO 8601 date and time") from None
     return value
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from chalicelib.api.schemas.common import Amount, Currency, RequestBody
 from chalicelib.api.schemas.identity import Code6, Password
@@ -20,8 +21,6 @@ class StepUpAuthorization(RequestBody):
     @model_validator(mode="after")
     def _exactly_one(self) -> StepUpAuthorization:
         if (self.password is None) == (self.totp is None):
-            from pydantic_core import PydanticCustomError
-
             raise PydanticCustomError("format", "give exactly one of password, totp")
         return self
 
@@ -63,7 +62,5 @@ class ConversionRequest(RequestBody):
     @classmethod
     def _another_currency(cls, value: str, info: ValidationInfo) -> str:
         if info.data.get("from_currency") == value:
-            from pydantic_core import PydanticCustomError
-
             raise PydanticCustomError("format", "to_currency must differ from from_currency")
         return value

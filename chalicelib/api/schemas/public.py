@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from chalicelib.api.schemas.common import Currency, ResponseBody
+from chalicelib.services.money import BASE_CURRENCY
 
 
 class Health(ResponseBody):
@@ -51,6 +52,6 @@ class MerchantList(ResponseBody):
 
 
 class FxRates(ResponseBody):
-    base: Literal["CNY"]
-    rates: dict[str, str] = Field(description="Decimal strings: units of each currency per 1 CNY.")
+    base: Literal[BASE_CURRENCY]
+    rates: dict[str, str] = Field(description=f"Decimal strings: units of each currency per 1 {BASE_CURRENCY}.")
     as_of: str

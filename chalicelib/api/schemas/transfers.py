@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from chalicelib.api.schemas.common import Amount, Currency, RequestBody, ResponseBody
 from chalicelib.api.schemas.identity import Code6, Text
@@ -21,8 +22,6 @@ class RecipientRef(RequestBody):
     def _exactly_one(self) -> RecipientRef:
         given = [name for name in ("user_id", "phone", "email") if getattr(self, name) is not None]
         if len(given) != 1:
-            from pydantic_core import PydanticCustomError
-
             raise PydanticCustomError("format", "give exactly one of user_id, phone, email")
         return self
 
@@ -34,8 +33,6 @@ class Lookup(RequestBody):
     @model_validator(mode="after")
     def _exactly_one(self) -> Lookup:
         if (self.phone is None) == (self.email is None):
-            from pydantic_core import PydanticCustomError
-
             raise PydanticCustomError("format", "give exactly one of phone, email")
         return self
 

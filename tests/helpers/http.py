@@ -1,9 +1,11 @@
-"""Assertions on the contract's reply shapes."""
+"""Calling the API in tests: JSON requests, bearer headers and assertions on the contract's reply shapes."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+JSON = {"Content-Type": "application/json"}
 
 
 def body_of(response: Any) -> Any:
@@ -26,9 +28,6 @@ def assert_error(response: Any, status: int, code: str, *, field: str | None = N
     return error
 
 
-JSON = {"Content-Type": "application/json"}
-
-
 def post_json(http: Any, path: str, payload: Any, headers: dict[str, str] | None = None) -> Any:
     raw = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
     return http.post(path, body=raw, headers={**JSON, **(headers or {})})
@@ -37,3 +36,8 @@ def post_json(http: Any, path: str, payload: Any, headers: dict[str, str] | None
 def put_json(http: Any, path: str, payload: Any, headers: dict[str, str] | None = None) -> Any:
     raw = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
     return http.put(path, body=raw, headers={**JSON, **(headers or {})})
+
+
+def auth(token: str) -> dict[str, str]:
+    """The Authorization header for an access token."""
+    return {"Authorization": f"Bearer {token}"}

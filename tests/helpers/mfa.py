@@ -1,9 +1,4 @@
-"""Helpers for the MFA, reset, contact and account tests (on top of tests/identity/conftest.py).
-
-TOTP follows real time, not the test clock, so codes are made for explicit time steps: a test
-takes `steady_step()` (the current 30 s step, after waiting out the last seconds of a step so the
-server still sees the same step) and asks for codes of `step - 1`, `step`, `step + 1`.
-"""
+"""Second factors in tests: TOTP codes for explicit time steps, MFA settings and challenges, password reset."""
 
 from __future__ import annotations
 
@@ -12,10 +7,14 @@ from typing import Any
 
 import pyotp
 
-from chalicelib.adapters import outbox
-from tests.api.helpers import body_of, post_json, put_json
-from tests.identity.conftest import PASSWORD, auth, last_code, login
+from tests.helpers.auth import login
+from tests.helpers.codes import last_code
+from tests.helpers.http import auth, body_of, post_json, put_json
+from tests.helpers.users import PASSWORD
 
+# TOTP follows real time, not the test clock, so codes are made for explicit time steps: a test
+# takes `steady_step()` (the current 30 s step, after waiting out the last seconds of a step so the
+# server still sees the same step) and asks for codes of `step - 1`, `step`, `step + 1`.
 STEP = 30
 
 
@@ -97,17 +96,3 @@ def reset(
     if second_factor is not None:
         payload["second_factor"] = second_factor
     return post_json(client, "/auth/password/reset", payload)
-
-
-def notices(to: str) -> list[outbox.OutboxMessage]:
-    """Security notices sent to `to` (email or phone), newest first."""
-    return [
-        m
-        for m in outbox.messages(to)
-        if (m.channel == "email" and (m.subject or "").startswith(("Okpay security notice", "Okpay 安全提醒")))
-        or (m.channel == "sms" and "[Okpay] Your code" not in m.body and "验证码" not in m.body)
-    ]
-
-
-def notice_texts(to: str) -> str:
-    return "\n".join(f"{m.subject or ''} {m.body}" for m in notices(to))
