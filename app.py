@@ -4,21 +4,13 @@ from chalice import Chalice, Cron, Rate
 
 from chalicelib.adapters import clock
 from chalicelib.adapters.config import get_settings
-from chalicelib.api import (
-    account,
-    disputes,
-    history,
-    identity,
-    kyc,
-    local,
-    middleware,
-    payments,
-    public,
-    tickets,
-    transfers,
-    wallet,
-)
+from chalicelib.api import local, middleware, public
+from chalicelib.api.account import me
+from chalicelib.api.identity import auth
+from chalicelib.api.kyc import verification
 from chalicelib.api.routing import mount
+from chalicelib.api.support import disputes, tickets
+from chalicelib.api.wallet import history, payments, transfers, wallet
 from chalicelib.jobs.registry import run_job
 
 
@@ -35,9 +27,9 @@ def create_app(stage: str | None = None) -> Chalice:
     middleware.install(api)
     for blueprint in (
         public.bp,
-        identity.bp,
-        account.bp,
-        kyc.bp,
+        auth.bp,
+        me.bp,
+        verification.bp,
         wallet.bp,
         transfers.bp,
         payments.bp,
@@ -77,7 +69,7 @@ def password_age(event):
     return run_job("password_age", clock.now())
 
 
-# Top-ups whose bank answer was lost (chalicelib/services/wallet.py): asked about, then settled.
+# Top-ups whose bank answer was lost (chalicelib/services/wallet/topups.py): asked about, then settled.
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="topup_settle")
 def topup_settle(event):
     return run_job("topup_settle", clock.now())

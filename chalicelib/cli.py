@@ -16,9 +16,9 @@ import os
 import sys
 
 from chalicelib.errors import OkpayError
-from chalicelib.services.agents import create_agent, set_role
-from chalicelib.services.emails import normalize_email
-from chalicelib.services.password_policy import check_password
+from chalicelib.services.common.emails import normalize_email
+from chalicelib.services.identity.agents import create_agent, set_role
+from chalicelib.services.identity.password_policy import check_password
 from chalicelib.store.users import email_claim, find_claim_owner, get_user
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.adapters import clock
-from chalicelib.services.agents import create_agent
+from chalicelib.services.identity.agents import create_agent
 from chalicelib.store import catalog
 
 AGENT_EMAIL = "agent@okpay.local"

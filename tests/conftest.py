@@ -6,6 +6,7 @@ app is imported only after that.
 
 from __future__ import annotations
 
+import itertools
 import os
 
 os.environ["AWS_DEFAULT_REGION"] = "ap-southeast-1"
@@ -32,6 +33,7 @@ import app as app_module  # noqa: E402
 from chalicelib.adapters import clock, outbox  # noqa: E402
 from chalicelib.adapters.config import get_settings  # noqa: E402
 from localstage.resources import create_stage_resources  # noqa: E402
+from tests.helpers.auth import register_user  # noqa: E402
 from tests.helpers.paths import PROJECT_DIR  # noqa: E402
 
 
@@ -96,3 +98,32 @@ def log_lines():
     std_logger.addHandler(handler)
     yield lambda: [line for line in stream.getvalue().splitlines() if line]
     std_logger.removeHandler(handler)
+
+
+@pytest.fixture
+def user(client):
+    """A registered account with a verified email, signed up over HTTP: the register_user() dict."""
+    return register_user(client)
+
+
+@pytest.fixture
+def distinct_codes(monkeypatch):
+    """One-time codes that never repeat within a test, so "the old code no longer works" is always
+    checked (two random codes are equal once in a million runs)."""
+    from chalicelib.services.identity import one_time_codes
+
+    sequence = itertools.count(123_457)
+    monkeypatch.setattr(one_time_codes, "new_code", lambda: f"{next(sequence) % 10**6:06d}")
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """The app's clock stands still at now; only move_clock(seconds) moves it.
+
+    A test clock that ran on would let a one-second lock window run out on a busy machine.
+    (TOTP follows real time, as the contract says, and is not affected.)
+    """
+    state = {"now": clock.now()}
+    monkeypatch.setattr(clock, "now", lambda: state["now"])
+    monkeypatch.setattr(clock, "set_test_clock", lambda moment: state.update(now=moment.astimezone(clock.UTC)))
+    return state["now"]

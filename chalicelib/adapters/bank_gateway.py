@@ -5,7 +5,7 @@ when a card is bound, from the card number (the contract's decline cards, and a 
 time out), so a top-up with a stored token behaves the same every time. A real acquirer plugs in by
 implementing `BankGateway`.
 
-What the top-up flow (chalicelib/services/wallet.py) relies on, and a real acquirer must offer:
+What the top-up flow (chalicelib/services/wallet/topups.py) relies on, and a real acquirer must offer:
 - every charge carries our `reference`, unique per top-up attempt, and the acquirer takes at most
   one charge per reference (a repeated reference gets the first charge's outcome, nothing more);
 - `lookup_charge(reference)` answers what happened to it: approved, declined (the code), or

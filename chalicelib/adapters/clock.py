@@ -51,6 +51,11 @@ def to_shanghai(moment: datetime) -> datetime:
     return moment.astimezone(SHANGHAI)
 
 
+def shanghai_day(moment: datetime) -> str:
+    """The Asia/Shanghai calendar day of `moment` as YYYYMMDD: daily caps and budgets reset at its midnight."""
+    return to_shanghai(moment).strftime("%Y%m%d")
+
+
 def isoformat(moment: datetime) -> str:
     """ISO 8601 with the +08:00 offset users read their times in, to the second."""
     return to_shanghai(moment).isoformat(timespec="seconds")

@@ -2,7 +2,7 @@
 read its country calling code, mask it for logs and support screens.
 
 No business rules here: which region a number without `+` belongs to, and what the API answers for
-a number that is not valid, are chalicelib.services.phones's; which countries we text is
+a number that is not valid, are chalicelib.services.common.phones's; which countries we text is
 chalicelib.adapters.notify's.
 """
 

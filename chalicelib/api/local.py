@@ -13,7 +13,7 @@ from chalicelib.adapters import clock, outbox
 from chalicelib.api.routing import Call, operation
 from chalicelib.errors import OkpayError
 from chalicelib.jobs.registry import JOBS, run_job
-from chalicelib.services.phones import normalize_phone
+from chalicelib.services.common.phones import normalize_phone
 
 bp = Blueprint(__name__)
 

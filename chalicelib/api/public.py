@@ -9,8 +9,9 @@ from chalicelib.adapters.config import get_settings
 from chalicelib.api.envelope import JSON
 from chalicelib.api.routing import Call, operation
 from chalicelib.errors import OkpayError
-from chalicelib.services import catalog, support_contact
-from chalicelib.services.money import BASE_CURRENCY
+from chalicelib.services.common.money import BASE_CURRENCY
+from chalicelib.services.support import support_contact
+from chalicelib.services.wallet import catalog
 
 bp = Blueprint(__name__)
 

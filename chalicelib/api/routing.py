@@ -29,12 +29,12 @@ from pynamodb.exceptions import PynamoDBException
 from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.api import request_context
-from chalicelib.api.auth import authenticate
+from chalicelib.api.authentication import authenticate
 from chalicelib.api.envelope import error_response, json_response
 from chalicelib.api.request_context import RequestScope
 from chalicelib.api.validation import parse_json_object, validate
 from chalicelib.errors import OkpayError
-from chalicelib.services import idempotency
+from chalicelib.services.common import idempotency
 
 # 1–255 printable ASCII characters (contract, section 1).
 _IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
@@ -72,7 +72,7 @@ class Operation:
     errors: tuple[str, ...] = ()
     idempotency: str | None = None  # None | "optional" | "required"
     # False for an internal movement (transfer, payment, conversion): its own transaction claims the
-    # key, so no in-flight marker is written first (chalicelib/services/idempotency.py).
+    # key, so no in-flight marker is written first (chalicelib/services/common/idempotency.py).
     key_marker: bool = True
     # A /_local tool: its Blueprint is registered only in the local stage (app.py), so elsewhere the
     # route does not exist (404 from API Gateway) and the OpenAPI document leaves it out.
@@ -121,7 +121,7 @@ class Call:
     headers: Any
     source_ip: str | None
     idempotency_key: str | None = None
-    # The request's hold on its Idempotency-Key (chalicelib.services.idempotency.Hold). Handlers do
+    # The request's hold on its Idempotency-Key (chalicelib.services.common.idempotency.Hold). Handlers do
     # not pass it on: the unit of work finds it (`idempotency.held()`) and stores the answer.
     idempotency: Any = None
     user: Any = None
@@ -236,7 +236,7 @@ def _read_body(op: Operation, raw: bytes | None) -> _Body:
     except OkpayError as error:
         return _Body(data, error=error)
     # As validated: defaults filled in, strings stripped; nulls and `authorization` are dropped by
-    # the fingerprint itself (chalicelib.services.idempotency.fingerprint).
+    # the fingerprint itself (chalicelib.services.common.idempotency.fingerprint).
     return _Body(model.model_dump(mode="json", by_alias=True), model=model)
 
 

@@ -65,7 +65,7 @@ EVENTS: dict[str, Texts[tuple[str, str]]] = {
         "en": ("Your bank cards changed", "{detail}"),
         "zh-CN": ("您的银行卡信息已变更", "{detail}"),
     },
-    # A debit above the notice threshold (chalicelib.services.money_out): what left the wallet, and how.
+    # A debit above the notice threshold (chalicelib.services.wallet.money_out): what left the wallet, and how.
     "large_debit": {
         "en": ("{amount} left your Okpay wallet", "{what}. We tell you about every debit above {threshold}."),
         "zh-CN": ("您的 Okpay 账户支出 {amount}", "{what}。单笔支出超过 {threshold} 时我们都会通知您。"),
@@ -131,7 +131,7 @@ DEBIT_KINDS: dict[str, Texts[str]] = {
     "transfer": {"en": "A transfer to {counterparty}", "zh-CN": "向 {counterparty} 转账"},
 }
 
-# How to reach customer service (chalicelib.services.support_contact): the staffed hours, Beijing time.
+# How to reach customer service (chalicelib.services.support.support_contact): the staffed hours, Beijing time.
 SUPPORT_HOURS: dict[str, Texts[str]] = {
     "phone": {"en": "Every day 09:00-21:00 (Beijing time)", "zh-CN": "每天 09:00-21:00（北京时间）"},
     "chat": {"en": "Every day 08:00-22:00 (Beijing time)", "zh-CN": "每天 08:00-22:00（北京时间）"},

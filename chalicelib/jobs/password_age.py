@@ -15,7 +15,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.adapters import clock, notify
 from chalicelib.adapters.logging import logger
-from chalicelib.services.password_age import PERIOD, change_recommended
+from chalicelib.services.identity.password_age import PERIOD, change_recommended
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.job_state import read_position, save_position
 from chalicelib.store.users import User, get_user

@@ -7,7 +7,7 @@ a Query on GSI `ledger.by_posting_bucket` per UTC day and shard, never a Scan.
 
 Entries are read in batches, each a time slice `[position, frontier)` complete over all shards
 (a k-way frontier: a shard whose page was cut short caps the slice at its last stamp), and
-checked and folded into the `recon#…` items by chalicelib.services.reconciliation. After each
+checked and folded into the `recon#…` items by chalicelib.services.wallet.reconciliation. After each
 batch the run record (table `audit`, `job#reconcile`) saves its `position`, so an invocation
 stops after `MAX_ENTRIES` entries or `TIME_BUDGET` seconds (inside the 30 s Lambda timeout) and
 the next one resumes the same run. A lease on the run record keeps two invocations from working
@@ -32,10 +32,10 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.adapters import clock, notify
 from chalicelib.adapters.logging import logger
-from chalicelib.services import reconciliation
-from chalicelib.services.ledger import LEDGER_SHARDS
-from chalicelib.services.money import CURRENCIES
-from chalicelib.services.reconciliation import MAX_STORED_MISMATCHES, stamp_of
+from chalicelib.services.common.money import CURRENCIES
+from chalicelib.services.wallet import reconciliation
+from chalicelib.services.wallet.ledger import LEDGER_SHARDS
+from chalicelib.services.wallet.reconciliation import MAX_STORED_MISMATCHES, stamp_of
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.job_state import JobState
 from chalicelib.store.reconciliation import LEDGER_TOTAL, RUN_SUBJECT, ReconBalance, ReconRun

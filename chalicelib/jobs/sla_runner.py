@@ -1,7 +1,7 @@
 """What the `dispute_sla` and `ticket_sla` jobs share: find the cases whose next SLA step is due,
 take each step once, then tell the people it concerns.
 
-A case waiting for its first agent reply carries `sla_stage` and `sla_due` (chalicelib.services.sla);
+A case waiting for its first agent reply carries `sla_stage` and `sla_due` (chalicelib.services.support.sla);
 GSI `by_sla_due` (`status`, `sla_due`) is sparse, so a Query `status = :s AND sla_due <= now`, oldest
 first, reads exactly the cases with a step to take (never a Scan). Per case the run *claims* the step
 with a conditional UpdateItem on the stage and `sla_due` it read (and on the case still waiting for
@@ -39,7 +39,7 @@ from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
 from chalicelib.i18n.locale import pick
 from chalicelib.i18n.support_templates import CASE_KINDS, SLA_REMINDER_LINE
-from chalicelib.services import case_notices, sla
+from chalicelib.services.support import case_notices, sla
 from chalicelib.store.audit import AuditEvent, audit_event
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.job_state import read_position, save_position

@@ -1,6 +1,6 @@
 """`topup_settle` job (every 5 min): top-ups whose outcome nobody learnt are settled by asking the bank.
 
-A top-up attempt is recorded `pending` before its card is charged (chalicelib/services/wallet.py).
+A top-up attempt is recorded `pending` before its card is charged (chalicelib/services/wallet/topups.py).
 When the answer is lost (a timeout, a crash) and the client never retries with the same key, the
 attempt stays pending. This job finds those whose `settle_due` (last charge sent + 2 min) has
 passed through the sparse GSI `transactions.by_settle_due`, one Query per shard (never a Scan),
@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters import clock
-from chalicelib.services import wallet
+from chalicelib.services.wallet import topups as wallet
 from chalicelib.store.wallet import TopUpAttempt
 
 JOB = "topup_settle"

@@ -51,7 +51,7 @@ class User(BaseModel):
     mfa_email = BooleanAttribute(default=False)
 
     closed_at = UnicodeAttribute(null=True)
-    # Bumped by "revoke every session" (chalicelib.services.sessions): a session stamped with an
+    # Bumped by "revoke every session" (chalicelib.services.identity.sessions): a session stamped with an
     # older generation is refused on its next request, whether or not the GSI listed it. Absent = 0.
     session_generation = NumberAttribute(null=True)
 

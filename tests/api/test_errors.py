@@ -7,7 +7,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.services import catalog
+from chalicelib.services.wallet import catalog
 from tests.helpers.http import assert_error, body_of, post_json, put_json
 
 

@@ -21,7 +21,7 @@ def customer(client, *, amount: int = 100_000, currency: str = "CNY", locale: st
 
 def agent_as_customer(client, email: str = "agent.customer@okpay.local") -> tuple[User, dict[str, str]]:
     """A second agent who also uses Okpay as a customer, signed in over HTTP with their password."""
-    from chalicelib.services.agents import create_agent
+    from chalicelib.services.identity.agents import create_agent
 
     agent_id, _ = create_agent(email, PASSWORD, display_name="客服 小李")
     response = post_json(client, "/auth/login", {"login": email, "password": PASSWORD, "device_id": "console"})

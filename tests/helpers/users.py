@@ -7,9 +7,9 @@ import itertools
 from datetime import datetime
 
 from chalicelib.adapters import clock
-from chalicelib.services import sessions
-from chalicelib.services.password_age import schedule_review
-from chalicelib.services.passwords import hash_password
+from chalicelib.services.identity import sessions
+from chalicelib.services.identity.password_age import schedule_review
+from chalicelib.services.identity.passwords import hash_password
 from chalicelib.store.users import User
 from tests.helpers.http import auth
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.services import one_time_codes
+from chalicelib.services.identity import one_time_codes
 from chalicelib.store.codes import Code
 from chalicelib.store.users import Claim, phone_claim
 from tests.helpers.auth import login, login_tokens, me, register, register_user, start_registration
@@ -152,7 +152,7 @@ def test_a_code_whose_attempts_are_spent_is_never_compared_again(client, code_co
 
 
 def test_a_parallel_burst_of_guesses_is_locked_like_a_serial_one(client, user, monkeypatch, frozen_clock):
-    from chalicelib.services import login as login_service
+    from chalicelib.services.identity import login as login_service
 
     checks = Comparisons(login_service.verify_password)
     monkeypatch.setattr(login_service, "verify_password", checks)
@@ -187,7 +187,7 @@ def test_the_resets_totp_is_counted_before_it_is_checked(client, user, monkeypat
     totp = enable_totp(client, user)
     forgot(client, user["phone"])
     right = last_code(user["phone"])
-    from chalicelib.services import password_reset
+    from chalicelib.services.identity import password_reset
 
     checks = Comparisons(password_reset.totp.accept_totp)
     monkeypatch.setattr(password_reset.totp, "accept_totp", checks)
@@ -223,7 +223,7 @@ def test_the_fifth_wrong_reauth_revokes_the_session_and_tells_both_contacts(clie
 
 
 def test_a_stolen_session_guessing_in_parallel_gets_five_comparisons(client, user, monkeypatch):
-    from chalicelib.services import reauth
+    from chalicelib.services.identity import reauth
 
     checks = Comparisons(reauth.verify_password)
     monkeypatch.setattr(reauth, "verify_password", checks)

@@ -285,7 +285,7 @@ def test_unknown_accounts_lock_too(client, frozen_clock):
     _locked(login(client, email), 1)
 
 
-def test_locked_known_and_unknown_accounts_answer_alike(client, user):
+def test_locked_known_and_unknown_accounts_answer_alike(client, user, frozen_clock):  # one Retry-After second
     phone = new_phone()
     _fail(client, user["phone"], 5)
     _fail(client, phone, 5)

@@ -44,7 +44,7 @@ def test_forgot_answers_the_same_for_known_and_unknown_logins(client, user, kind
 def test_forgot_pads_known_and_unknown_logins_to_the_same_floor(client, user, monkeypatch):
     # Timing itself is measured in `make bench` (timing uniformity); here, that both kinds of login
     # wait out the same floor, on a clock that does not move.
-    from chalicelib.services import password_reset
+    from chalicelib.services.identity import password_reset
 
     slept = []
     fake_time = SimpleNamespace(monotonic=lambda: 100.0, sleep=slept.append)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.adapters import clock
-from chalicelib.api import identity
+from chalicelib.api.identity import auth as identity
 from tests.helpers.auth import login, login_tokens, register, register_user, start_registration
 from tests.helpers.clock import move_clock
 from tests.helpers.codes import codes_sent

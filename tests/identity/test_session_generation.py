@@ -101,7 +101,7 @@ def test_a_sign_in_that_read_the_account_before_a_reset_is_outdated_by_it(client
     """A login racing a reset: it read the account (generation) before the reset committed and
     writes its session after; that session is refused like every older one."""
     from chalicelib.adapters import clock
-    from chalicelib.services import sessions
+    from chalicelib.services.identity import sessions
 
     read_before = User.get(user["user_id"])
     sessions.revoke_all(user["user_id"], reason="password_reset")

@@ -1,4 +1,4 @@
-"""The import rule, for chalicelib/ and app.py.
+"""The import rule and the direction of dependencies, for chalicelib/ and app.py.
 
 Imports go at the top of the module. An import is deferred into a function only for a heavy
 third-party library that a cold start (`import app`) must not pay for and that only some requests
@@ -15,11 +15,7 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
-# Files whose owner is reworking them: their function-level imports are allowed for now.
-TEMPORARILY_ALLOWED = {  # being reworked (issue 11)
-    "chalicelib/api/routing.py",
-    "chalicelib/services/transfers.py",
-}
+TEMPORARILY_ALLOWED: set[str] = set()
 
 # What a function may import, and why each stays out of `import app` (costs measured after `import app`
 # with `python -X importtime`). A name covers its submodules.
@@ -89,11 +85,11 @@ def test_imports_inside_functions_are_only_of_heavy_libraries_and_say_so():
 
 def test_the_rule_sees_a_deferred_import():
     """The walk finds imports in methods and nested functions, and tells heavy from light."""
-    sample = PROJECT_DIR / "chalicelib" / "services" / "passwords.py"
+    sample = PROJECT_DIR / "chalicelib" / "services" / "identity" / "passwords.py"
     assert any(names == ["argon2.PasswordHasher", "argon2.Type"] for _, names, _ in function_level_imports(sample))
     assert is_heavy("pydantic.ValidationError") and not is_heavy("pydantic_core.PydanticCustomError")
     assert is_heavy("chalicelib.api.schemas.wallet") and is_heavy("chalicelib.api.openapi")
-    assert not is_heavy("chalicelib.services.kyc") and not is_heavy(".phones.normalize_phone")
+    assert not is_heavy("chalicelib.services.kyc.cases") and not is_heavy(".phones.normalize_phone")
 
 
 def test_import_app_loads_none_of_the_heavy_libraries():
@@ -118,3 +114,36 @@ def test_adapters_import_no_services_api_or_jobs():
                     if name.startswith(above):
                         problems.append(f"{path.relative_to(PROJECT_DIR).as_posix()}:{node.lineno}: {name}")
     assert not problems, "\n".join(problems)
+
+
+# The services' domains, each importing only those before it (README.md, "Where things are").
+DOMAINS = ["common", "identity", "kyc", "wallet", "support", "account"]
+
+
+def test_service_domains_import_only_the_domains_before_them():
+    backwards = []
+    for path in sorted((PROJECT_DIR / "chalicelib" / "services").rglob("*.py")):
+        domain = path.relative_to(PROJECT_DIR / "chalicelib" / "services").parts[0]
+        if domain not in DOMAINS:
+            continue
+        allowed = DOMAINS[: DOMAINS.index(domain) + 1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for name in imported_names(node):
+                    if name.startswith("chalicelib.services."):
+                        target = name.split(".")[2]
+                        if target not in allowed:
+                            backwards.append(f"{path.relative_to(PROJECT_DIR)} imports {name}")
+    assert not backwards, "\n".join(backwards)
+
+
+def test_services_store_adapters_and_i18n_never_import_chalice_or_the_api():
+    leaks = []
+    for package in ("services", "store", "adapters", "i18n", "jobs"):
+        for path in sorted((PROJECT_DIR / "chalicelib" / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    for name in imported_names(node):
+                        if name.split(".")[0] == "chalice" or name.startswith("chalicelib.api"):
+                            leaks.append(f"{path.relative_to(PROJECT_DIR)} imports {name}")
+    assert not leaks, "\n".join(leaks)

@@ -16,7 +16,7 @@ from chalicelib.adapters import clock, outbox
 from chalicelib.adapters.config import get_settings
 from chalicelib.jobs import dispute_sla, sla_runner
 from chalicelib.jobs.registry import run_job
-from chalicelib.services import sla
+from chalicelib.services.support import sla
 from chalicelib.store.audit import events_of
 from chalicelib.store.disputes import Dispute, get_dispute
 from chalicelib.store.job_state import read_position
@@ -76,7 +76,7 @@ def make_dispute(user: User, *, assignee: User | None = None, filed=FILED, respo
 
 
 def agent_replies(dispute: Dispute, at: datetime) -> None:
-    """What the first agent reply does to the item (chalicelib.services.dispute_desk.reply)."""
+    """What the first agent reply does to the item (chalicelib.services.support.dispute_desk.reply)."""
     dispute.update(
         actions=[
             Dispute.status.set("under_review"),

@@ -13,8 +13,9 @@ from moto.sns.models import sns_backends
 from chalicelib.adapters import clock
 from chalicelib.adapters.config import get_settings
 from chalicelib.jobs import reconcile
-from chalicelib.services import ledger, sessions
-from chalicelib.services.ledger import Leg, Posting
+from chalicelib.services.identity import sessions
+from chalicelib.services.wallet import ledger
+from chalicelib.services.wallet.ledger import Leg, Posting
 from chalicelib.store.reconciliation import LEDGER_TOTAL, RUN_SUBJECT, ReconBalance, ReconRun
 from chalicelib.store.users import User, email_claim, find_claim_owner
 from chalicelib.store.wallet import Balance, LedgerEntry

@@ -13,7 +13,7 @@ from chalicelib.adapters import clock, outbox
 from chalicelib.adapters.config import get_settings
 from chalicelib.jobs import sla_runner, ticket_sla
 from chalicelib.jobs.registry import run_job
-from chalicelib.services import sla
+from chalicelib.services.support import sla
 from chalicelib.store.audit import events_of
 from chalicelib.store.job_state import read_position
 from chalicelib.store.tickets import Ticket, get_ticket
@@ -148,7 +148,7 @@ def test_a_run_past_the_due_time_escalates_without_a_reminder(stage):
 def test_a_first_response_before_the_due_time_stops_the_clock(stage):
     ticket = make_ticket(make_user(locale="zh-CN"))
     (seen,) = Ticket.by_sla_due.query("new", Ticket.sla_due <= clock.stamp(DUE))  # the job's read
-    ticket.update(  # the first agent reply, as chalicelib.services.tickets makes it
+    ticket.update(  # the first agent reply, as chalicelib.services.support.tickets makes it
         actions=[
             Ticket.first_responded_at.set(clock.stamp(REMIND_AT)),
             Ticket.sla_due.remove(),

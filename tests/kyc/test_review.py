@@ -139,7 +139,7 @@ def test_the_same_identity_cannot_be_verified_on_two_accounts(client, agent):
 
 
 def test_an_approved_user_can_ask_for_a_higher_level_with_documents(client, agent, monkeypatch):
-    from chalicelib.services import kyc_documents
+    from chalicelib.services.kyc import documents as kyc_documents
 
     _, agent_headers = agent
     user = make_user()

@@ -118,7 +118,7 @@ def test_passport_needs_nationality_birth_date_and_the_photo_page(client, stage)
 
 
 def test_passport_holders_must_be_adults_too(client, stage, monkeypatch):
-    from chalicelib.services import kyc_documents
+    from chalicelib.services.kyc import documents as kyc_documents
 
     monkeypatch.setattr(kyc_documents, "uploaded_kind", lambda user_id, doc: "id_front")
     headers = signed_in(make_user())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.services.passwords import verify_password
+from chalicelib.services.identity.passwords import verify_password
 from chalicelib.store.users import User, email_claim, find_claim_owner
 from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD, seed
 

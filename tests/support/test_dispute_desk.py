@@ -14,7 +14,8 @@ import pytest
 
 from chalicelib.adapters import clock, outbox
 from chalicelib.errors import OkpayError
-from chalicelib.services import agents, dispute_desk
+from chalicelib.services.identity import agents
+from chalicelib.services.support import dispute_desk
 from chalicelib.store.users import User
 from chalicelib.store.wallet import LedgerEntry, TransactionRecord
 from tests.helpers.http import assert_error, body_of, post_json
@@ -675,7 +676,7 @@ def test_dispute_replies_match_the_documented_schemas(client, seeded, agent):
 
 def test_a_notice_whose_email_fails_goes_by_sms(client, seeded, monkeypatch):
     from chalicelib.adapters import notify
-    from chalicelib.services import case_notices
+    from chalicelib.services.support import case_notices
 
     user, _ = customer(client)
 

@@ -15,7 +15,7 @@ import pytest
 
 from chalicelib.adapters import business_calendar, clock, outbox
 from chalicelib.errors import OkpayError
-from chalicelib.services import disputes
+from chalicelib.services.support import disputes
 from chalicelib.store.wallet import TransactionRecord
 from tests.helpers.http import assert_error, body_of, post_json
 from tests.helpers.support import customer

@@ -440,7 +440,7 @@ def _stale_first(monkeypatch, module, name, stale):
 
 def test_a_user_message_racing_a_close_is_409_and_not_written(client, agent, monkeypatch):
     from chalicelib.errors import OkpayError
-    from chalicelib.services import tickets
+    from chalicelib.services.support import tickets
 
     _, agent_headers = agent
     user = make_user()
@@ -457,7 +457,7 @@ def test_a_user_message_racing_a_close_is_409_and_not_written(client, agent, mon
 
 
 def test_a_user_message_racing_a_solve_still_reopens(client, agent, monkeypatch):
-    from chalicelib.services import tickets
+    from chalicelib.services.support import tickets
 
     _, agent_headers = agent
     user = make_user()
@@ -474,7 +474,7 @@ def test_a_user_message_racing_a_solve_still_reopens(client, agent, monkeypatch)
 
 
 def test_two_agents_answering_at_once_make_one_first_response(client, agent, monkeypatch):
-    from chalicelib.services import ticket_desk
+    from chalicelib.services.support import ticket_desk
 
     _, agent_headers = agent
     headers = signed_in(make_user())

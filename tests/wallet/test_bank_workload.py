@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
-from chalicelib.services.passwords import hash_password
+from chalicelib.services.identity.passwords import hash_password
 from tests.live_server import LiveServer, local_server
 
 PASSWORD = "Plum-Orbit-Canvas-93!"

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from chalicelib.adapters import clock, outbox
-from chalicelib.services import step_up
+from chalicelib.services.wallet import step_up
 from chalicelib.store.wallet import LedgerEntry, TransactionRecord
 from tests.helpers.http import assert_error, body_of, post_json
 from tests.helpers.users import make_user, signed_in

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 
 from chalicelib.adapters import clock
-from chalicelib.services import ledger
-from chalicelib.services.ledger import Leg, Posting
+from chalicelib.services.wallet import ledger
+from chalicelib.services.wallet.ledger import Leg, Posting
 from chalicelib.store.wallet import LedgerEntry
 from tests.helpers.http import assert_error, body_of
 from tests.helpers.users import make_user, signed_in

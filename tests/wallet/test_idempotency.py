@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.adapters import clock
-from chalicelib.services import idempotency
+from chalicelib.services.common import idempotency
 from tests.helpers.http import assert_error, body_of, post_json
 from tests.helpers.users import make_user, signed_in
 from tests.helpers.wallet import add_card, balances, top_up
@@ -109,7 +109,7 @@ def test_a_reused_key_is_looked_up_before_the_body_is_validated(client, stage):
 
 
 def test_the_same_key_while_the_first_is_inside_its_handler_is_409_and_a_third_replays(client, stage, monkeypatch):
-    from chalicelib.services import wallet as wallet_service
+    from chalicelib.services.wallet import topups as wallet_service
 
     headers = signed_in(make_user())
     card = add_card(client, headers)

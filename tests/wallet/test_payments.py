@@ -10,7 +10,8 @@ import pyotp
 import pytest
 
 from chalicelib.adapters import clock, outbox
-from chalicelib.services import ledger, step_up, totp
+from chalicelib.services.identity import reauth, totp
+from chalicelib.services.wallet import ledger, step_up
 from chalicelib.store.counters import Counter
 from chalicelib.store.kyc import KycRecord
 from chalicelib.store.users import Claim
@@ -303,7 +304,7 @@ def test_a_wrong_password_is_422_a_reauth_and_step_up_failure_not_a_login_failur
     response = pay(client, headers, 150_000, ref="W", key="w", authorization={"password": "not-it"})
     assert_error(response, 422, "invalid_password")
     assert counter(f"login_fail#{user.phone}") == 0  # v1.2: re-auth failures never lock the owner's sign-in
-    assert counter(step_up.failure_counter_id(user.user_id, clock.now())) == 1
+    assert counter(reauth.step_up_failure_counter_id(user.user_id, clock.now())) == 1
     # a stored business outcome: the same key replays it; a new attempt uses a new key
     replay = pay(client, headers, 150_000, ref="W", key="w", authorization={"password": PASSWORD})
     assert replay.status_code == 422 and replay.headers.get("Idempotent-Replayed") == "true"
@@ -317,7 +318,7 @@ def test_a_wrong_totp_code_is_invalid_code_with_attempts_left(client, seeded):
     wrong = f"{(int(pyotp.TOTP(secret).now()) + 1) % 10**6:06d}"
     error = assert_error(pay(client, headers, 150_000, authorization={"totp": wrong}), 422, "invalid_code")
     assert error["details"] == {"attempts_left": 4}
-    assert counter(step_up.failure_counter_id(user.user_id, clock.now())) == 1
+    assert counter(reauth.step_up_failure_counter_id(user.user_id, clock.now())) == 1
     _, no_totp = funded(client, 500_000)  # no authenticator app: any code is wrong
     assert_error(pay(client, no_totp, 150_000, authorization={"totp": "123456"}), 422, "invalid_code")
 
@@ -330,9 +331,9 @@ def test_an_authorization_given_is_checked_even_within_the_budget(client, seeded
 
 def test_more_than_ten_wrong_step_ups_in_a_day_block_payments(client, seeded):
     user, headers = funded(client, 500_000)
-    Counter(step_up.failure_counter_id(user.user_id, clock.now()), count=11).save()
+    Counter(reauth.step_up_failure_counter_id(user.user_id, clock.now()), count=11).save()
     assert_error(pay(client, headers, 100), 403, "forbidden")
-    step_up.clear_failures(user.user_id, clock.now())  # what a password login does
+    reauth.clear_step_up_failures(user.user_id, clock.now())  # what a password login does
     assert pay(client, headers, 100).status_code == 201
 
 

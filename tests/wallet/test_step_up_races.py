@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.adapters import clock
-from chalicelib.services import step_up
+from chalicelib.services.identity import reauth
 from chalicelib.store.counters import Counter
 from tests.helpers.http import assert_error
 from tests.helpers.parallel import run_together
@@ -28,7 +28,7 @@ def test_parallel_wrong_step_up_passwords_are_compared_five_times_then_the_sessi
     statuses = sorted(response.status_code for response in responses)
     assert statuses.count(422) == 5 and set(statuses) <= {401, 422, 429}
     # Only the compared ones are step-up failures; the refused ones were never checked.
-    assert _counter(step_up.failure_counter_id(user.user_id, clock.now())) == 5
+    assert _counter(reauth.step_up_failure_counter_id(user.user_id, clock.now())) == 5
     assert _counter(f"login_fail#{user.phone}") == 0
     assert_error(pay(client, headers, 150_000, authorization={"password": PASSWORD}), 401, "unauthorized")
     assert balances(client, fresh_token(user))["CNY"] == 500_000  # nothing was paid

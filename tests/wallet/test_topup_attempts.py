@@ -16,7 +16,8 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.bank_gateway import TIMEOUT_CARD, SimulatedBank, SimulatedCharge
 from chalicelib.errors import OkpayError
 from chalicelib.jobs.registry import run_job
-from chalicelib.services import idempotency, wallet
+from chalicelib.services.common import idempotency
+from chalicelib.services.wallet import topups as wallet
 from chalicelib.store.wallet import LedgerEntry, TopUpAttempt, TransactionRecord
 from tests.helpers.http import assert_error, body_of
 from tests.helpers.users import make_user, signed_in

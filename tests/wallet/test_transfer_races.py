@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.adapters import clock
-from chalicelib.services import step_up
+from chalicelib.services.identity import reauth
+from chalicelib.services.wallet import step_up
 from chalicelib.store.counters import Counter
 from chalicelib.store.users import Claim, User
 from chalicelib.store.wallet import TransactionRecord
@@ -19,7 +20,7 @@ from tests.wallet.test_transfers import confirm, funded, last_code, send, verifi
 
 def _known(payer, payee):
     """The payee is known to the payer (an earlier transfer), so only the budget asks for a code."""
-    from chalicelib.services.transfers import payee_claim
+    from chalicelib.services.wallet.transfers import payee_claim
 
     Claim(payee_claim(payer.user_id, payee.user_id), user_id=payer.user_id, created_at=clock.stamp(clock.now())).save()
 
@@ -78,7 +79,7 @@ def test_a_burst_of_wrong_codes_with_the_right_one_compares_at_most_five(client,
         compared.append(1)
         return original(a, b)
 
-    monkeypatch.setattr("chalicelib.services.transfers.secrets.compare_digest", counting)
+    monkeypatch.setattr("chalicelib.services.wallet.transfers.secrets.compare_digest", counting)
     calls = [lambda i=i: confirm(client, headers, transfer["transfer_id"], wrong, key=f"w{i}") for i in range(19)]
     calls.append(lambda: confirm(client, headers, transfer["transfer_id"], right, key="right"))
     responses = run_together(*calls)
@@ -149,7 +150,7 @@ def test_a_payee_closing_while_the_posting_is_written_receives_nothing(client, s
     payer, headers = funded(client)
     payee, _ = verified(name="李四")
     _known(payer, payee)
-    from chalicelib.services import ledger
+    from chalicelib.services.wallet import ledger
 
     original = ledger.post
 
@@ -202,7 +203,7 @@ def test_a_transfer_code_is_one_time_codes_cap_not_the_login_lockout(client, see
         assert_error(confirm(client, headers, transfer["transfer_id"], wrong, key=f"x{i}"), 422, "invalid_code")
     assert body_of(client.get(f"/transfers/{transfer['transfer_id']}", headers=headers))["status"] == "canceled"
     assert _counter(f"login_fail#{payer.phone}") == 0  # not a login failure (section 5)
-    assert _counter(step_up.failure_counter_id(payer.user_id, clock.now())) == 5
+    assert _counter(reauth.step_up_failure_counter_id(payer.user_id, clock.now())) == 5
 
 
 def test_the_set_of_waiting_transfers_forgets_the_expired_ones(client, seeded):

@@ -36,7 +36,7 @@ def send(client, headers, payee, amount, currency="CNY", key=None, **extra):
 
 
 def fresh_token(user):
-    from chalicelib.services import sessions
+    from chalicelib.services.identity import sessions
 
     pair = sessions.start_session(user, device_id="d", device_name=None, now=clock.now())
     return {"Authorization": f"Bearer {pair.access_token}"}
@@ -243,7 +243,7 @@ def test_a_replayed_transfer_moves_money_once(client, seeded):
 def test_a_current_totp_code_confirms_too(client, seeded):
     import pyotp
 
-    from chalicelib.services import totp
+    from chalicelib.services.identity import totp
     from chalicelib.store.users import User
 
     payer, headers = funded(client)
@@ -276,7 +276,7 @@ def test_more_than_ten_wrong_step_up_codes_a_day_block_money_out_until_a_passwor
 
 
 def test_a_large_transfer_sends_a_notice_and_counts_in_both_limit_windows(client, seeded):
-    from chalicelib.services import limits
+    from chalicelib.services.wallet import limits
     from chalicelib.store.counters import Counter
 
     payer, headers = funded(client, amount=2_000_000)

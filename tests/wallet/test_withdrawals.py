@@ -7,7 +7,8 @@ import uuid
 import pytest
 
 from chalicelib.adapters import clock, outbox
-from chalicelib.services import step_up
+from chalicelib.services.identity import reauth
+from chalicelib.services.wallet import step_up
 from chalicelib.store.wallet import LedgerEntry, TransactionRecord
 from tests.helpers.http import assert_error, body_of, post_json
 from tests.helpers.users import PASSWORD, make_user, signed_in
@@ -123,7 +124,7 @@ def test_past_the_budget_a_withdrawal_needs_the_password_and_the_403_is_not_stor
     wrong = withdraw(client, headers, card, 120_000, key="wrong", authorization={"password": "nope"})
     assert_error(wrong, 422, "invalid_password")
     assert counter(f"login_fail#{user.phone}") == 0  # v1.2: a re-auth failure, not a login failure
-    assert counter(step_up.failure_counter_id(user.user_id, clock.now())) == 1
+    assert counter(reauth.step_up_failure_counter_id(user.user_id, clock.now())) == 1
     ok = withdraw(client, headers, card, 120_000, key="big", authorization={"password": PASSWORD})
     assert ok.status_code == 201 and "Idempotent-Replayed" not in ok.headers
     assert balances(client, headers)["CNY"] == 380_000

@@ -14,7 +14,7 @@ BENCH_PASSWORD = "Plum-Orbit-Canvas-93!"
 
 def make_user(bench: Bench, n: int, *, with_password: bool = False) -> Any:
     from chalicelib.adapters import clock
-    from chalicelib.services.passwords import hash_password
+    from chalicelib.services.identity.passwords import hash_password
     from chalicelib.store.users import Claim, User, phone_claim
 
     user = User(
@@ -34,7 +34,7 @@ def make_user(bench: Bench, n: int, *, with_password: bool = False) -> Any:
 
 def tokens_for(user: Any, device: str = "bench-device") -> Any:
     from chalicelib.adapters import clock
-    from chalicelib.services import sessions
+    from chalicelib.services.identity import sessions
 
     return sessions.start_session(user, device_id=device, device_name=None, now=clock.now())
 

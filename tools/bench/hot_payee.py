@@ -7,7 +7,7 @@ so no transfer needs a code: 1 fen each is far inside the step-up budget); the N
 HTTP. Then N threads each send M transfers back to back: (a) all to one payee, (b) each to its own.
 
 Every credit to a wallet is conditioned on the balance version read before it
-(chalicelib/services/ledger.py `post`), so concurrent credits to ONE wallet conflict: all but one
+(chalicelib/services/wallet/ledger.py `post`), so concurrent credits to ONE wallet conflict: all but one
 are cancelled, re-read and retried with jittered backoff, up to 10 attempts, then `503 try_again`.
 The server logs each retry ("ledger conflict, retrying"); they are counted per phase.
 """
@@ -175,7 +175,7 @@ def _moto_dynamodb(stage: Stage) -> Any:
 
 def _write_users(stage: Stage, count: int) -> list[str]:
     """`count` active users with a verified phone, KYC level 3 and 1,000 CNY; their ids."""
-    from chalicelib.services.passwords import hash_password
+    from chalicelib.services.identity.passwords import hash_password
     from localstage.server import stage_environment
 
     prefix = stage_environment()["OKPAY_TABLE_PREFIX"]

@@ -461,7 +461,7 @@ def _balance_update(bench: Bench, leg: Leg, state: tuple[int, int] | None, now: 
 
 def _counter_updates(bench: Bench, found: Found, plan: Plan, now: datetime) -> list[dict[str, Any]]:
     """Both limit windows counted (the payer's level's one capped) and the day's step-up budget."""
-    from chalicelib.services.limits import LEVEL_RULES
+    from chalicelib.services.wallet.limits import LEVEL_RULES
 
     payer, cny = _payer(bench), plan.counted_cny
     level = int(found.get("kyc", user_id=payer, record="current")["level"]["N"])

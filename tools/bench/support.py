@@ -17,7 +17,7 @@ def _disputes_setup(bench: Bench) -> None:
     """Payments for the bench user to dispute (headers written straight to the table), and open
     disputes for the agent's first replies; the daily filing cap is lifted for the bench user."""
     from chalicelib.adapters import clock
-    from chalicelib.services import disputes
+    from chalicelib.services.support import disputes
     from chalicelib.store.disputes import Dispute
     from chalicelib.store.kyc import KycRecord
     from chalicelib.store.wallet import TransactionRecord

@@ -14,7 +14,7 @@ OPERATIONS: list[Operation] = []
 
 
 def _wallet_setup(bench: Bench) -> None:
-    from chalicelib.services.funding_sources import add_card
+    from chalicelib.services.wallet.funding_sources import add_card
     from chalicelib.store.kyc import KycRecord
     from chalicelib.store.users import Claim
 
@@ -146,7 +146,8 @@ def _pending_transfer(bench: Bench, supply: str) -> None:
     import re
 
     from chalicelib.adapters import clock, outbox
-    from chalicelib.services import rate_limits, transfers
+    from chalicelib.services.common import rate_limits
+    from chalicelib.services.wallet import transfers
 
     allow = rate_limits.reserve_sms_code
     rate_limits.reserve_sms_code = lambda *args, **kwargs: None  # the bench sends hundreds of codes
@@ -164,7 +165,7 @@ def _confirm_setup(bench: Bench) -> None:
     """The day's step-up budget spent, so every transfer waits for a code; one waiting transfer per
     request for the app, and as many for the bare."""
     from chalicelib.adapters import clock
-    from chalicelib.services.step_up import STEP_UP_BUDGET, budget_counter_id
+    from chalicelib.services.wallet.step_up import STEP_UP_BUDGET, budget_counter_id
     from chalicelib.store.counters import Counter
 
     Counter(budget_counter_id(bench.state["payer"].user_id, clock.now())).update(

@@ -1,4 +1,4 @@
-"""Request and response models of the account routes (chalicelib/api/account.py)."""
+"""Request and response models of the account routes (chalicelib/api/account/me.py)."""
 
 from __future__ import annotations
 

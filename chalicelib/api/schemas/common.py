@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.services.money import MAX_AMOUNT
+from chalicelib.services.common.money import MAX_AMOUNT
 
 Currency = Literal["CNY", "HKD", "USD", "EUR", "JPY"]
 Amount = Annotated[

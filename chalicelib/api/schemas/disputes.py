@@ -1,4 +1,4 @@
-"""Request and response models of the dispute routes (chalicelib/api/disputes.py)."""
+"""Request and response models of the dispute routes (chalicelib/api/support/disputes.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response models of the history routes (chalicelib/api/history.py)."""
+"""Request and response models of the history routes (chalicelib/api/wallet/history.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response models of the identity routes (chalicelib/api/identity.py)."""
+"""Request and response models of the identity routes (chalicelib/api/identity/auth.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response models of the kyc routes (chalicelib/api/kyc.py)."""
+"""Request and response models of the kyc routes (chalicelib/api/kyc/verification.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response models of the payments routes (chalicelib/api/payments.py)."""
+"""Request and response models of the payments routes (chalicelib/api/wallet/payments.py)."""
 
 from __future__ import annotations
 

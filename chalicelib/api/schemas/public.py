@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from chalicelib.api.schemas.common import Currency, ResponseBody
-from chalicelib.services.money import BASE_CURRENCY
+from chalicelib.services.common.money import BASE_CURRENCY
 
 
 class Health(ResponseBody):

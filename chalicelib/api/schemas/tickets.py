@@ -1,4 +1,4 @@
-"""Request and response models of the support ticket routes (chalicelib/api/tickets.py)."""
+"""Request and response models of the support ticket routes (chalicelib/api/support/tickets.py)."""
 
 from __future__ import annotations
 

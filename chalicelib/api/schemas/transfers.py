@@ -1,4 +1,4 @@
-"""Request and response models of the transfer routes (chalicelib/api/transfers.py)."""
+"""Request and response models of the transfer routes (chalicelib/api/wallet/transfers.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response models of the wallet routes (chalicelib/api/wallet.py)."""
+"""Request and response models of the wallet routes (chalicelib/api/wallet/wallet.py)."""
 
 from __future__ import annotations
 
