@@ -4,42 +4,27 @@ from chalice import Chalice, Cron, Rate
 
 from chalicelib.adapters import clock
 from chalicelib.adapters.config import get_settings
-from chalicelib.api import local, middleware, public
-from chalicelib.api.account import me
-from chalicelib.api.identity import auth
-from chalicelib.api.kyc import verification
-from chalicelib.api.routing import mount
-from chalicelib.api.support import disputes, tickets
-from chalicelib.api.wallet import history, payments, transfers, wallet
+from chalicelib.api import areas, middleware
+from chalicelib.api.routing import mount_area
 from chalicelib.jobs.registry import run_job
 
 
 def create_app(stage: str | None = None) -> Chalice:
     """The API of `stage` (default: the environment's OKPAY_STAGE, as Lambda, `chalice package
-    --stage` and `make run` set it): the middleware and one Blueprint per area.
+    --stage` and `make run` set it): the middleware and one Blueprint per area, whose modules load on
+    their first request (chalicelib/api/areas.py).
 
-    The /_local tools exist only in `local` (contract, section 10): anywhere else their Blueprint is
+    The /_local tools exist only in `local` (contract, section 10): anywhere else their area is
     not mounted, so they are in neither the route table, the OpenAPI document (`local_only`) nor the
     packaged template, and API Gateway answers them `404 not_found` like any unknown route.
     """
     # Logging is aws-lambda-powertools' (chalicelib/adapters/logging.py), on the same "okpay" logger.
     api = Chalice(app_name="okpay", configure_logs=False)
     middleware.install(api)
-    for blueprint in (
-        public.bp,
-        auth.bp,
-        me.bp,
-        verification.bp,
-        wallet.bp,
-        transfers.bp,
-        payments.bp,
-        history.bp,
-        disputes.bp,
-        tickets.bp,
-    ):
-        mount(api, blueprint)
+    for module, routes in areas.AREAS.items():
+        mount_area(api, module, routes)
     if (stage or get_settings().stage) == "local":
-        mount(api, local.bp)
+        mount_area(api, areas.LOCAL_AREA, areas.LOCAL_ROUTES)
     return api
 
 

@@ -7,19 +7,14 @@ app.py registers this Blueprint only in the `local` stage: anywhere else these r
 
 from __future__ import annotations
 
-from chalice import Blueprint
-
 from chalicelib.adapters import clock, outbox
 from chalicelib.api.routing import Call, operation
 from chalicelib.errors import OkpayError
 from chalicelib.jobs.registry import JOBS, run_job
 from chalicelib.services.common.phones import normalize_phone
 
-bp = Blueprint(__name__)
-
 
 @operation(
-    bp,
     "GET",
     "/_local/outbox",
     schemas="local",
@@ -38,7 +33,6 @@ def read_outbox(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/_local/jobs/{job}",
     schemas="local",
@@ -58,7 +52,6 @@ def run_local_job(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "GET",
     "/_local/clock",
     schemas="local",
@@ -72,7 +65,6 @@ def read_clock(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "PUT",
     "/_local/clock",
     schemas="local",
@@ -89,7 +81,6 @@ def set_clock(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "DELETE",
     "/_local/clock",
     schemas="local",

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.adapters.config import get_settings
+from chalicelib.api import areas
 from chalicelib.api.middleware import MAX_BODY_BYTES
 from chalicelib.api.routing import OPERATIONS, Operation
 from chalicelib.api.schemas.common import DETAILS_SCHEMAS, ErrorEnvelope, Instant, RequestBody
@@ -33,12 +34,16 @@ _FORMATS = {Instant: "date-time"}
 
 def document(local: bool | None = None) -> dict[str, Any]:
     """The document for the local stage or a deployed one (default: the stage serving the request)."""
-    return _build(len(OPERATIONS), get_settings().is_local if local is None else local)
+    local = get_settings().is_local if local is None else local
+    areas.load_all(local=local)  # every operation declared, not only the areas used so far
+    return _build(len(OPERATIONS), local)
 
 
 def document_json() -> str:
     """The document serialised once per process: it is ~75 KB and never changes while serving."""
-    return _serialised(len(OPERATIONS), get_settings().is_local)
+    local = get_settings().is_local
+    areas.load_all(local=local)
+    return _serialised(len(OPERATIONS), local)
 
 
 @lru_cache(maxsize=2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from chalicelib.adapters import clock
 from chalicelib.adapters.config import get_settings
@@ -13,16 +13,14 @@ from chalicelib.services.common.money import BASE_CURRENCY
 from chalicelib.services.support import support_contact
 from chalicelib.services.wallet import catalog
 
-bp = Blueprint(__name__)
 
-
-@operation(bp, "GET", "/health", schemas="public", summary="Liveness check", tag="public", response="Health")
+@operation("GET", "/health", schemas="public", summary="Liveness check", tag="public", response="Health")
 def health(call: Call) -> dict:
     """Cheap on purpose: no AWS call, so load balancers and monitors can poll it."""
     return {"status": "ok"}
 
 
-@operation(bp, "GET", "/openapi.json", schemas="public", summary="This API's OpenAPI 3 document", tag="public")
+@operation("GET", "/openapi.json", schemas="public", summary="This API's OpenAPI 3 document", tag="public")
 def openapi_document(call: Call) -> Response:
     from chalicelib.api import openapi  # deferred: heavy (pydantic: it loads every model)
 
@@ -30,7 +28,6 @@ def openapi_document(call: Call) -> Response:
 
 
 @operation(
-    bp,
     "GET",
     "/support/contact",
     schemas="public",
@@ -43,7 +40,6 @@ def support_contact_channels(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "GET",
     "/merchants",
     schemas="public",
@@ -57,7 +53,6 @@ def list_merchants(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "GET",
     "/fx/rates",
     schemas="public",

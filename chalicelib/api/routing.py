@@ -77,6 +77,7 @@ class Operation:
     # A /_local tool: its Blueprint is registered only in the local stage (app.py), so elsewhere the
     # route does not exist (404 from API Gateway) and the OpenAPI document leaves it out.
     local_only: bool = False
+    module: str = ""  # the module that declares it (its area, chalicelib/api/areas.py)
     description: str = ""
     response_headers: tuple[str, ...] = ()
 
@@ -103,11 +104,8 @@ def _model(module: str | None, name: str | None) -> Any:
 
 
 OPERATIONS: list[Operation] = []
-# Each Blueprint's views as (path, method, view), registered by `mount`. Kept here rather than handed
-# to `Blueprint.route`: Chalice's Blueprint pops a route's options while registering it, so it could
-# be registered in one app only, and one process builds the app of more than one stage (the tests'
-# dev and prod clients, see app.create_app).
-_VIEWS: dict[Blueprint, list[tuple[str, str, Callable[..., Response]]]] = {}
+# The view of each (method, path), once its module has been imported.
+_VIEWS: dict[tuple[str, str], Callable[..., Response]] = {}
 
 
 @dataclass
@@ -138,38 +136,46 @@ class Reply:
 Handler = Callable[[Call], Any]
 
 
-def operation(
-    blueprint: Blueprint,
-    method: str,
-    path: str,
-    *,
-    summary: str,
-    tag: str,
-    **options: Any,
-) -> Callable[[Handler], Handler]:
-    """Make `handler` the view for `method path` of `blueprint` (registered by `mount`) and record it
-    for the OpenAPI document."""
+def operation(method: str, path: str, *, summary: str, tag: str, **options: Any) -> Callable[[Handler], Handler]:
+    """Make `handler` the view for `method path` and record it for the OpenAPI document. The route
+    is served through its area (`mount_area`), which imports this module on the route's first use."""
 
     def register(handler: Handler) -> Handler:
-        op = Operation(method=method, path=path, summary=summary, tag=tag, **options)
+        op = Operation(method=method, path=path, summary=summary, tag=tag, module=handler.__module__, **options)
         OPERATIONS.append(op)
 
         def view(**params: str) -> Response:
             return run(op, handler, request_context.current_request(), params)
 
-        view.__name__ = handler.__name__
-        view.__doc__ = handler.__doc__
-        _VIEWS.setdefault(blueprint, []).append((path, method, view))
+        _VIEWS[(method, path)] = view
         return handler
 
     return register
 
 
-def mount(app: Chalice, blueprint: Blueprint) -> None:
-    """Register an area in `app`: the views of its operations, and anything else its Blueprint holds."""
-    app.register_blueprint(blueprint)
-    for path, method, view in _VIEWS.get(blueprint, ()):
-        app.route(path, methods=[method])(view)
+def mount_area(app: Chalice, module: str, routes: tuple[tuple[str, str], ...]) -> None:
+    """Register an area's routes in `app` through a Blueprint of its own, without importing the area:
+    each view imports `module` (its handlers, services and models) on the first request to one of
+    them. So a cold start pays for the edge only, and a request for the area it uses.
+
+    A Blueprint per call: Chalice's Blueprint pops a route's options while registering it, so one
+    could be registered in one app only, and one process builds the app of more than one stage (the
+    tests' dev and prod clients, see app.create_app).
+    """
+    area = Blueprint(module)
+    for method, path in routes:
+        name = f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}"
+        area.route(path, methods=[method], name=name)(_view_in(module, method, path))
+    app.register_blueprint(area)
+
+
+def _view_in(module: str, method: str, path: str) -> Callable[..., Response]:
+    def view(**params: str) -> Response:
+        if (method, path) not in _VIEWS:
+            importlib.import_module(module)  # registers the area's operations (the import lock serialises)
+        return _VIEWS[(method, path)](**params)
+
+    return view
 
 
 def run(op: Operation, handler: Handler, request: Any, params: dict[str, str]) -> Response:

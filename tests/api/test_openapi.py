@@ -7,6 +7,7 @@ import pytest
 from openapi_spec_validator import validate as validate_spec
 
 import app as app_module
+from chalicelib.api import areas
 from chalicelib.api.routing import OPERATIONS
 from chalicelib.errors import STATUS_BY_CODE
 from tests.helpers.http import body_of
@@ -24,6 +25,7 @@ def served_routes():
 
 
 def test_every_served_route_is_declared_through_operation():
+    areas.load_all(local=True)
     declared = {(op.method, op.path) for op in OPERATIONS}
     assert served_routes() == declared, "a route was registered without @operation, so it has no OpenAPI entry"
 

@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         one, spread = hot_payee.measure(args.hot_payee, args.hot_payee_transfers)
         hot_payee.print_hot_payee(one, spread, args.hot_payee, args.hot_payee_transfers)
 
-    app_import, bare_import = import_times(args.cold_runs)
+    app_import, bare_import, first_area = import_times(args.cold_runs)
     ratio = app_import / bare_import
     verdict = "within target" if ratio <= COLD_START_TARGET else "OVER TARGET"
     print()
@@ -174,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  import app             {ms(app_import):>8} ms")
     print(f"  import chalice, boto3  {ms(bare_import):>8} ms")
     print(f"  ratio                  {ratio:>8.2f}x  (target <= {COLD_START_TARGET}x: {verdict})")
+    first = first_area / bare_import
+    print(f"  + the wallet area      {ms(first_area):>8} ms  ({first:.2f}x: import app + what a first transfer loads)")
     if ratio > COLD_START_TARGET:
         costs = import_costs()
         print("  What `import app` adds to chalice and boto3, self time (python -X importtime, one run):")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint
-
 from chalicelib.adapters import clock
 from chalicelib.api.pagination import paginate
 from chalicelib.api.routing import Call, Reply, operation
@@ -12,15 +10,12 @@ from chalicelib.services.account import profile as accounts
 from chalicelib.services.identity import contacts, mfa_settings, sessions
 from chalicelib.services.wallet import transfers
 
-bp = Blueprint(__name__)
-
 
 def _me(call: Call):
     return accounts.active_account(call.user.account)
 
 
 @operation(
-    bp,
     "GET",
     "/me",
     schemas="account",
@@ -34,7 +29,6 @@ def read_profile(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "PATCH",
     "/me",
     schemas="account",
@@ -50,7 +44,6 @@ def change_profile(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/me/contacts/verify",
     schemas="account",
@@ -68,7 +61,6 @@ def verify_contact(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/me/contacts/resend",
     schemas="account",
@@ -86,7 +78,6 @@ def resend_contact_code(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/me/contacts/change",
     schemas="account",
@@ -107,7 +98,6 @@ def change_contact(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/me/password",
     schemas="account",
@@ -126,7 +116,6 @@ def change_password(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "GET",
     "/me/sessions",
     schemas="account",
@@ -153,7 +142,6 @@ def list_sessions(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "DELETE",
     "/me/sessions/{session_id}",
     schemas="account",
@@ -170,7 +158,6 @@ def revoke_session(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "DELETE",
     "/me/sessions",
     schemas="account",
@@ -185,7 +172,6 @@ def revoke_other_sessions(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/me/mfa/totp",
     schemas="account",
@@ -201,7 +187,6 @@ def begin_totp(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/me/mfa/totp/activate",
     schemas="account",
@@ -221,7 +206,6 @@ def activate_totp(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/me/mfa/totp/disable",
     schemas="account",
@@ -240,7 +224,6 @@ def disable_totp(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "PUT",
     "/me/mfa",
     schemas="account",
@@ -259,7 +242,6 @@ def set_mfa(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/me/mfa/recovery-codes",
     schemas="account",
@@ -279,7 +261,6 @@ def new_recovery_codes(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/me/close",
     schemas="account",

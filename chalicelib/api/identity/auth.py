@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalice import Blueprint
-
 from chalicelib.adapters import clock
 from chalicelib.adapters.config import get_settings
 from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.services.common import rate_limits
 from chalicelib.services.identity import login, password_reset, registration, sessions
-
-bp = Blueprint(__name__)
-
 
 # Per client IP, on in deployed stages (configuration): sign-in and sign-up attempts.
 IP_LIMIT, IP_WINDOW = 60, timedelta(minutes=10)
@@ -25,7 +20,6 @@ def _limit_ip(call: Call) -> None:
 
 
 @operation(
-    bp,
     "POST",
     "/auth/register/start",
     schemas="identity",
@@ -42,7 +36,6 @@ def register_start(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/auth/register",
     schemas="identity",
@@ -62,7 +55,6 @@ def register(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/auth/login",
     schemas="identity",
@@ -82,7 +74,6 @@ def sign_in(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/auth/mfa/send",
     schemas="identity",
@@ -99,7 +90,6 @@ def mfa_send(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/auth/mfa/verify",
     schemas="identity",
@@ -115,7 +105,6 @@ def mfa_verify(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/auth/token/refresh",
     schemas="identity",
@@ -130,7 +119,6 @@ def refresh_tokens(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/auth/logout",
     schemas="identity",
@@ -145,7 +133,6 @@ def logout(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/auth/password/forgot",
     schemas="identity",
@@ -162,7 +149,6 @@ def forgot_password(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/auth/password/reset",
     schemas="identity",

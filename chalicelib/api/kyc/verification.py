@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalice import Blueprint
-
 from chalicelib.adapters import clock
 from chalicelib.api.pagination import page_of
 from chalicelib.api.routing import Call, Reply, operation
@@ -15,13 +13,10 @@ from chalicelib.services.common import rate_limits
 from chalicelib.services.kyc import cases as kyc
 from chalicelib.services.kyc import documents as kyc_documents
 
-bp = Blueprint(__name__)
-
 DOCUMENTS_PER_DAY = 30
 
 
 @operation(
-    bp,
     "POST",
     "/me/kyc",
     schemas="kyc",
@@ -49,7 +44,6 @@ def submit_kyc(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "GET",
     "/me/kyc",
     schemas="kyc",
@@ -63,7 +57,6 @@ def read_kyc(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/me/kyc/documents",
     schemas="kyc",
@@ -85,7 +78,6 @@ def create_document(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "GET",
     "/admin/kyc",
     schemas="kyc",
@@ -102,7 +94,6 @@ def review_queue(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/admin/kyc/{user_id}/decision",
     schemas="kyc",

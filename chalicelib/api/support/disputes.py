@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint
-
 from chalicelib.adapters import clock
 from chalicelib.api.pagination import page_of
 from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.errors import OkpayError
 from chalicelib.services.support import dispute_desk, disputes
 
-bp = Blueprint(__name__)
-
 _KEY_ERRORS = ("idempotency_key_reused", "request_in_progress")
 ACTIVE = ["open", "under_review"]
 
 
 @operation(
-    bp,
     "POST",
     "/disputes",
     schemas="disputes",
@@ -54,7 +49,6 @@ def file_dispute(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "GET",
     "/disputes",
     schemas="disputes",
@@ -73,7 +67,6 @@ def list_disputes(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "GET",
     "/disputes/{dispute_id}",
     schemas="disputes",
@@ -88,7 +81,6 @@ def read_dispute(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/disputes/{dispute_id}/messages",
     schemas="disputes",
@@ -107,7 +99,6 @@ def add_message(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/disputes/{dispute_id}/withdraw",
     schemas="disputes",
@@ -126,7 +117,6 @@ def withdraw(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "GET",
     "/admin/disputes",
     schemas="disputes",
@@ -157,7 +147,6 @@ def dispute_queue(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "GET",
     "/admin/disputes/{dispute_id}",
     schemas="disputes",
@@ -172,7 +161,6 @@ def read_for_agent(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/admin/disputes/{dispute_id}/assign",
     schemas="disputes",
@@ -188,7 +176,6 @@ def assign(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/admin/disputes/{dispute_id}/messages",
     schemas="disputes",
@@ -207,7 +194,6 @@ def reply(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/admin/disputes/{dispute_id}/extend",
     schemas="disputes",
@@ -226,7 +212,6 @@ def extend(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/admin/disputes/{dispute_id}/resolve",
     schemas="disputes",

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint
-
 from chalicelib.adapters import clock
 from chalicelib.api.pagination import page_of
 from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.services.support import ticket_desk, tickets
 
-bp = Blueprint(__name__)
-
 _KEY_ERRORS = ("idempotency_key_reused", "request_in_progress")
 
 
 @operation(
-    bp,
     "POST",
     "/support/tickets",
     schemas="tickets",
@@ -45,7 +40,6 @@ def open_ticket(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "GET",
     "/support/tickets",
     schemas="tickets",
@@ -62,7 +56,6 @@ def list_tickets(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "GET",
     "/support/tickets/{ticket_id}",
     schemas="tickets",
@@ -77,7 +70,6 @@ def read_ticket(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/support/tickets/{ticket_id}/messages",
     schemas="tickets",
@@ -101,7 +93,6 @@ def add_message(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "GET",
     "/admin/tickets",
     schemas="tickets",
@@ -123,7 +114,6 @@ def ticket_queue(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "GET",
     "/admin/tickets/{ticket_id}",
     schemas="tickets",
@@ -140,7 +130,6 @@ def read_ticket_for_agent(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/admin/tickets/{ticket_id}/messages",
     schemas="tickets",
@@ -161,7 +150,6 @@ def reply(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/admin/tickets/{ticket_id}/status",
     schemas="tickets",

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
-
 from chalicelib.adapters import clock
 from chalicelib.api.pagination import page_of
 from chalicelib.api.routing import Call, operation
 from chalicelib.services.wallet import history, reconciliation
 
-bp = Blueprint(__name__)
-
 
 @operation(
-    bp,
     "GET",
     "/me/transactions",
     schemas="history",
@@ -50,7 +45,6 @@ def list_transactions(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "GET",
     "/me/transactions/{transaction_id}",
     schemas="history",
@@ -70,7 +64,6 @@ def read_transaction(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "GET",
     "/admin/reconciliation/latest",
     schemas="history",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from typing import Any
 
 from chalicelib.adapters import clock
 from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.services.wallet import conversions, payments, withdrawals
-
-bp = Blueprint(__name__)
 
 _KEY_ERRORS = ("idempotency_key_reused", "request_in_progress")
 _KEY_ERRORS_UNMARKED = ("idempotency_key_reused",)  # key_marker=False: never seen in flight
@@ -16,7 +14,6 @@ _STEP_UP_ERRORS = ("step_up_required", "invalid_password", "invalid_code", "rate
 
 
 @operation(
-    bp,
     "POST",
     "/payments",
     schemas="payments",
@@ -45,11 +42,7 @@ _STEP_UP_ERRORS = ("step_up_required", "invalid_password", "invalid_code", "rate
 def pay(call: Call) -> Reply:
     body = call.body
     payment = payments.Payment(
-        payer_id=call.user.user_id,
-        currency=body.currency,
-        amount=body.amount,
-        session_id=call.user.session_id,
-        locale=call.scope.locale,
+        **_payer(call, body.currency),
         merchant_id=body.merchant_id,
         order_reference=body.order_reference,
         description=body.description,
@@ -59,7 +52,6 @@ def pay(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/me/withdrawals",
     schemas="payments",
@@ -87,11 +79,7 @@ def pay(call: Call) -> Reply:
 def withdraw(call: Call) -> Reply:
     body = call.body
     withdrawal = withdrawals.Withdrawal(
-        payer_id=call.user.user_id,
-        currency=body.currency,
-        amount=body.amount,
-        session_id=call.user.session_id,
-        locale=call.scope.locale,
+        **_payer(call, body.currency),
         funding_source_id=body.funding_source_id,
         authorization=body.authorization,
     )
@@ -99,7 +87,6 @@ def withdraw(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/me/conversions",
     schemas="payments",
@@ -116,11 +103,16 @@ def withdraw(call: Call) -> Reply:
 )
 def convert(call: Call) -> Reply:
     body = call.body
-    conversion = conversions.Conversion(
-        payer_id=call.user.user_id,
-        currency=body.from_currency,
-        amount=body.amount,
-        locale=call.scope.locale,
-        to_currency=body.to_currency,
-    )
+    conversion = conversions.Conversion(**_payer(call, body.from_currency), to_currency=body.to_currency)
     return Reply(conversions.convert(conversion, clock.now()), 201)
+
+
+def _payer(call: Call, currency: str) -> dict[str, Any]:
+    """What every money-out route takes from the request: who pays, what, and in which language."""
+    return {
+        "payer_id": call.user.user_id,
+        "currency": currency,
+        "amount": call.body.amount,
+        "session_id": call.user.session_id,
+        "locale": call.scope.locale,
+    }

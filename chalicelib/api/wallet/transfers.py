@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint
-
 from chalicelib.adapters import clock
 from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.services.wallet import transfers
-
-bp = Blueprint(__name__)
 
 _MONEY_ERRORS = (
     "kyc_required",
@@ -23,7 +19,6 @@ _MONEY_ERRORS = (
 
 
 @operation(
-    bp,
     "POST",
     "/recipients/lookup",
     schemas="transfers",
@@ -40,7 +35,6 @@ def lookup_recipient(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/transfers",
     schemas="transfers",
@@ -63,7 +57,6 @@ def send_transfer(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/transfers/{transfer_id}/confirm",
     schemas="transfers",
@@ -92,7 +85,6 @@ def confirm_transfer(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/transfers/{transfer_id}/resend",
     schemas="transfers",
@@ -108,7 +100,6 @@ def resend_code(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/transfers/{transfer_id}/cancel",
     schemas="transfers",
@@ -123,7 +114,6 @@ def cancel_transfer(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "GET",
     "/transfers/{transfer_id}",
     schemas="transfers",

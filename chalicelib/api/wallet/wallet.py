@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint
-
 from chalicelib.adapters import clock
 from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.services.account import profile as accounts
 from chalicelib.services.wallet import funding_sources
 from chalicelib.services.wallet import topups as wallet
 
-bp = Blueprint(__name__)
-
 
 @operation(
-    bp,
     "GET",
     "/me/wallet",
     schemas="wallet",
@@ -28,7 +23,6 @@ def read_wallet(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "POST",
     "/me/funding-sources",
     schemas="wallet",
@@ -57,7 +51,6 @@ def add_card(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "GET",
     "/me/funding-sources",
     schemas="wallet",
@@ -71,7 +64,6 @@ def list_cards(call: Call) -> dict:
 
 
 @operation(
-    bp,
     "DELETE",
     "/me/funding-sources/{funding_source_id}",
     schemas="wallet",
@@ -88,7 +80,6 @@ def remove_card(call: Call) -> Reply:
 
 
 @operation(
-    bp,
     "POST",
     "/me/topups",
     schemas="wallet",

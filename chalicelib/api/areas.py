@@ -1,0 +1,122 @@
+"""Which module declares each route: `import app` registers every route from this table without
+importing the areas, and a route's module (its handlers, services, store models) is imported on
+the first request to it (chalicelib.api.routing.mount_area). So a Lambda cold start pays for the
+HTTP edge, and its first request for the one area it uses.
+
+tests/api/test_areas.py checks that the table lists exactly the routes each module declares with
+`@operation`; `load_all` imports every area (the OpenAPI document needs them all).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+Routes = tuple[tuple[str, str], ...]
+
+AREAS: dict[str, Routes] = {
+    "chalicelib.api.public": (
+        ("GET", "/health"),
+        ("GET", "/openapi.json"),
+        ("GET", "/support/contact"),
+        ("GET", "/merchants"),
+        ("GET", "/fx/rates"),
+    ),
+    "chalicelib.api.identity.auth": (
+        ("POST", "/auth/register/start"),
+        ("POST", "/auth/register"),
+        ("POST", "/auth/login"),
+        ("POST", "/auth/mfa/send"),
+        ("POST", "/auth/mfa/verify"),
+        ("POST", "/auth/token/refresh"),
+        ("POST", "/auth/logout"),
+        ("POST", "/auth/password/forgot"),
+        ("POST", "/auth/password/reset"),
+    ),
+    "chalicelib.api.account.me": (
+        ("GET", "/me"),
+        ("PATCH", "/me"),
+        ("POST", "/me/contacts/verify"),
+        ("POST", "/me/contacts/resend"),
+        ("POST", "/me/contacts/change"),
+        ("POST", "/me/password"),
+        ("GET", "/me/sessions"),
+        ("DELETE", "/me/sessions/{session_id}"),
+        ("DELETE", "/me/sessions"),
+        ("POST", "/me/mfa/totp"),
+        ("POST", "/me/mfa/totp/activate"),
+        ("POST", "/me/mfa/totp/disable"),
+        ("PUT", "/me/mfa"),
+        ("POST", "/me/mfa/recovery-codes"),
+        ("POST", "/me/close"),
+    ),
+    "chalicelib.api.kyc.verification": (
+        ("POST", "/me/kyc"),
+        ("GET", "/me/kyc"),
+        ("POST", "/me/kyc/documents"),
+        ("GET", "/admin/kyc"),
+        ("POST", "/admin/kyc/{user_id}/decision"),
+    ),
+    "chalicelib.api.wallet.wallet": (
+        ("GET", "/me/wallet"),
+        ("POST", "/me/funding-sources"),
+        ("GET", "/me/funding-sources"),
+        ("DELETE", "/me/funding-sources/{funding_source_id}"),
+        ("POST", "/me/topups"),
+    ),
+    "chalicelib.api.wallet.transfers": (
+        ("POST", "/recipients/lookup"),
+        ("POST", "/transfers"),
+        ("POST", "/transfers/{transfer_id}/confirm"),
+        ("POST", "/transfers/{transfer_id}/resend"),
+        ("POST", "/transfers/{transfer_id}/cancel"),
+        ("GET", "/transfers/{transfer_id}"),
+    ),
+    "chalicelib.api.wallet.payments": (
+        ("POST", "/payments"),
+        ("POST", "/me/withdrawals"),
+        ("POST", "/me/conversions"),
+    ),
+    "chalicelib.api.wallet.history": (
+        ("GET", "/me/transactions"),
+        ("GET", "/me/transactions/{transaction_id}"),
+        ("GET", "/admin/reconciliation/latest"),
+    ),
+    "chalicelib.api.support.disputes": (
+        ("POST", "/disputes"),
+        ("GET", "/disputes"),
+        ("GET", "/disputes/{dispute_id}"),
+        ("POST", "/disputes/{dispute_id}/messages"),
+        ("POST", "/disputes/{dispute_id}/withdraw"),
+        ("GET", "/admin/disputes"),
+        ("GET", "/admin/disputes/{dispute_id}"),
+        ("POST", "/admin/disputes/{dispute_id}/assign"),
+        ("POST", "/admin/disputes/{dispute_id}/messages"),
+        ("POST", "/admin/disputes/{dispute_id}/extend"),
+        ("POST", "/admin/disputes/{dispute_id}/resolve"),
+    ),
+    "chalicelib.api.support.tickets": (
+        ("POST", "/support/tickets"),
+        ("GET", "/support/tickets"),
+        ("GET", "/support/tickets/{ticket_id}"),
+        ("POST", "/support/tickets/{ticket_id}/messages"),
+        ("GET", "/admin/tickets"),
+        ("GET", "/admin/tickets/{ticket_id}"),
+        ("POST", "/admin/tickets/{ticket_id}/messages"),
+        ("POST", "/admin/tickets/{ticket_id}/status"),
+    ),
+}
+# The /_local tools: mounted only in the local stage (app.create_app).
+LOCAL_AREA = "chalicelib.api.local"
+LOCAL_ROUTES: Routes = (
+    ("GET", "/_local/outbox"),
+    ("POST", "/_local/jobs/{job}"),
+    ("GET", "/_local/clock"),
+    ("PUT", "/_local/clock"),
+    ("DELETE", "/_local/clock"),
+)
+
+
+def load_all(*, local: bool) -> None:
+    """Import every area (and the /_local tools when `local`), so every operation is declared."""
+    for module in [*AREAS, *([LOCAL_AREA] if local else [])]:
+        importlib.import_module(module)
