@@ -1,12 +1,25 @@
 """Okpay wallet backend: wiring only. The code lives in chalicelib/ (see README.md)."""
 
-from chalice import Chalice, Cron, Rate
+import gc
 
-from chalicelib.adapters import clock
-from chalicelib.adapters.config import get_settings
-from chalicelib.api import areas, middleware
-from chalicelib.api.routing import mount_area
-from chalicelib.jobs.registry import run_job
+# A cold start builds tens of thousands of long-lived objects (modules, classes, compiled regexes):
+# the collector would walk them again and again while they are being made. Off while importing,
+# then they are frozen out of every later collection (gc.freeze), so requests do not walk them.
+gc.disable()
+
+# isort: off
+# The store (PynamoDB, so botocore) before anything that loads aws-lambda-powertools: in this order
+# `import app` measured ~50 ms faster (make bench, "Cold start"), for the same modules.
+import chalicelib.store.base  # noqa: E402, F401
+from chalice import Chalice, Cron, Rate  # noqa: E402
+
+# isort: on
+
+from chalicelib.adapters import clock  # noqa: E402
+from chalicelib.adapters.config import get_settings  # noqa: E402
+from chalicelib.api import areas, middleware  # noqa: E402
+from chalicelib.api.routing import mount_area  # noqa: E402
+from chalicelib.jobs.registry import run_job  # noqa: E402
 
 
 def create_app(stage: str | None = None) -> Chalice:
@@ -29,6 +42,8 @@ def create_app(stage: str | None = None) -> Chalice:
 
 
 app = create_app()
+gc.freeze()
+gc.enable()
 
 
 # Scheduled jobs (contract, section 8). Each runs at the clock's `now`.

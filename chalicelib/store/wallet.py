@@ -173,20 +173,6 @@ class TopUpKey(BaseModel):
     expires_ttl = TTLAttribute()  # creation + 24 h: after it, the key starts a new attempt
 
 
-class IdempotencyRecord(BaseModel):
-    class Meta(metaclass=StageTable):
-        table = "idempotency"
-
-    idempotency_id = UnicodeAttribute(hash_key=True)  # "<user>#<METHOD>#<path>#<sha256(key)>"
-    fingerprint = UnicodeAttribute()  # sha256 of the canonical body, `authorization` left out
-    state = UnicodeAttribute()  # "in_flight" | "done"
-    attempt = UnicodeAttribute()  # the writer's random id: a taken-over request cannot finish twice
-    started_at = UnicodeAttribute()
-    status = NumberAttribute(null=True)
-    body = JSONAttribute(null=True)
-    expires_ttl = TTLAttribute()
-
-
 class FundingSource(BaseModel):
     class Meta(metaclass=StageTable):
         table = "funding-sources"

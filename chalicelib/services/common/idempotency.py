@@ -40,7 +40,7 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.keys import keyed_hash
 from chalicelib.errors import OkpayError
 from chalicelib.store.conditions import condition_failed
-from chalicelib.store.wallet import IdempotencyRecord
+from chalicelib.store.idempotency import IdempotencyRecord
 
 KEPT = timedelta(hours=24)
 ABANDONED_AFTER = timedelta(seconds=60)
