@@ -151,17 +151,14 @@ def run(debit: Debit, now: datetime) -> Answer:
             raise debit.over_budget(fresh)
         return fresh.balances
 
-    answer: Answer | None = None
-
     def write(work: Work, posted: Posted) -> None:
-        nonlocal answer
         debit.write(work, payer, posted)
         if debit.counts_towards_limit:
             limits.count_in(work, debit.payer_id, payer.level, cny, now)
         if debit.uses_budget:
             step_up.count_budget(work, debit.payer_id, cny, now, capped=capped)
         answer = debit.answer(payer, posted)
-        work.answer(answer.status, answer.body)
+        work.answer(answer.status, answer.body)  # stored if and only if the money moves
 
     posting = debit.posting(payer)
     try:
@@ -171,8 +168,7 @@ def run(debit: Debit, now: datetime) -> Answer:
     debit.after_posting(payer, posted, cny)
     logger.info(f"{debit.kind} completed", extra={"user_id": debit.payer_id, "event": debit.kind})
     _notify_if_large(payer, debit, cny, now)
-    assert answer is not None
-    return answer
+    return debit.answer(payer, posted)
 
 
 def _run_checks(debit: Debit, payer: Payer, cny: int) -> None:
