@@ -158,7 +158,7 @@ def post(
             states = fresh
             attempt = conflicts + balance_conflicts
             logger.info("ledger conflict, retrying", extra={"attempt": attempt, "type": posting.type})
-            time.sleep(random.uniform(0, min(0.1, 0.005 * 2**attempt)))  # noqa: S311 (jitter, not security)
+            time.sleep(random.uniform(0, min(0.25, 0.02 * 2**attempt)))  # noqa: S311 (jitter, not security)
     raise OkpayError("try_again", retry_after=1)
 
 
