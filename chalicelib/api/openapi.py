@@ -77,7 +77,7 @@ def _build(_operation_count: int, local: bool) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {
             "title": "Okpay wallet API",
-            "version": "1.1",
+            "version": "1.2",  # the contract's version
             "description": (
                 "The HTTP contract of the Okpay wallet backend. Amounts are integers in minor units; "
                 "errors use one envelope with a stable `code` (see `x-error-codes`). A request body is at "

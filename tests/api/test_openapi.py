@@ -10,7 +10,10 @@ import app as app_module
 from chalicelib.api import areas
 from chalicelib.api.routing import OPERATIONS
 from chalicelib.errors import STATUS_BY_CODE
-from tests.helpers.http import body_of
+from chalicelib.store.kyc import KycRecord
+from tests.helpers.http import body_of, post_json
+from tests.helpers.users import make_user, signed_in
+from tests.helpers.wallet import add_card, top_up
 
 
 @pytest.fixture
@@ -71,3 +74,17 @@ def test_errors_match_the_documented_envelope(client, document):
     response = client.get("/fx/rates")  # nothing seeded: 503
     conforms(document, "/fx/rates", "get", response)
     assert "Retry-After" in document["paths"]["/fx/rates"]["get"]["responses"]["503"]["headers"]
+
+
+def test_a_transfer_waiting_for_its_code_is_a_documented_202(client, seeded, document):
+    """Generated clients accept only the statuses the document lists (issue 12, item 1)."""
+    payer, payee = make_user(), make_user()
+    for user in (payer, payee):
+        KycRecord(user.user_id, "current", status="approved", level=2, approved_real_name="张三").save()
+    headers = signed_in(payer)
+    assert top_up(client, headers, add_card(client, headers), 500_000).status_code == 201
+    body = {"recipient": {"user_id": payee.user_id}, "amount": 200_000, "currency": "CNY"}  # ≥ 1,000 CNY
+    response = post_json(client, "/transfers", body, {**headers, "Idempotency-Key": "wait"})
+    assert response.status_code == 202 and body_of(response)["status"] == "requires_confirmation"
+    conforms(document, "/transfers", "post", response)
+    assert document["info"]["version"] == "1.2"

@@ -44,6 +44,7 @@ def lookup_recipient(call: Call) -> dict:
     body="TransferRequest",
     response="Transfer",
     status=201,
+    other_statuses=(202,),  # requires_confirmation: the same {transfer}, waiting for its code
     idempotency="required",
     key_marker=False,
     errors=_MONEY_ERRORS,
