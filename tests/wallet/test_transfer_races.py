@@ -218,3 +218,29 @@ def test_the_set_of_waiting_transfers_forgets_the_expired_ones(client, seeded):
         tracked = Counter.get(f"pending_transfers#{user.user_id}", consistent_read=True).members
         assert [entry.split("|", 1)[1] for entry in tracked] == [second["transfer_id"]]
     assert first["transfer_id"] != second["transfer_id"]
+
+
+def test_many_payers_crediting_one_payee_at_once_each_land_once_with_exact_balances(client, seeded):
+    """The hot payee: every credit conflicts on the payee's balance version and is retried on fresh
+    balances only; each lands once, and every entry's balance_after is the wallet's running total."""
+    payee, payee_headers = verified(name="李四")
+    payers = []
+    for _ in range(6):
+        payer, headers = funded(client, 10_000)
+        _known(payer, payee)
+        payers.append(headers)
+    amounts = [100 + n for n in range(6)]
+    responses = run_together(
+        *[lambda h=h, a=a: send(client, h, payee, a, key=f"hot{a}") for h, a in zip(payers, amounts, strict=True)]
+    )
+    assert [r.status_code for r in responses] == [201] * 6, [r.body for r in responses]
+    assert balances(client, payee_headers)["CNY"] == sum(amounts)
+    history = body_of(client.get("/me/transactions?limit=20", headers=payee_headers))["data"]
+    credits = sorted(history, key=lambda item: item["balance_after"])
+    assert sorted(item["amount"] for item in credits) == sorted(amounts)
+    running = 0
+    for item in credits:  # in commit order, each balance_after is the one before plus its amount
+        running += item["amount"]
+        assert item["balance_after"] == running
+    for headers in payers:
+        assert len(body_of(client.get("/me/transactions?limit=20", headers=headers))["data"]) == 2  # top-up + 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -145,7 +145,7 @@ class NewTransfer(_Transfer):
 
     ref: RecipientRef | None = None
     note: str | None = None
-    _lookup_counted: bool = False
+    _lookup_counted: bool = field(default=False, init=False, repr=False)  # once, not again on a re-check
 
     def reads(self) -> list[money_out.ReadKey]:
         if not self.payee_id:
