@@ -8,7 +8,16 @@ PORT ?= 8000
 STAGE ?= prod
 REGION ?= ap-southeast-1
 
-.PHONY: run test lint bench fuzz package clean
+# The npm tools that check the OpenAPI document: Redocly, Spectral, openapi-typescript, tsc
+# (versions pinned in tools/openapi/package.json and its lock file; `npm ci` installs exactly those).
+NODE_TOOLS := tools/openapi/node_modules/.installed
+
+# The browser the web pages are tested in: Debian's chromium (Playwright drives it; it cannot
+# download its own browsers here), with CJK fonts so that Chinese text renders in screenshots.
+BROWSER := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+
+.PHONY: run test lint bench fuzz package clean openapi-tools browser
 
 # (Re)install when the venv is missing or a requirements file changed.
 $(INSTALLED): requirements.txt requirements-dev.txt
@@ -23,7 +32,19 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint
+$(NODE_TOOLS): tools/openapi/package.json tools/openapi/package-lock.json
+	npm ci --prefix tools/openapi --no-audit --no-fund --loglevel=error
+	@touch $(NODE_TOOLS)
+
+openapi-tools: $(INSTALLED) $(NODE_TOOLS)
+
+$(BROWSER) $(CJK_FONT) &:
+	$$(command -v sudo) apt-get update -qq
+	$$(command -v sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk
+
+browser: $(BROWSER) $(CJK_FONT)
+
+test: lint openapi-tools browser
 	$(PY) -m pytest -q -n 2
 
 bench: $(INSTALLED)
@@ -39,4 +60,4 @@ package: $(INSTALLED)
 	$(PY) -m tools.package --stage $(STAGE) --region $(REGION) build/$(STAGE)
 
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build .pytest_cache .ruff_cache tools/openapi/node_modules

@@ -34,6 +34,7 @@ from chalicelib.adapters import clock, outbox  # noqa: E402
 from chalicelib.adapters.config import get_settings  # noqa: E402
 from localstage.resources import create_stage_resources  # noqa: E402
 from tests.helpers.auth import register_user  # noqa: E402
+from tests.helpers.contract import checked  # noqa: E402
 from tests.helpers.paths import PROJECT_DIR  # noqa: E402
 
 
@@ -72,7 +73,7 @@ def seeded(stage):
 def client(stage):
     """The app in the local stage, called the way API Gateway calls it."""
     with Client(app_module.app, stage_name="local", project_dir=str(PROJECT_DIR)) as test_client:
-        yield test_client.http
+        yield checked(test_client.http, local=True)
 
 
 @pytest.fixture(params=["dev", "prod"])
@@ -80,7 +81,7 @@ def deployed_client(request, stage):
     """The app as a deployed stage builds it (no /_local routes), with that stage's variables."""
     deployed_app = app_module.create_app(request.param)
     with Client(deployed_app, stage_name=request.param, project_dir=str(PROJECT_DIR)) as test_client:
-        yield test_client.http
+        yield checked(test_client.http, local=False)
 
 
 @pytest.fixture
@@ -127,3 +128,13 @@ def frozen_clock(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: state["now"])
     monkeypatch.setattr(clock, "set_test_clock", lambda moment: state.update(now=moment.astimezone(clock.UTC)))
     return state["now"]
+
+
+@pytest.fixture(scope="module")
+def live_stage(tmp_path_factory):
+    """The real local stage (`make run`'s server) in a subprocess, for tests over real HTTP: the
+    generated clients, the browser."""
+    from tests.live_server import local_server
+
+    with local_server(tmp_path_factory.mktemp("live") / "server.log") as live:
+        yield live

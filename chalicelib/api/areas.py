@@ -21,6 +21,10 @@ AREAS: dict[str, Routes] = {
         ("GET", "/merchants"),
         ("GET", "/fx/rates"),
     ),
+    "chalicelib.api.docs": (
+        ("GET", "/docs"),
+        ("GET", "/docs/{asset}"),
+    ),
     "chalicelib.api.identity.auth": (
         ("POST", "/auth/register/start"),
         ("POST", "/auth/register"),

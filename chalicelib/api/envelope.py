@@ -26,7 +26,9 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def error_body(error: OkpayError, locale: str, request_id: str) -> dict[str, Any]:
+def error_body(
+    error: OkpayError, locale: str, request_id: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     params = {"field": error.field} if error.field else {}
     payload: dict[str, Any] = {
         "code": error.code,
@@ -35,17 +37,23 @@ def error_body(error: OkpayError, locale: str, request_id: str) -> dict[str, Any
     }
     if error.field:
         payload["field"] = error.field
-    if error.details is not None:
-        payload["details"] = error.details
+    details = error.details if details is None else details
+    if details is not None:
+        payload["details"] = details
     return {"error": payload}
 
 
 def error_response(error: OkpayError) -> Response:
     scope = request_context.current()
     headers = dict(error.headers)
+    details = None
     if error.code in RETRY_AFTER_CODES:
-        headers["Retry-After"] = str(max(1, int(error.retry_after or 1)))
-    return json_response(error_body(error, scope.locale, scope.request_id), error.status, headers)
+        # In the header for HTTP clients and in `details` for generated ones, as API Gateway's own
+        # 429 and 503 say it (infra/resources.yaml, Gateway Responses).
+        seconds = max(1, int(error.retry_after or 1))
+        headers["Retry-After"] = str(seconds)
+        details = {**(error.details or {}), "retry_after": seconds}
+    return json_response(error_body(error, scope.locale, scope.request_id, details), error.status, headers)
 
 
 def is_envelope(body: Any) -> bool:

@@ -19,6 +19,11 @@ from chalicelib.services.common.phones import normalize_phone
     "/_local/outbox",
     schemas="local",
     summary="Emails and SMS sent (local stage)",
+    description=(
+        "Every email and SMS the app sent, newest first; each is here before the response to the request that "
+        "caused it. `?to=` keeps those sent to one email address (any case) or phone (E.164; without `+` read as "
+        "+86). An SMS has no `subject`. Kept in memory: the latest messages only, gone on restart."
+    ),
     tag="local",
     query="OutboxQuery",
     response="OutboxList",
@@ -41,7 +46,12 @@ def read_outbox(call: Call) -> dict:
     body="JobRun",
     response="JobResult",
     local_only=True,
-    errors=("not_found", "validation_error"),
+    description=(
+        "Runs a scheduled job (`dispute_sla`, `ticket_sla`, `reconcile`, `password_age`, `topup_settle`) at `now` "
+        "(else the test clock, else real time) without moving the clock: `200 {job, result}` with what the job "
+        "did. An unknown job is `404 not_found`."
+    ),
+    errors=("not_found",),
 )
 def run_local_job(call: Call) -> dict:
     job = call.params["job"]
@@ -56,6 +66,7 @@ def run_local_job(call: Call) -> dict:
     "/_local/clock",
     schemas="local",
     summary="The clock the app reads (local stage)",
+    description="The time the app reads now, and whether it is a test clock (`PUT /_local/clock`) or real time.",
     tag="local",
     response="ClockState",
     local_only=True,
@@ -73,7 +84,10 @@ def read_clock(call: Call) -> dict:
     body="ClockSet",
     response="ClockState",
     local_only=True,
-    description="Every rule that reads the time reads this clock; it runs on from `now`.",
+    description=(
+        "Sets a test clock: every rule that reads the time (deadlines, code and token expiry, limit windows, SLA "
+        "dates) reads it, and it runs on from `now`. `200` the clock now. TOTP codes still follow real time."
+    ),
 )
 def set_clock(call: Call) -> dict:
     clock.set_test_clock(clock.parse_instant(call.body.now))
@@ -85,6 +99,7 @@ def set_clock(call: Call) -> dict:
     "/_local/clock",
     schemas="local",
     summary="Back to real time (local stage)",
+    description="Removes the test clock: the app reads real time again. `200` the clock now.",
     tag="local",
     response="ClockState",
     local_only=True,

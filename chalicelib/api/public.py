@@ -14,13 +14,37 @@ from chalicelib.services.support import support_contact
 from chalicelib.services.wallet import catalog
 
 
-@operation("GET", "/health", schemas="public", summary="Liveness check", tag="public", response="Health")
+@operation(
+    "GET",
+    "/health",
+    schemas="public",
+    summary="Liveness check",
+    description=(
+        'Answers `200 {"status": "ok"}` while the API can take requests. Cheap on purpose (no database or '
+        "other AWS call), so load balancers and monitors can poll it."
+    ),
+    tag="public",
+    response="Health",
+)
 def health(call: Call) -> dict:
     """Cheap on purpose: no AWS call, so load balancers and monitors can poll it."""
     return {"status": "ok"}
 
 
-@operation("GET", "/openapi.json", schemas="public", summary="This API's OpenAPI 3 document", tag="public")
+@operation(
+    "GET",
+    "/openapi.json",
+    schemas="public",
+    summary="This API's OpenAPI 3 document",
+    description=(
+        "The OpenAPI 3.1 document of the API as served by the stage answering (this document): every operation "
+        "with its request and response schemas, examples, and per status the error codes it can answer, each with "
+        "the schema of its `details`. The local stage's document also lists the `/_local` tools. Meant for client "
+        "generators (openapi-python-client, openapi-typescript) and for the interactive reference at `/docs`."
+    ),
+    tag="public",
+    response="OpenApiDocument",
+)
 def openapi_document(call: Call) -> Response:
     from chalicelib.api import openapi  # deferred: heavy (pydantic: it loads every model)
 
@@ -32,6 +56,11 @@ def openapi_document(call: Call) -> Response:
     "/support/contact",
     schemas="public",
     summary="How to reach customer service (客服)",
+    description=(
+        "The hotline with its hours, the support email address (mail to it becomes a ticket, answered within "
+        "`response_hours`, 24), whether live chat is staffed right now (Beijing time) with its hours, and the help "
+        "centre's address. Hours are in the caller's language (`Accept-Language`)."
+    ),
     tag="public",
     response="SupportContact",
 )
@@ -44,6 +73,11 @@ def support_contact_channels(call: Call) -> dict:
     "/merchants",
     schemas="public",
     summary="Shops and billers that accept Okpay",
+    description=(
+        "Every active merchant (shops and billers) with the currencies it accepts; `merchant_id` is what "
+        "`POST /payments` takes. Names follow `Accept-Language` where the merchant has one in that language. "
+        "Not paginated."
+    ),
     tag="public",
     response="MerchantList",
 )
@@ -57,6 +91,12 @@ def list_merchants(call: Call) -> dict:
     "/fx/rates",
     schemas="public",
     summary=f"Current FX rates against {BASE_CURRENCY}",
+    description=(
+        f"The rates conversions use: `base` is {BASE_CURRENCY} and `rates` gives, per currency, the units of "
+        f"that currency per 1 {BASE_CURRENCY} as a decimal string (to be read exactly, not as a float), with "
+        "the time they were published (`as_of`). Before any rates are published: `503 try_again` with "
+        "`Retry-After`."
+    ),
     tag="public",
     response="FxRates",
     errors=("try_again",),

@@ -80,6 +80,16 @@ class Operation:
     module: str = ""  # the module that declares it (its area, chalicelib/api/areas.py)
     description: str = ""
     response_headers: tuple[str, ...] = ()
+    # What a success answers, when not JSON (the API reference page and its files).
+    media_type: str = "application/json"
+    # OpenAPI examples that differ from the models' own: "request" and success statuses (202 …).
+    examples: dict[Any, Any] = field(default_factory=dict, hash=False, compare=False)
+    # A description per success status, where one body means different things (201 vs 202).
+    responses: dict[int, str] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def operation_id(self) -> str:
+        return f"{self.method.lower()}_{re.sub(r'[^a-zA-Z0-9]+', '_', self.path).strip('_')}"
 
     @property
     def body_model(self) -> Any:

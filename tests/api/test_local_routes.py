@@ -165,3 +165,18 @@ def test_clock_refuses_what_is_not_a_date_and_time(client, value):
 def test_instants_outside_the_supported_range_are_400(client, value):
     assert_error(put_json(client, "/_local/clock", {"now": value}), 400, "validation_error", field="now")
     assert client.get("/support/contact").status_code == 200
+
+
+def test_every_job_has_its_result_documented():
+    """A job added to the registry needs its result's shape in chalicelib/api/schemas/local.py (JobResult)."""
+    from chalicelib.api import openapi
+
+    job_result = openapi.document(local=True)["components"]["schemas"]["JobResult"]
+    assert set(job_result["discriminator"]["mapping"]) == set(JOBS)
+
+
+def test_a_job_given_a_null_now_runs_now(client):
+    """`null` is the same as an absent field (contract, section 1)."""
+    response = post_json(client, "/_local/jobs/password_age", {"now": None})
+    assert response.status_code == 200
+    assert datetime.fromisoformat(body_of(response)["result"]["ran_at"]).utcoffset() == timedelta(hours=8)

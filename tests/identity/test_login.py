@@ -305,3 +305,17 @@ def test_lock_passes_on_the_test_clock(client, user, frozen_clock):
     _locked(login(client, user["phone"]), 1)
     move_clock(timedelta(seconds=2))
     assert login(client, user["phone"]).status_code == 200
+
+
+def test_the_document_tells_tokens_from_an_mfa_challenge():
+    """A generated client gets a union for `200`: the tokens, or `mfa_required: true` with its token and methods."""
+    from chalicelib.api import openapi
+
+    schemas = openapi.document(local=True)["components"]["schemas"]
+    assert schemas["TokensOrMfa"]["oneOf"] == [
+        {"$ref": "#/components/schemas/Tokens"},
+        {"$ref": "#/components/schemas/MfaChallenge"},
+    ]
+    assert schemas["MfaChallenge"]["required"] == ["mfa_required", "mfa_token", "mfa_methods"]
+    assert schemas["MfaChallenge"]["properties"]["mfa_required"]["const"] is True
+    assert set(schemas["Tokens"]["required"]).isdisjoint(schemas["MfaChallenge"]["required"])

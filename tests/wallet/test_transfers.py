@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import jsonschema
 import pytest
 
 from chalicelib.adapters import clock, outbox
+from chalicelib.api.schemas.transfers import Lookup, TransferRequest
+from chalicelib.api.validation import validate
+from chalicelib.errors import OkpayError
 from chalicelib.store.kyc import KycRecord
 from chalicelib.store.users import Claim, phone_claim
 from chalicelib.store.wallet import LedgerEntry
@@ -287,3 +291,89 @@ def test_a_large_transfer_sends_a_notice_and_counts_in_both_limit_windows(client
     for level in (1, 2):
         _, window_id, _ = limits.window_of(level, clock.now())
         assert int(Counter.get(limits.limit_counter_id(payer.user_id, window_id)).count) == 600_000
+
+
+# --- the documented shapes ------------------------------------------------------------------------
+
+USER_ID = "usr_0d2f4b6a8c1e4a3c5e7b9d1f3a5c7e9b"
+RECIPIENTS = [
+    ({"user_id": USER_ID}, True),
+    ({"phone": "+8613800138000"}, True),
+    ({"email": "lisi@example.com"}, True),
+    ({"user_id": USER_ID, "phone": None, "email": None}, True),  # absent and null are the same
+    ({"phone": "+8613800138000", "user_id": None}, True),
+    ({}, False),
+    ({"user_id": None}, False),
+    ({"user_id": USER_ID, "phone": "+8613800138000"}, False),
+    ({"user_id": USER_ID, "phone": "+8613800138000", "email": "lisi@example.com"}, False),
+    ({"user_id": USER_ID, "name": "李四"}, False),
+    ({"user_id": ""}, False),
+]
+
+
+def documented(client, name):
+    """A validator for the component schema `name` of the served document."""
+    document = body_of(client.get("/openapi.json"))
+    schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+    return jsonschema.Draft202012Validator(schema)
+
+
+@pytest.mark.parametrize(("recipient", "accepted"), RECIPIENTS)
+def test_the_documented_recipient_accepts_what_the_server_accepts(client, recipient, accepted):
+    """`recipient` is "exactly one of user_id, phone, email": the document's oneOf and the server's
+    validation agree on every shape, including the others given as null."""
+    body = {"recipient": recipient, "amount": 100, "currency": "CNY"}
+    assert documented(client, "TransferRequest").is_valid(body) is accepted
+    try:
+        validate(TransferRequest, body)
+        served = True
+    except OkpayError as error:
+        served = False
+        assert error.field.startswith("recipient")
+    assert served is accepted
+
+
+@pytest.mark.parametrize(
+    ("lookup", "accepted"),
+    [
+        ({"phone": "+8613800138000"}, True),
+        ({"email": "lisi@example.com", "phone": None}, True),
+        ({}, False),
+        ({"phone": "+8613800138000", "email": "lisi@example.com"}, False),
+        ({"user_id": USER_ID}, False),
+    ],
+)
+def test_the_documented_lookup_accepts_what_the_server_accepts(client, lookup, accepted):
+    assert documented(client, "Lookup").is_valid(lookup) is accepted
+    try:
+        validate(Lookup, lookup)
+        served = True
+    except OkpayError:
+        served = False
+    assert served is accepted
+
+
+def test_a_transfer_documents_each_answer_and_leaves_out_what_it_may_omit(client, seeded):
+    document = body_of(client.get("/openapi.json"))
+    post = document["paths"]["/transfers"]["post"]
+    waiting = post["responses"]["202"]["content"]["application/json"]["example"]
+    completed = post["responses"]["201"]["content"]["application/json"]["example"]
+    assert (waiting["status"], completed["status"]) == ("requires_confirmation", "completed")
+    assert "requires_confirmation" in post["responses"]["202"]["description"]
+    assert documented(client, "Transfer").is_valid(waiting) and documented(client, "Transfer").is_valid(completed)
+    transfer = document["components"]["schemas"]["Transfer"]
+    assert {"note", "expires_at", "attempts_left", "transaction_id"} & set(transfer["required"]) == set()
+    resend = document["paths"]["/transfers/{transfer_id}/resend"]["post"]["responses"]["202"]
+    assert resend["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/CodeResent"}
+
+    # a waiting transfer, resent, read and canceled: every reply is checked against the document
+    payer, headers = funded(client)
+    payee, _ = verified(name="李四")
+    sent = send(client, headers, payee, 150_000)
+    assert sent.status_code == 202 and "transaction_id" not in body_of(sent)
+    transfer_id = body_of(sent)["transfer_id"]
+    clock.set_test_clock(clock.now() + timedelta(seconds=61))  # one code per 60 s
+    resent = post_json(client, f"/transfers/{transfer_id}/resend", {}, signed_in(payer))
+    assert resent.status_code == 202 and body_of(resent) == {"status": "sent"}
+    canceled = post_json(client, f"/transfers/{transfer_id}/cancel", {}, signed_in(payer))
+    assert body_of(canceled)["status"] == "canceled" and "expires_at" not in body_of(canceled)

@@ -10,6 +10,15 @@ from chalicelib.services.account import profile as accounts
 from chalicelib.services.identity import contacts, mfa_settings, sessions
 from chalicelib.services.wallet import transfers
 
+# Section 1's re-authentication rule, shared by every route that asks for the password again.
+_REAUTH = (
+    "\n\nRe-authentication: a wrong `password` is `422 invalid_password` (a wrong code `422 invalid_code`), "
+    "never 401. The 5th wrong one in a session, in total (a right one does not reset the count), revokes that "
+    "session (later calls: `401 unauthorized`) and a security notice goes to the verified email and phone; "
+    "while 5 tries are being compared, more are `429 rate_limited`. These failures never lock the owner's "
+    "sign-in."
+)
+
 
 def _me(call: Call):
     return accounts.active_account(call.user.account)
@@ -20,6 +29,12 @@ def _me(call: Call):
     "/me",
     schemas="account",
     summary="The signed-in user's profile",
+    description=(
+        "The caller's profile: email and phone with whether each is verified, display name, language (`locale`, "
+        "used for every email and SMS), KYC `status` and `level`, which second factors are on, when the password "
+        "was last changed and whether changing it is recommended (older than 180 days; never forced), `role` "
+        "(`user` or `agent`) and when the account was opened."
+    ),
     tag="account",
     auth="user",
     response="Profile",
@@ -33,6 +48,11 @@ def read_profile(call: Call) -> dict:
     "/me",
     schemas="account",
     summary="Change display name or language",
+    description=(
+        "Changes `display_name` (1–64 characters after trimming) and/or `locale` (`zh-CN` or `en`); an absent or "
+        "null field stays as it is. `200` the profile, as `GET /me` shows it. The new `locale` is used for every "
+        "later email and SMS, including those sent by jobs."
+    ),
     tag="account",
     auth="user",
     body="ProfileChange",
@@ -52,6 +72,14 @@ def change_profile(call: Call) -> dict:
     auth="user",
     body="ContactVerify",
     response="Verified",
+    description=(
+        "Verifies the email or phone with the 6-digit code sent to it (the registration email's code, or the code "
+        "of `/me/contacts/change`; 30 minutes): `200`. For a change, verifying switches: the new contact replaces "
+        "the old one, which is released for other accounts, and a notice goes to the old contact and to both "
+        "current ones.\n\n"
+        "A wrong or expired code is `422 invalid_code` with `details.attempts_left` (5 tries per code). "
+        "`409 email_in_use` / `409 phone_in_use` when another account verified that contact meanwhile."
+    ),
     errors=("invalid_code", "email_in_use", "phone_in_use"),
 )
 def verify_contact(call: Call) -> dict:
@@ -70,7 +98,13 @@ def verify_contact(call: Call) -> dict:
     body="ContactResend",
     response="Accepted",
     status=202,
-    errors=("rate_limited",),
+    description=(
+        "Sends a new code for the pending verification on `channel` (a change in progress, else the "
+        "registration email): `202`. With nothing pending, `202` and nothing is sent. A phone's codes follow the "
+        "SMS limits (once per 60 s for the same change, 10 codes an hour per number), an email's 10 codes an hour "
+        "per account: past them `429 rate_limited` with `Retry-After`, as after 5 wrong tries until the code "
+        "expires."
+    ),
 )
 def resend_contact_code(call: Call) -> Reply:
     contacts.resend(_me(call), call.body.channel, clock.now())
@@ -87,7 +121,16 @@ def resend_contact_code(call: Call) -> Reply:
     body="ContactChange",
     response="Accepted",
     status=202,
-    errors=("invalid_password", "email_in_use", "phone_in_use", "rate_limited"),
+    description=(
+        "Starts replacing the email or phone: `202`; a 6-digit code (30 minutes) goes to the new contact and the "
+        "current contacts are told a change was asked for. Verifying the code with `POST /me/contacts/verify` "
+        "switches; until then nothing changes. Asking for the contact the account already has answers `202` and "
+        "sends nothing.\n\n"
+        "Checks, in order: `value` well formed (an email, or a phone in a configured country code; else "
+        "`400 validation_error`, `field: value`) → the password → `409 email_in_use` / `409 phone_in_use` when "
+        "the contact is verified on another account → the SMS or email limits (`429 rate_limited`)." + _REAUTH
+    ),
+    errors=("invalid_password", "email_in_use", "phone_in_use"),
 )
 def change_contact(call: Call) -> Reply:
     body = call.body
@@ -106,7 +149,12 @@ def change_contact(call: Call) -> Reply:
     auth="user",
     body="PasswordChange",
     status=204,
-    errors=("weak_password", "invalid_password", "rate_limited"),
+    description=(
+        "Changes the password: `204`; every other session is revoked (this one stays signed in) and a notice goes "
+        "to the email and the phone. A weak `new_password` is `400 weak_password` (the message says why; the same "
+        "rules as at registration), checked before `current_password` is compared, so it counts no failure." + _REAUTH
+    ),
+    errors=("weak_password", "invalid_password"),
 )
 def change_password(call: Call) -> Reply:
     accounts.change_password(
@@ -124,6 +172,11 @@ def change_password(call: Call) -> Reply:
     auth="user",
     query="PageQuery",
     response="SessionPage",
+    description=(
+        "The account's live sessions (signed-in devices), newest first, `current: true` on the caller's own. "
+        "Paginated: `?limit=` (1–100, default 20) and the opaque `?cursor=` of the previous page "
+        "(`400 invalid_cursor` for a cursor of another list)."
+    ),
     errors=("invalid_cursor",),
 )
 def list_sessions(call: Call) -> dict:
@@ -149,6 +202,11 @@ def list_sessions(call: Call) -> dict:
     tag="account",
     auth="user",
     status=204,
+    description=(
+        "Revokes one of the caller's sessions (the current one included): `204`; its access and refresh tokens "
+        "stop working on the next request. A session that is not the caller's, or does not exist, is "
+        "`404 not_found`."
+    ),
     errors=("not_found",),
 )
 def revoke_session(call: Call) -> Reply:
@@ -162,6 +220,10 @@ def revoke_session(call: Call) -> Reply:
     "/me/sessions",
     schemas="account",
     summary="Sign out every other device",
+    description=(
+        "Revokes every session of the account but the current one: `204`; their tokens stop working on the next "
+        "request."
+    ),
     tag="account",
     auth="user",
     status=204,
@@ -180,7 +242,13 @@ def revoke_other_sessions(call: Call) -> Reply:
     auth="user",
     body="PasswordOnly",
     response="TotpEnrolment",
-    errors=("invalid_password", "totp_already_enabled", "rate_limited"),
+    description=(
+        "Starts adding an authenticator app: `200` a new base32 `secret` and its `otpauth_uri` (for a QR code). It "
+        "stays pending, and sign-in unchanged, until `POST /me/mfa/totp/activate` accepts a first code; a new call "
+        "replaces the pending secret. TOTP already on: `409 totp_already_enabled`, checked before the password."
+        + _REAUTH
+    ),
+    errors=("invalid_password", "totp_already_enabled"),
 )
 def begin_totp(call: Call) -> dict:
     return mfa_settings.begin_totp(_me(call), call.body.password, clock.now(), session_id=call.user.session_id)
@@ -195,7 +263,15 @@ def begin_totp(call: Call) -> dict:
     auth="user",
     body="CodeOnly",
     response="RecoveryCodesShown",
-    errors=("invalid_code", "totp_already_enabled", "not_found", "rate_limited"),
+    description=(
+        "Turns TOTP on with the authenticator app's current code: `200` with 10 recovery codes, shown only now "
+        "(each works once in place of a TOTP code; stored hashed). From now on a TOTP code is asked at sign-in "
+        "and at password reset, and a notice goes to both contacts.\n\n"
+        "No enrolment pending (`POST /me/mfa/totp` first): `404 not_found`; TOTP already on: "
+        "`409 totp_already_enabled`; a wrong code: `422 invalid_code` with `details.attempts_left`, counted as a "
+        "re-authentication failure (the 5th in a session revokes it)."
+    ),
+    errors=("invalid_code", "totp_already_enabled", "not_found"),
 )
 def activate_totp(call: Call) -> dict:
     return {
@@ -214,7 +290,12 @@ def activate_totp(call: Call) -> dict:
     auth="user",
     body="TotpDisable",
     status=204,
-    errors=("invalid_password", "invalid_code", "not_found", "rate_limited"),
+    description=(
+        "Turns TOTP off with the password and a current TOTP code (or a recovery code): `204`; the recovery codes "
+        "stop working and a notice goes to both contacts. TOTP not on: `404 not_found`. The password is checked "
+        "first (`422 invalid_password`), then the code (`422 invalid_code` with `details.attempts_left`)." + _REAUTH
+    ),
+    errors=("invalid_password", "invalid_code", "not_found"),
 )
 def disable_totp(call: Call) -> Reply:
     mfa_settings.disable_totp(
@@ -232,7 +313,12 @@ def disable_totp(call: Call) -> Reply:
     auth="user",
     body="MfaChange",
     response="MfaState",
-    errors=("invalid_password", "rate_limited"),
+    description=(
+        "Turns the sign-in codes by SMS and by email on or off (an absent field stays as it is): `200` the MFA "
+        "settings. `email: true` needs a verified email (`400 validation_error`, `field: email`, checked before "
+        "the password). Each change sends a notice to both contacts." + _REAUTH
+    ),
+    errors=("invalid_password",),
 )
 def set_mfa(call: Call) -> dict:
     body = call.body
@@ -250,7 +336,12 @@ def set_mfa(call: Call) -> dict:
     auth="user",
     body="PasswordOnly",
     response="NewRecoveryCodes",
-    errors=("invalid_password", "not_found", "rate_limited"),
+    description=(
+        "A new set of 10 recovery codes: `200`, shown only now; each works once in place of a TOTP code, they "
+        "are stored hashed, and the previous set stops working. A notice goes to both contacts. TOTP not on: "
+        "`404 not_found`." + _REAUTH
+    ),
+    errors=("invalid_password", "not_found"),
 )
 def new_recovery_codes(call: Call) -> dict:
     return {
@@ -269,7 +360,13 @@ def new_recovery_codes(call: Call) -> dict:
     auth="user",
     body="PasswordOnly",
     status=204,
-    errors=("invalid_password", "account_not_empty", "rate_limited"),
+    description=(
+        "Closes the account: `204` when every balance is zero and no dispute is open, else "
+        "`409 account_not_empty` (checked after the password). Transfers waiting for confirmation to or from the "
+        "account are canceled, every session is revoked and a notice goes to both contacts. The data is kept as "
+        "the law requires; the phone and email are released for new accounts." + _REAUTH
+    ),
+    errors=("invalid_password", "account_not_empty"),
 )
 def close_account(call: Call) -> Reply:
     now = clock.now()

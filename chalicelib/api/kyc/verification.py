@@ -21,6 +21,20 @@ DOCUMENTS_PER_DAY = 30
     "/me/kyc",
     schemas="kyc",
     summary="Submit real-name verification",
+    description=(
+        'Asks for verification at `target_level` (1–3, default 1); answers `202 {status: "pending"}` and an '
+        "agent reviews it. Allowed while `unverified`, `rejected`, `needs_documents`, or `approved` (to ask for a "
+        "higher level: an approved user keeps the current level's rights while the upgrade is pending); "
+        "`409 kyc_pending` while one is pending.\n\n"
+        "- `cn_resident_id`: GB 11643 check digit, a real birth date and region code, else "
+        "`400 invalid_id_number`. `passport`: `nationality` and `birth_date` are required.\n"
+        "- Documents: `cn_resident_id` level 1 none, level 2 `id_front, id_back, selfie`, level 3 those and "
+        "`proof_of_address`; `passport` level 1 `id_front`, level 2 `id_front, selfie`, level 3 those and "
+        "`proof_of_address`. Each must be uploaded before the submission names it, else `400 validation_error` "
+        "with `field: document_ids` and `details.missing`.\n"
+        "- Under 18 (in Asia/Shanghai) → `422 underage`; the same identity verified on another account → "
+        "`409 identity_in_use`."
+    ),
     tag="kyc",
     auth="user",
     body="KycSubmit",
@@ -48,6 +62,13 @@ def submit_kyc(call: Call) -> Reply:
     "/me/kyc",
     schemas="kyc",
     summary="Verification status and what is still needed",
+    description=(
+        "The caller's level (0 = unverified: receive and top up only; 1: 1,000 CNY of payments and transfers "
+        "since opening; 2: 100,000 CNY per calendar year; 3: 200,000 CNY per calendar year), the status of the "
+        "last submission, the agent's `reason` after a rejection or a request for documents, and "
+        "`required_documents`: the documents still needed for the next level and the `id_type` of the last "
+        "submission (`cn_resident_id` if none), or those the agent asked for."
+    ),
     tag="kyc",
     auth="user",
     response="KycState",
@@ -61,6 +82,12 @@ def read_kyc(call: Call) -> dict:
     "/me/kyc/documents",
     schemas="kyc",
     summary="Get a pre-signed upload for a document (≤ 10 MB)",
+    description=(
+        "Answers a pre-signed S3 POST for one document: send `upload.fields` and then the file to `upload.url` "
+        "as `multipart/form-data` within `expires_in` seconds. The content type is pinned and the file must be "
+        "1 byte to 10 MB. Then name `document_id` in `document_ids` of `POST /me/kyc`. At most 30 uploads a day "
+        "per user (`429 rate_limited`)."
+    ),
     tag="kyc",
     auth="user",
     body="DocumentRequest",
@@ -82,6 +109,10 @@ def create_document(call: Call) -> Reply:
     "/admin/kyc",
     schemas="kyc",
     summary="Verification review queue, oldest first",
+    description=(
+        "The pending cases, oldest submission first, each with the submitted identity (the ID number's last "
+        "four characters only) and short-lived download URLs of its documents (5 minutes)."
+    ),
     tag="admin",
     auth="agent",
     query="QueueQuery",
@@ -98,10 +129,29 @@ def review_queue(call: Call) -> dict:
     "/admin/kyc/{user_id}/decision",
     schemas="kyc",
     summary="Approve, reject or ask for documents",
+    description=(
+        "Decides a pending case once and answers the user's verification state as `GET /me/kyc` shows it. "
+        "`approve` grants `level` (default: the level asked for) and claims the identity for this account "
+        "(`409 identity_in_use` when it is verified on another one meanwhile); `reject` and `request_documents` "
+        "need a `reason`, and `request_documents` the `documents` to upload again. The user is notified by email "
+        "and SMS in their language.\n\n"
+        "Checks: 404 (no such case) → `403 own_case` (an agent never decides their own verification) → "
+        "`409 kyc_not_pending` (already decided, also when two agents decide at once)."
+    ),
     tag="admin",
     auth="agent",
     body="Decision",
     response="KycState",
+    examples={
+        200: {
+            "status": "approved",
+            "level": 2,
+            "required_documents": ["proof_of_address"],
+            "next_level": 3,
+            "submitted_at": "2026-11-24T09:30:00+08:00",
+            "reviewed_at": "2026-11-24T11:05:12+08:00",
+        }
+    },
     errors=("not_found", "own_case", "kyc_not_pending", "identity_in_use"),
 )
 def decide_kyc(call: Call) -> dict:

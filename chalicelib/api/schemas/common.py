@@ -10,18 +10,36 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeAliasType
 
 from chalicelib.services.common.money import MAX_AMOUNT
 
-Currency = Literal["CNY", "HKD", "USD", "EUR", "JPY"]
+# Named aliases become one schema each in the OpenAPI document (`#/components/schemas/Currency`),
+# referenced wherever they are used, instead of a copy per field.
+Currency = TypeAliasType(
+    "Currency",
+    Annotated[
+        Literal["CNY", "HKD", "USD", "EUR", "JPY"],
+        Field(description="ISO 4217 code. CNY, HKD, USD and EUR have 2 decimals, JPY none."),
+    ],
+)
+Timestamp = TypeAliasType(
+    "Timestamp",
+    Annotated[
+        str,
+        Field(
+            description="ISO 8601 date and time with offset (RFC 3339).",
+            json_schema_extra={"format": "date-time", "examples": ["2026-11-24T09:30:00+08:00"]},
+        ),
+    ],
+)
 Amount = Annotated[
     int,
     Field(gt=0, le=MAX_AMOUNT, description="Positive integer in the currency's minor units (≤ 10^12)."),
 ]
 Locale = Literal["zh-CN", "en"]
-Instant = Annotated[
-    str, Field(description="ISO 8601 date and time with offset.", examples=["2026-11-24T09:30:00+08:00"])
-]
+# Kept for the request side (a query's `from`/`to`): the same schema as Timestamp.
+Instant = Timestamp
 
 
 class RequestBody(BaseModel):
@@ -37,9 +55,64 @@ class Query(BaseModel):
 
 
 class ResponseBody(BaseModel):
-    """Base of response models; used for the OpenAPI document and to shape replies."""
+    """Base of response models; used for the OpenAPI document and to shape replies.
 
-    model_config = ConfigDict(defer_build=True)
+    Every field is documented as present (`required`): the server sends `null` rather than leaving a
+    field out, so a generated client never has to tell "absent" from "null". A field the server
+    really leaves out is declared with `omittable()`.
+    """
+
+    model_config = ConfigDict(defer_build=True, json_schema_serialization_defaults_required=True)
+
+
+def examples(*values: object) -> ConfigDict:
+    """A model's examples, first one first: `model_config = examples({...})`. The OpenAPI document
+    shows the first on every operation that takes or answers the model (and linters check it against
+    the schema)."""
+    return ConfigDict(json_schema_extra={"examples": list(values)})
+
+
+def exactly_one_of(*names: str, shown: list[Any] | None = None) -> ConfigDict:
+    """The JSON Schema of a request model whose validator wants exactly one of `names`.
+
+    The object stays closed with every name as an optional, nullable property (absent and null are
+    the same, contract section 1), and a `oneOf` adds one shape per name: that field present and not
+    null. So exactly one of them is given; the others are left out or null. Validation stays the
+    model's own (its `field` values do not change); only the published schema is rewritten.
+
+    The shapes do not repeat the other names as `null` properties under their own
+    `additionalProperties: false`: linters (Redocly's no-illogical-composition-keywords) then read
+    the shared null properties as an overlap between the shapes.
+    """
+
+    def rewrite(schema: dict[str, Any], model: type) -> None:
+        properties = schema["properties"]
+        schema["oneOf"] = [
+            {
+                "type": "object",
+                "title": f"{model.__name__}By{''.join(part.capitalize() for part in name.split('_'))}",
+                "required": [name],
+                "properties": {name: _present(properties[name])},
+            }
+            for name in names
+        ]
+        if shown:
+            schema["examples"] = shown
+
+    return ConfigDict(json_schema_extra=rewrite)
+
+
+def _present(prop: dict[str, Any]) -> dict[str, Any]:
+    """A `T | None` property as `T` alone, keeping its title and description."""
+    choices = [choice for choice in prop.get("anyOf", [prop]) if choice != {"type": "null"}]
+    rest = {key: value for key, value in prop.items() if key != "anyOf"}
+    return {**choices[0], **rest}
+
+
+def omittable(**field: object) -> object:
+    """A response field the server leaves out when it has no value (not sent as null)."""
+    extra = dict(field.pop("json_schema_extra", None) or {})  # type: ignore[call-overload]
+    return Field(default=None, json_schema_extra={**extra, "x-omittable": True}, **field)  # type: ignore[arg-type]
 
 
 class Empty(RequestBody):
@@ -49,71 +122,89 @@ class Empty(RequestBody):
 class PageQuery(Query):
     """The contract's lists: `?limit=` (1–100, default 20) and an opaque `?cursor=`."""
 
-    limit: Annotated[int, Field(ge=1, le=100)] = 20
-    cursor: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = Field(default=20, description="Items per page, 1–100 (default 20).")
+    cursor: Annotated[str, Field(min_length=1, max_length=2048)] | None = Field(
+        default=None, description="The `next_cursor` of the previous page; leave out for the first page."
+    )
 
 
 class Page(ResponseBody):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at the end.")
 
 
-# --- the error envelope ---------------------------------------------------------------------
-
-
-class ErrorObject(ResponseBody):
-    code: str = Field(description="Stable snake_case error code.")
-    message: str = Field(description="Human text in the caller's language.")
-    request_id: str
-    field: str | None = Field(default=None, description="The request field at fault, for 400 errors.")
-    details: dict[str, Any] | None = Field(default=None, description="Per-code details (see components).")
-
-
-class ErrorEnvelope(ResponseBody):
-    error: ErrorObject
+# --- the error envelope: the schema of each code's `details` ---------------------------------
 
 
 class MoneyAmount(ResponseBody):
+    model_config = examples({"amount": 50000, "currency": "CNY"})
+
     amount: int
     currency: Currency
 
 
 class LimitExceededDetails(ResponseBody):
-    remaining: MoneyAmount
+    model_config = examples(
+        {"remaining": {"amount": 120000, "currency": "CNY"}, "window": "year", "resets_at": "2027-01-01T00:00:00+08:00"}
+    )
+
+    remaining: MoneyAmount = Field(description="What can still be sent in the window, in CNY.")
     window: Literal["lifetime", "year"]
-    resets_at: str | None
+    resets_at: Timestamp | None = Field(description="When the window starts again; null for `lifetime`.")
 
 
 class InvalidCodeDetails(ResponseBody):
-    attempts_left: int
+    model_config = examples({"attempts_left": 3})
+
+    attempts_left: int = Field(description="Tries left before the code (or the session) is void.")
 
 
 class MethodsDetails(ResponseBody):
-    methods: list[str]
+    model_config = examples({"methods": ["password", "totp"]})
+
+    methods: list[Literal["totp", "sms", "email", "recovery_code", "password"]] = Field(
+        description="The ways the caller can prove it is them."
+    )
 
 
 class StatusDetails(ResponseBody):
-    status: str
+    model_config = examples({"status": "completed"})
+
+    status: str = Field(description="The object's current status.")
 
 
 class DisputeExistsDetails(ResponseBody):
+    model_config = examples({"dispute_id": "dsp_7c1e5b0a9d2f4e6b8a3c5d7e9f1a2b3c"})
+
     dispute_id: str = Field(description="The transaction's open dispute.")
 
 
 class RefundableDetails(ResponseBody):
+    model_config = examples({"refundable": {"amount": 2500, "currency": "CNY"}})
+
     refundable: MoneyAmount = Field(description="What can still be disputed: the amount not yet refunded.")
 
 
 class RetryDetails(ResponseBody):
+    model_config = examples({"retry_after": 30})
+
     retry_after: int = Field(description="Seconds; also in the Retry-After header.")
+
+
+class MissingDetails(ResponseBody):
+    model_config = examples({"missing": ["id_back", "selfie"]})
+
+    missing: list[str] = Field(description="The document kinds still to upload (KYC submission).")
 
 
 # error code -> the schema of its `details`, for the OpenAPI document
 DETAILS_SCHEMAS: dict[str, type[ResponseBody]] = {
+    "validation_error": MissingDetails,
     "limit_exceeded": LimitExceededDetails,
     "invalid_code": InvalidCodeDetails,
     "mfa_required": MethodsDetails,
     "step_up_required": MethodsDetails,
     "transfer_not_pending": StatusDetails,
+    "kyc_not_pending": StatusDetails,
     "dispute_exists": DisputeExistsDetails,
     "dispute_closed": StatusDetails,
     "ticket_closed": StatusDetails,
@@ -122,3 +213,5 @@ DETAILS_SCHEMAS: dict[str, type[ResponseBody]] = {
     "rate_limited": RetryDetails,
     "try_again": RetryDetails,
 }
+# Codes whose `details` are sent only sometimes (a validation error has them only for missing documents).
+DETAILS_OPTIONAL = frozenset({"validation_error"})

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, RootModel, field_validator
 from pydantic_core import PydanticCustomError
 
 from chalicelib.adapters import clock
-from chalicelib.api.schemas.common import Instant, Query, RequestBody, ResponseBody
+from chalicelib.api.schemas.common import Instant, Query, RequestBody, ResponseBody, Timestamp, examples, omittable
 
 
 def _check_instant(value: str) -> str:
@@ -23,37 +23,211 @@ class OutboxQuery(Query):
     to: str | None = Field(default=None, description="An email address or phone number (URL-encoded).")
 
 
+_SMS = {
+    "channel": "sms",
+    "to": "+8613800138000",
+    "body": "【Okpay】验证码 482913，10 分钟内有效，用于注册账户。请勿告诉任何人。",
+    "sent_at": "2026-11-24T09:30:00+08:00",
+}
+_EMAIL = {
+    "channel": "email",
+    "to": "zhang.san@example.com",
+    "subject": "Okpay 验证码",
+    "body": (
+        "您好，\n\n您的验证码是 572048，30 分钟内有效，用于验证邮箱。\n如非本人操作，请忽略本邮件并联系客服。\n\nOkpay"
+    ),
+    "sent_at": "2026-11-24T09:31:12+08:00",
+}
+
+
 class OutboxItem(ResponseBody):
+    model_config = examples(_EMAIL, _SMS)
+
     channel: Literal["email", "sms"]
-    to: str
-    subject: str | None = None
+    to: str = Field(description="The email address (lower case) or the phone (E.164).")
+    subject: str = omittable(description="Emails only: an SMS has none.")
     body: str
-    sent_at: str
+    sent_at: Timestamp
 
 
 class OutboxList(ResponseBody):
-    data: list[OutboxItem]
+    model_config = examples({"data": [_EMAIL, _SMS]})
+
+    data: list[OutboxItem] = Field(description="Newest first; the outbox keeps the latest messages only.")
 
 
 class JobRun(RequestBody):
-    now: Instant | None = Field(
-        default=None, description="Run the job at this moment; else the test clock, else real time."
-    )
+    """`now`: run the job at this moment; else the test clock, else real time."""
+
+    model_config = examples({"now": "2026-11-27T18:00:00+08:00"}, {})
+
+    now: Instant | None = None
 
     _instant = field_validator("now")(_check_instant)
 
 
-class JobResult(ResponseBody):
-    job: str
-    result: dict[str, Any]
+# --- what each job reports (chalicelib/jobs/*: `run(now)`), told apart by `job` ----------------------
+
+_RAN_AT = "2026-11-27T18:00:00+08:00"
+_RUN_ID = "run_4c8e2a6f0b1d4e3a9c5f7b2d8e0a6c41"
+_SLA = {
+    "ran_at": _RAN_AT,
+    "checked": 3,
+    "reminded": 2,
+    "escalated": 1,
+    "skipped": 0,
+    "failed": 0,
+    "pages": 1,
+    "finished": True,
+}
+_RECONCILED = {
+    "ran_at": _RAN_AT,
+    "run_id": _RUN_ID,
+    "state": "done",
+    "cutoff": "2026-11-27T17:55:00+08:00",
+    "position": "2026-11-27T17:55:00+08:00",
+    "batches": 4,
+    "entries_checked": 1288,
+    "mismatch_count": 0,
+    "ok": True,
+}
+_PASSWORD_AGE = {"ran_at": _RAN_AT, "days": ["2026-11-27"], "checked": 42, "reminded": 3}
+_TOPUP_SETTLE = {"ran_at": _RAN_AT, "checked": 2, "credited": 1, "declined": 1, "failed": 0, "unknown": 0, "skipped": 0}
+
+
+class SlaOutcome(ResponseBody):
+    """`dispute_sla` and `ticket_sla`: the cases past 80 % of their deadline or past it."""
+
+    model_config = examples(_SLA)
+
+    ran_at: Timestamp
+    checked: int = Field(description="Cases read.")
+    reminded: int = Field(description="Reminders sent at 80 % of the time to the deadline.")
+    escalated: int = Field(description="Cases escalated past their deadline with no agent reply.")
+    skipped: int = Field(description="Cases with nothing to do (already reminded or escalated, replied).")
+    failed: int = Field(description="Cases that could not be handled this time; the next run retries them.")
+    pages: int
+    finished: bool = Field(description="False when the run stopped at its time budget; the next run goes on.")
+
+
+class ReconcileBusy(ResponseBody):
+    model_config = examples({"ran_at": _RAN_AT, "state": "busy", "detail": "another invocation holds the run"})
+
+    ran_at: Timestamp
+    state: Literal["busy"] = Field(description="Another invocation holds the run: nothing was done.")
+    detail: str
+
+
+class ReconcileTakenOver(ResponseBody):
+    model_config = examples({"ran_at": _RAN_AT, "run_id": _RUN_ID, "state": "taken_over"})
+
+    ran_at: Timestamp
+    run_id: str
+    state: Literal["taken_over"] = Field(description="Another invocation took the run over; this one stopped.")
+
+
+class ReconcileProgress(ResponseBody):
+    """A run's progress: entries posted before `cutoff` (run start − 5 minutes) are checked, up to `position`
+    so far."""
+
+    model_config = examples(_RECONCILED)
+
+    ran_at: Timestamp
+    run_id: str
+    state: Literal["running", "done"] = Field(description="`running`: the next run goes on from `position`.")
+    cutoff: Timestamp
+    position: Timestamp
+    batches: int
+    entries_checked: int
+    mismatch_count: int
+    ok: bool = Field(description="Done, and every account and currency balanced.")
+
+
+class PasswordAgeOutcome(ResponseBody):
+    model_config = examples(_PASSWORD_AGE)
+
+    ran_at: Timestamp
+    days: list[str] = Field(description="The Shanghai calendar days handled (YYYY-MM-DD), missed ones caught up.")
+    checked: int = Field(description="Users whose password review fell on those days.")
+    reminded: int = Field(description="Reminders sent.")
+
+
+class TopupSettleOutcome(ResponseBody):
+    model_config = examples(_TOPUP_SETTLE)
+
+    ran_at: Timestamp
+    checked: int = Field(description="Top-ups whose bank answer was still unknown and due for a check.")
+    credited: int
+    declined: int
+    failed: int
+    unknown: int = Field(description="Still unknown at the bank: checked again later.")
+    skipped: int
+
+
+class SlaJobResult(ResponseBody):
+    model_config = examples({"job": "dispute_sla", "result": _SLA})
+
+    job: Literal["dispute_sla", "ticket_sla"]
+    result: SlaOutcome
+
+
+class ReconcileJobResult(ResponseBody):
+    model_config = examples({"job": "reconcile", "result": _RECONCILED})
+
+    job: Literal["reconcile"]
+    result: Annotated[ReconcileProgress | ReconcileBusy | ReconcileTakenOver, Field(discriminator="state")]
+
+
+class PasswordAgeJobResult(ResponseBody):
+    model_config = examples({"job": "password_age", "result": _PASSWORD_AGE})
+
+    job: Literal["password_age"]
+    result: PasswordAgeOutcome
+
+
+class TopupSettleJobResult(ResponseBody):
+    model_config = examples({"job": "topup_settle", "result": _TOPUP_SETTLE})
+
+    job: Literal["topup_settle"]
+    result: TopupSettleOutcome
+
+
+class JobResult(
+    RootModel[
+        Annotated[
+            SlaJobResult | ReconcileJobResult | PasswordAgeJobResult | TopupSettleJobResult,
+            Field(discriminator="job"),
+        ]
+    ]
+):
+    """The job that ran and what it did; the shape of `result` depends on `job`."""
+
+    model_config = ConfigDict(
+        defer_build=True,
+        **examples(
+            {"job": "password_age", "result": _PASSWORD_AGE},
+            {"job": "dispute_sla", "result": _SLA},
+        ),
+    )
 
 
 class ClockSet(RequestBody):
+    """`now`: where the test clock starts; it runs on from there."""
+
+    model_config = examples({"now": "2026-11-24T09:30:00+08:00"})
+
     now: Instant
 
     _instant = field_validator("now")(_check_instant)
 
 
 class ClockState(ResponseBody):
-    now: str
+    """`now`: what the app reads as the time now (+08:00); `test_clock`: whether a test clock is set."""
+
+    model_config = examples(
+        {"now": "2026-11-24T09:30:00+08:00", "test_clock": True},
+        {"now": "2026-12-06T18:07:31+08:00", "test_clock": False},
+    )
+
+    now: Timestamp
     test_clock: bool = Field(description="True while a test clock is set.")

@@ -7,13 +7,17 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from chalicelib.api.schemas.common import Amount, Currency, RequestBody
+from chalicelib.api.schemas.common import Amount, Currency, RequestBody, exactly_one_of, examples
 from chalicelib.api.schemas.identity import Code6, Password
 from chalicelib.api.schemas.wallet import Transaction  # noqa: F401 (the routes' `{transaction}` reply)
 
 
 class StepUpAuthorization(RequestBody):
-    """Exactly one of `password` or `totp` (a current authenticator-app code)."""
+    """Exactly one of `password` (the account password) or `totp` (a current authenticator-app code)."""
+
+    model_config = exactly_one_of(
+        "password", "totp", shown=[{"password": "correct horse battery staple"}, {"totp": "907214"}]
+    )
 
     password: Password | None = None
     totp: Code6 | None = None
@@ -29,33 +33,69 @@ StepUp = Annotated[
     StepUpAuthorization | None,
     Field(
         default=None,
-        description="Needed past the day's 1,000 CNY step-up budget (else 403 step_up_required); "
-        "never stored or logged, and not part of the Idempotency-Key fingerprint.",
+        description="Needed past the day's 1,000 CNY step-up budget (else 403 step_up_required); a wrong one is "
+        "422 invalid_password / invalid_code. Never stored or logged, and not part of the Idempotency-Key "
+        "fingerprint.",
     ),
 ]
 
 
 class PaymentRequest(RequestBody):
-    merchant_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    model_config = examples(
+        {
+            "merchant_id": "mer_morning_cafe",
+            "amount": 2800,
+            "currency": "CNY",
+            "order_reference": "MLC-20261124-0042",
+            "description": "拿铁 大杯",
+        },
+        {
+            "merchant_id": "mer_global_travel",
+            "amount": 268000,
+            "currency": "CNY",
+            "order_reference": "GT-7731902",
+            "authorization": {"password": "correct horse battery staple"},
+        },
+    )
+
+    merchant_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        description="A merchant of GET /merchants."
+    )
     amount: Amount
-    currency: Currency
+    currency: Currency = Field(description="One of the merchant's `currencies` (else 422 currency_not_accepted).")
     order_reference: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")] = (
         Field(description="The merchant's order; paid once per payer and merchant (409 already_paid).")
     )
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=140)] | None = None
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=140)] | None = Field(
+        default=None, description="The entry's `description`; without it, a standard text naming the merchant."
+    )
     authorization: StepUp = None
 
 
 class WithdrawalRequest(RequestBody):
-    funding_source_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    model_config = examples(
+        {"funding_source_id": "fs_3f9c2a7e1b5d4c8e9a0b1c2d3e4f5a6b", "amount": 100000, "currency": "CNY"},
+        {
+            "funding_source_id": "fs_3f9c2a7e1b5d4c8e9a0b1c2d3e4f5a6b",
+            "amount": 500000,
+            "currency": "CNY",
+            "authorization": {"totp": "907214"},
+        },
+    )
+
+    funding_source_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        description="One of the user's cards, whose holder is the verified real name."
+    )
     amount: Amount
     currency: Currency
     authorization: StepUp = None
 
 
 class ConversionRequest(RequestBody):
+    model_config = examples({"from_currency": "CNY", "to_currency": "USD", "amount": 10000})
+
     from_currency: Currency
-    to_currency: Currency
+    to_currency: Currency = Field(description="Must differ from `from_currency` (else 400 validation_error).")
     amount: Amount = Field(description="Debited in from_currency, in its minor units.")
 
     @field_validator("to_currency")

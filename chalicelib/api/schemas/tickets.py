@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from chalicelib.api.schemas.common import Instant, Page, PageQuery, RequestBody, ResponseBody
+from chalicelib.api.schemas.common import (
+    Page,
+    PageQuery,
+    RequestBody,
+    ResponseBody,
+    Timestamp,
+    examples,
+    omittable,
+)
+from chalicelib.api.schemas.disputes import (
+    AGENT_ID,
+    CURSOR,
+    TRANSACTION_ID,
+    USER_ID,
+    CaseEvent,
+    SlaEscalationEvent,
+    SlaReminderEvent,
+)
 
 TicketStatus = Literal["new", "open", "pending", "solved", "closed"]
 Category = Literal["account", "transfer", "payment", "security", "kyc", "other"]
@@ -14,8 +31,56 @@ Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
+_TICKET_ID = "tkt_8e0a2c4e6b1d3f5a7c9e0b2d4f6a8c1e"
+_SUBJECT = "转账显示成功但对方没有收到"
+_QUESTION = "我昨天给朋友转了 500 元，App 显示转账成功，但对方说没有收到，请帮忙查一下。"
+_USER_MESSAGE = {
+    "message_id": "msg_6b8d0f2a4c1e3b5d7f9a0c2e4b6d8f1a",
+    "author": "user",
+    "body": _QUESTION,
+    "created_at": "2026-11-24T09:30:00+08:00",
+}
+_AGENT_MESSAGE = {
+    "message_id": "msg_f1a3c5e7b9d0f2a4c6e8b1d3f5a7c9e0",
+    "author": "agent",
+    "body": "您好，这笔转账已于昨天 18:02 到账对方钱包，请对方在“交易记录”中查看。",
+    "created_at": "2026-11-24T14:05:31+08:00",
+}
+_NEW = {
+    "ticket_id": _TICKET_ID,
+    "subject": _SUBJECT,
+    "category": "transfer",
+    "status": "new",
+    "first_response_due": "2026-11-25T09:30:00+08:00",
+    "escalated": False,
+    "created_at": "2026-11-24T09:30:00+08:00",
+    "updated_at": "2026-11-24T09:30:00+08:00",
+    "transaction_id": TRANSACTION_ID,
+}
+_ANSWERED = {**_NEW, "status": "open", "updated_at": "2026-11-24T14:05:31+08:00"}
+_NEW_FOR_AGENT = {**_NEW, "user_id": USER_ID, "first_responded_at": None, "assignee": None, "overdue": False}
+_ANSWERED_FOR_AGENT = {
+    **_ANSWERED,
+    "user_id": USER_ID,
+    "first_responded_at": "2026-11-24T14:05:31+08:00",
+    "assignee": AGENT_ID,
+    "overdue": False,
+}
+
+
+# --- requests --------------------------------------------------------------------------------------
+
 
 class TicketCreate(RequestBody):
+    model_config = examples(
+        {"subject": _SUBJECT, "body": _QUESTION, "category": "transfer", "transaction_id": TRANSACTION_ID},
+        {
+            "subject": "如何修改绑定的手机号？",
+            "body": "我换了新手机号，想把账户绑定的号码改过来。",
+            "category": "account",
+        },
+    )
+
     subject: Subject = Field(description="1–120 characters after trimming.")
     body: Body = Field(description="The question, 1–5000 characters; the ticket's first message.")
     category: Category
@@ -23,23 +88,53 @@ class TicketCreate(RequestBody):
 
 
 class TicketMessageCreate(RequestBody):
-    body: Body
+    model_config = examples({"body": "对方刚刚确认收到了，谢谢！"})
+
+    body: Body = Field(description="1–5000 characters after trimming.")
 
 
 class TicketStatusChange(RequestBody):
+    model_config = examples({"status": "solved"}, {"status": "pending"})
+
     status: Literal["open", "pending", "solved", "closed"] = Field(
-        description="`pending`: waiting for the customer; `closed` is final."
+        description="`pending`: waiting for the customer; `solved` emails the user; `closed` is final."
     )
 
 
+class TicketQueueQuery(PageQuery):
+    status: TicketStatus | None = Field(default=None, description="Default: the active ones, new, open and pending.")
+
+
+# --- the ticket and its conversation -----------------------------------------------------------------
+
+
 class TicketMessage(ResponseBody):
+    model_config = examples(_USER_MESSAGE, _AGENT_MESSAGE)
+
     message_id: str
     author: Literal["user", "agent"]
     body: str
-    created_at: Instant
+    created_at: Timestamp
 
 
 class Ticket(ResponseBody):
+    """A support ticket (客服). `first_response_due` is its creation + 24 calendar hours: the first agent reply
+    is due then."""
+
+    model_config = examples(
+        _NEW,
+        {
+            "ticket_id": "tkt_2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c",
+            "subject": "如何修改绑定的手机号？",
+            "category": "account",
+            "status": "solved",
+            "first_response_due": "2026-11-21T16:20:00+08:00",
+            "escalated": False,
+            "created_at": "2026-11-20T16:20:00+08:00",
+            "updated_at": "2026-11-21T10:02:45+08:00",
+        },
+    )
+
     ticket_id: str
     subject: str
     category: Category
@@ -47,47 +142,120 @@ class Ticket(ResponseBody):
         description="`new` until the first agent reply, then `open`; `pending`: waiting for the customer; "
         "a user's message on a `pending` or `solved` ticket makes it `open` again; `closed` is final."
     )
-    first_response_due: Instant = Field(description="Creation + 24 calendar hours: the first agent reply is due.")
+    first_response_due: Timestamp
     escalated: bool = Field(description="True once `ticket_sla` found the first response overdue.")
-    created_at: Instant
-    updated_at: Instant
-    transaction_id: str | None = Field(default=None, description="Present when the ticket names a transaction.")
+    created_at: Timestamp
+    updated_at: Timestamp
+    transaction_id: str = omittable(description="The transaction the ticket is about; left out when it names none.")
 
 
 class TicketDetail(Ticket):
+    model_config = examples({**_ANSWERED, "messages": [_USER_MESSAGE, _AGENT_MESSAGE]})
+
     messages: list[TicketMessage] = Field(description="The conversation, oldest first.")
 
 
 class TicketPage(Page):
-    data: list[Ticket]
+    model_config = examples({"data": [_ANSWERED], "next_cursor": CURSOR})
+
+    data: list[Ticket] = Field(description="Newest first.")
 
 
 class AgentTicketMessage(TicketMessage):
-    author_id: str
+    model_config = examples({**_AGENT_MESSAGE, "author_id": AGENT_ID})
+
+    author_id: str = Field(description="The user or agent who wrote it.")
 
 
 class AgentTicket(Ticket):
-    user_id: str
-    first_responded_at: Instant | None = Field(description="The first agent reply; null until then.")
-    assignee: str | None = Field(description="The agent who last replied.")
+    """A ticket as agents see it: with its user, the first response and whether it is overdue
+    (`first_response_due`, creation + 24 calendar hours, passed with no agent reply)."""
+
+    model_config = examples(_ANSWERED_FOR_AGENT, _NEW_FOR_AGENT)
+
+    user_id: str = Field(description="The user who opened it.")
+    first_responded_at: Timestamp | None = Field(description="The first agent reply; null until then.")
+    assignee: str | None = Field(description="The agent who last replied; null until then.")
     overdue: bool = Field(description="`first_response_due` passed with no agent reply yet.")
 
 
-class TicketEvent(ResponseBody):
-    action: str = Field(description="`created`, `status_changed` (detail: from, to, cause) or `first_response`.")
-    actor: str
-    at: Instant
-    detail: dict[str, Any] | None = None
+# --- recorded changes ------------------------------------------------------------------------------
+
+
+class TicketCreatedDetail(ResponseBody):
+    category: Category
+    transaction_id: str = omittable(description="Left out when the ticket names no transaction.")
+
+
+class TicketCreatedEvent(CaseEvent):
+    action: Literal["created"]
+    detail: TicketCreatedDetail
+
+
+class TicketFirstResponseDetail(ResponseBody):
+    late: bool = Field(description="True when it came after `first_response_due`.")
+
+
+class TicketFirstResponseEvent(CaseEvent):
+    """The first agent reply: the SLA clock stops."""
+
+    action: Literal["first_response"]
+    detail: TicketFirstResponseDetail
+
+
+class TicketStatusChangedDetail(ResponseBody):
+    from_: TicketStatus = Field(alias="from")
+    to: TicketStatus
+    cause: Literal["agent", "agent_reply", "user_reply", "reopened"] = Field(
+        description="`agent`: set by an agent; `agent_reply`: the first reply (`new → open`); `user_reply`: the "
+        "user wrote on a `pending` ticket; `reopened`: the user wrote on a `solved` one."
+    )
+
+
+class TicketStatusChangedEvent(CaseEvent):
+    action: Literal["status_changed"]
+    detail: TicketStatusChangedDetail
+
+
+TicketEvent = Annotated[
+    TicketCreatedEvent | TicketFirstResponseEvent | TicketStatusChangedEvent | SlaReminderEvent | SlaEscalationEvent,
+    Field(discriminator="action"),
+]
 
 
 class AgentTicketDetail(AgentTicket):
+    model_config = examples(
+        {
+            **_ANSWERED_FOR_AGENT,
+            "messages": [{**_USER_MESSAGE, "author_id": USER_ID}, {**_AGENT_MESSAGE, "author_id": AGENT_ID}],
+            "events": [
+                {
+                    "action": "created",
+                    "actor": USER_ID,
+                    "at": "2026-11-24T09:30:00+08:00",
+                    "detail": {"category": "transfer", "transaction_id": TRANSACTION_ID},
+                },
+                {
+                    "action": "first_response",
+                    "actor": AGENT_ID,
+                    "at": "2026-11-24T14:05:31+08:00",
+                    "detail": {"late": False},
+                },
+                {
+                    "action": "status_changed",
+                    "actor": AGENT_ID,
+                    "at": "2026-11-24T14:05:31+08:00",
+                    "detail": {"from": "new", "to": "open", "cause": "agent_reply"},
+                },
+            ],
+        }
+    )
+
     messages: list[AgentTicketMessage] = Field(description="The conversation, oldest first.")
     events: list[TicketEvent] = Field(description="Every recorded change, oldest first.")
 
 
 class AgentTicketPage(Page):
-    data: list[AgentTicket]
+    model_config = examples({"data": [_NEW_FOR_AGENT], "next_cursor": None})
 
-
-class TicketQueueQuery(PageQuery):
-    status: TicketStatus | None = Field(default=None, description="Default: the active ones, new, open and pending.")
+    data: list[AgentTicket] = Field(description="Oldest `first_response_due` first.")

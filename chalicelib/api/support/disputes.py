@@ -11,14 +11,71 @@ from chalicelib.services.support import dispute_desk, disputes
 _KEY_ERRORS = ("idempotency_key_reused", "request_in_progress")
 ACTIVE = ["open", "under_review"]
 
+# Replies of the operations whose models' first examples show another state (the models in
+# chalicelib/api/schemas/disputes.py carry the full set; this module does not import them).
+_DISPUTE = {
+    "dispute_id": "dsp_7c1e5b0a9d2f4e6b8a3c5d7e9f1a2b3c",
+    "transaction_id": "txn_5b8e2d4f6a1c3e5b7d9f0a2c4e6b8d1f",
+    "status": "under_review",
+    "reason": "unauthorized",
+    "description": "这笔扣款不是我本人操作的，我当时在北京开会。",
+    "amount": 12800,
+    "currency": "CNY",
+    "respond_by": "2026-11-27T23:59:59+08:00",
+    "resolve_by": None,
+    "escalated": False,
+    "assignee": "usr_9a1c5e7b3d2f4a6c8e0b1d3f5a7c9e2b",
+    "created_at": "2026-11-24T09:30:00+08:00",
+    "updated_at": "2026-11-25T10:12:40+08:00",
+}
+_FOR_AGENT = {
+    "user_id": "usr_3f6c2a1b9e8d4c7fa5b0e1d2c3b4a596",
+    "transaction_type": "payment",
+    "agent_replied_at": "2026-11-25T10:12:40+08:00",
+    "overdue": False,
+}
+_WITHDRAWN = {**_DISPUTE, "status": "withdrawn", "updated_at": "2026-11-25T18:40:03+08:00"}
+_EXTENDED = {
+    **_DISPUTE,
+    **_FOR_AGENT,
+    "resolve_by": "2026-12-11T23:59:59+08:00",
+    "updated_at": "2026-11-26T11:20:00+08:00",
+}
+_REFUNDED = {
+    **_DISPUTE,
+    **_FOR_AGENT,
+    "status": "refunded",
+    "updated_at": "2026-11-26T15:02:11+08:00",
+    "refund_amount": 12800,
+    "refund_transaction_id": "txn_c2e4a6b8d0f1e3a5c7b9d1f3e5a7c9b0",
+    "resolution_note": "经核实为盗刷，已全额退款。",
+}
+_USER_MESSAGE = {
+    "message_id": "msg_4d6f8a0c2e1b3d5f7a9c0e2b4d6f8a1c",
+    "author": "user",
+    "body": "商户说已经退款了，但我的钱包里没有收到。",
+    "created_at": "2026-11-25T09:15:02+08:00",
+}
+
 
 @operation(
     "POST",
     "/disputes",
     schemas="disputes",
     summary="Dispute one of the caller's payments, transfers or withdrawals (申诉)",
-    description="Check order after validation: 429 → 404 transaction → 409 dispute_exists → "
-    "422 not_disputable → 422 dispute_window_closed (120 Shanghai days) → 422 amount_exceeds_refundable.",
+    description=(
+        "Opens a dispute (`status: open`) on the caller's own debit of a payment, transfer or withdrawal, for "
+        "`amount` (default: all of it not yet refunded). `respond_by` is 23:59:59 +08:00 on the 3rd working day "
+        "after the start day (the filing day when filed on a working day before 17:30, else the next working "
+        "day; mainland holidays and make-up working days count). An acknowledgement naming the dispute and "
+        "`respond_by` goes to the user's email (and by SMS while that email is not verified). At most 50 filings "
+        "a day per user.\n\n"
+        "Checks after validation: `429 rate_limited` → `404 not_found` (no such transaction of the caller's) → "
+        "`409 dispute_exists` (one is open or under review; `details.dispute_id`) → `422 not_disputable` (not "
+        "the caller's payment, transfer or withdrawal debit) → `422 dispute_window_closed` (more than 120 days, "
+        "Asia/Shanghai) → `422 amount_exceeds_refundable` (`details.refundable`). An `Idempotency-Key` is "
+        "optional and honoured."
+    ),
     tag="disputes",
     auth="user",
     body="DisputeCreate",
@@ -53,6 +110,10 @@ def file_dispute(call: Call) -> Reply:
     "/disputes",
     schemas="disputes",
     summary="The caller's disputes, newest first",
+    description=(
+        "Every dispute the caller filed, whatever its status, newest first; `?limit=` (1–100, default 20) and "
+        "the opaque `?cursor=` of the previous page."
+    ),
     tag="disputes",
     auth="user",
     query="PageQuery",
@@ -71,6 +132,10 @@ def list_disputes(call: Call) -> dict:
     "/disputes/{dispute_id}",
     schemas="disputes",
     summary="One dispute with its messages",
+    description=(
+        "One of the caller's disputes with its timeline of messages, oldest first; another user's dispute is "
+        "`404 not_found`. Once resolved it shows the outcome (`resolution_note`) and, when `refunded`, the refund."
+    ),
     tag="disputes",
     auth="user",
     response="DisputeDetail",
@@ -85,11 +150,17 @@ def read_dispute(call: Call) -> dict:
     "/disputes/{dispute_id}/messages",
     schemas="disputes",
     summary="Add a message to the dispute's timeline",
+    description=(
+        "Adds the caller's message (1–2,000 characters) to an `open` or `under_review` dispute; a closed one "
+        "(`refunded`, `rejected`, `withdrawn`) is `409 dispute_closed`. At most 30 messages an hour per user over "
+        "all their disputes and tickets. An `Idempotency-Key` is optional and honoured."
+    ),
     tag="disputes",
     auth="user",
     body="MessageCreate",
     response="Message",
     status=201,
+    examples={201: _USER_MESSAGE},
     idempotency="optional",
     errors=("rate_limited", "not_found", "dispute_closed", *_KEY_ERRORS),
 )
@@ -103,10 +174,16 @@ def add_message(call: Call) -> Reply:
     "/disputes/{dispute_id}/withdraw",
     schemas="disputes",
     summary="Withdraw an open dispute",
+    description=(
+        "The user takes back an `open` or `under_review` dispute: it becomes `withdrawn` (final; the "
+        "transaction can be disputed again within its window) and the user is told. Already closed → "
+        "`409 dispute_closed` with `details.status`."
+    ),
     tag="disputes",
     auth="user",
     body="Empty",
     response="Dispute",
+    examples={"request": {}, 200: _WITHDRAWN},
     errors=("not_found", "dispute_closed"),
 )
 def withdraw(call: Call) -> dict:
@@ -121,8 +198,12 @@ def withdraw(call: Call) -> dict:
     "/admin/disputes",
     schemas="disputes",
     summary="Disputes by deadline, oldest respond_by first",
-    description="Without `status`: open and under_review together. `overdue=true`: open disputes whose "
-    "`respond_by` has passed with no agent reply. `assignee` filters (pages may be short).",
+    description=(
+        "The agents' dispute desk, oldest `respond_by` first. Without `status`: `open` and `under_review` "
+        "together. `overdue=true`: open disputes whose `respond_by` has passed with no agent reply yet. "
+        "`assignee` keeps the disputes assigned to that agent (pages may then be short while `next_cursor` is "
+        "not null)."
+    ),
     tag="admin",
     auth="agent",
     query="AgentQueueQuery",
@@ -150,7 +231,12 @@ def dispute_queue(call: Call) -> dict:
     "GET",
     "/admin/disputes/{dispute_id}",
     schemas="disputes",
-    summary="One dispute with its messages and every recorded transition (addition to the contract)",
+    summary="One dispute as agents see it, with its history",
+    description=(
+        "An addition to the contract (section 6 lists no agent read of one dispute): the whole case, with the "
+        "filing user, its messages with their authors and every recorded transition (filed, assigned, "
+        "under_review, extended, SLA reminders and escalation, refunded, rejected, withdrawn), oldest first."
+    ),
     tag="admin",
     auth="agent",
     response="AgentDisputeDetail",
@@ -165,6 +251,12 @@ def read_for_agent(call: Call) -> dict:
     "/admin/disputes/{dispute_id}/assign",
     schemas="disputes",
     summary="Assign the dispute to an agent (default: the caller)",
+    description=(
+        "Sets `assignee` to `agent_id` (an active agent; else `404 not_found` with `field: agent_id`) or to the "
+        "caller. An agent never handles their own dispute: acting on it, or assigning it to the agent it is "
+        "about, is `403 own_case`. Checks: 404 → 403 own_case → `409 dispute_closed` (already resolved or "
+        "withdrawn)."
+    ),
     tag="admin",
     auth="agent",
     body="Assign",
@@ -179,7 +271,13 @@ def assign(call: Call) -> dict:
     "POST",
     "/admin/disputes/{dispute_id}/messages",
     schemas="disputes",
-    summary="Reply to the user; the first reply moves open → under_review and meets the SLA",
+    summary="Reply to the user on a dispute",
+    description=(
+        "Adds an agent message; the user is emailed it. The first agent reply moves `open → under_review`, "
+        "meets the `respond_by` promise (the SLA clock stops) and makes the agent the assignee when there is "
+        "none. Checks: 404 → `403 own_case` (the agent's own dispute) → `409 dispute_closed`. An "
+        "`Idempotency-Key` is optional and honoured."
+    ),
     tag="admin",
     auth="agent",
     body="MessageCreate",
@@ -197,11 +295,17 @@ def reply(call: Call) -> Reply:
     "POST",
     "/admin/disputes/{dispute_id}/extend",
     schemas="disputes",
-    summary="Extend the investigation to `resolve_by`; the user is told why",
+    summary="Extend the investigation",
+    description=(
+        "Promises a resolution by `resolve_by` and tells the user why (`reason`) and until when, in Beijing time. "
+        "`resolve_by` must be later than now and than any earlier promise, and at most 90 days after filing "
+        "(`400 validation_error`, `field: resolve_by`). Checks: 404 → `403 own_case` → `409 dispute_closed`."
+    ),
     tag="admin",
     auth="agent",
     body="Extend",
     response="AgentDispute",
+    examples={200: _EXTENDED},
     errors=("not_found", "own_case", "dispute_closed"),
 )
 def extend(call: Call) -> dict:
@@ -216,12 +320,21 @@ def extend(call: Call) -> dict:
     "/admin/disputes/{dispute_id}/resolve",
     schemas="disputes",
     summary="Resolve: refund from the dispute write-off account, or reject",
-    description="`refunded` credits the user in the dispute's currency with a `refund` transaction, exactly "
-    "once: a second resolve, even a concurrent one, is 409 dispute_closed.",
+    description=(
+        "Closes the dispute. `refunded` credits the user in the original currency from the dispute write-off "
+        "account with a `refund` transaction of `refund_amount` (≤ the dispute amount, default: it; more, or "
+        "more than the transaction has left unrefunded, is `422 amount_exceeds_refundable`), exactly once: a "
+        "second resolve, even a concurrent one, is `409 dispute_closed`. `rejected` takes no `refund_amount` "
+        "(`400 validation_error`). The user is told the outcome and the `note`.\n\n"
+        "Moves money, so `Idempotency-Key` is required. Checks: 401 → 403 forbidden → "
+        "400 idempotency_key_required → key lookup → 400 validation → 404 → `403 own_case` (the agent's own "
+        "dispute) → `409 dispute_closed` → 422."
+    ),
     tag="admin",
     auth="agent",
     body="Resolve",
     response="AgentDispute",
+    examples={200: _REFUNDED},
     idempotency="required",
     errors=("not_found", "own_case", "dispute_closed", "amount_exceeds_refundable", *_KEY_ERRORS),
 )

@@ -8,6 +8,22 @@ from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.services.support import ticket_desk, tickets
 
 _KEY_ERRORS = ("idempotency_key_reused", "request_in_progress")
+# The reply to the model's first request example (`solved`); this module does not import the models.
+_SOLVED = {
+    "ticket_id": "tkt_8e0a2c4e6b1d3f5a7c9e0b2d4f6a8c1e",
+    "subject": "转账显示成功但对方没有收到",
+    "category": "transfer",
+    "status": "solved",
+    "first_response_due": "2026-11-25T09:30:00+08:00",
+    "escalated": False,
+    "created_at": "2026-11-24T09:30:00+08:00",
+    "updated_at": "2026-11-24T16:48:09+08:00",
+    "transaction_id": "txn_5b8e2d4f6a1c3e5b7d9f0a2c4e6b8d1f",
+    "user_id": "usr_3f6c2a1b9e8d4c7fa5b0e1d2c3b4a596",
+    "first_responded_at": "2026-11-24T14:05:31+08:00",
+    "assignee": "usr_9a1c5e7b3d2f4a6c8e0b1d3f5a7c9e2b",
+    "overdue": False,
+}
 
 
 @operation(
@@ -15,9 +31,13 @@ _KEY_ERRORS = ("idempotency_key_reused", "request_in_progress")
     "/support/tickets",
     schemas="tickets",
     summary="Open a support ticket",
-    description="Starts `new`; the first agent reply is due in 24 calendar hours (`first_response_due`) and "
-    "the user is sent an acknowledgement naming the ticket. At most 10 tickets a day per user. "
-    "Check order after validation: 429 → 404 transaction_id (unknown or not the caller's).",
+    description=(
+        "Opens a ticket with `status: new`; `body` is its first message. The first agent reply is due in 24 "
+        "calendar hours (`first_response_due`, nights and holidays included) and the user is sent an "
+        "acknowledgement email naming the ticket. At most 10 tickets a day per user.\n\n"
+        "Checks after validation: `429 rate_limited` → `404 not_found` with `field: transaction_id` (no such "
+        "transaction of the caller's). An `Idempotency-Key` is optional and honoured."
+    ),
     tag="support",
     auth="user",
     body="TicketCreate",
@@ -44,6 +64,10 @@ def open_ticket(call: Call) -> Reply:
     "/support/tickets",
     schemas="tickets",
     summary="The caller's tickets, newest first",
+    description=(
+        "Every ticket the caller opened, whatever its status, newest first; `?limit=` (1–100, default 20) and "
+        "the opaque `?cursor=` of the previous page."
+    ),
     tag="support",
     auth="user",
     query="PageQuery",
@@ -60,6 +84,7 @@ def list_tickets(call: Call) -> dict:
     "/support/tickets/{ticket_id}",
     schemas="tickets",
     summary="One of the caller's tickets with its messages",
+    description=("The ticket with its conversation, oldest first; another user's ticket is `404 not_found`."),
     tag="support",
     auth="user",
     response="TicketDetail",
@@ -74,8 +99,12 @@ def read_ticket(call: Call) -> dict:
     "/support/tickets/{ticket_id}/messages",
     schemas="tickets",
     summary="Write on one of the caller's tickets",
-    description="A message on a `pending` or `solved` ticket makes it `open` again; a `closed` ticket takes no "
-    "more messages (409 ticket_closed: open a new one). At most 30 messages an hour per user over all cases.",
+    description=(
+        "Adds the caller's message (1–5,000 characters). On a `pending` or `solved` ticket it makes the ticket "
+        "`open` again; a `closed` ticket takes no more messages (`409 ticket_closed`: open a new one). At most "
+        "30 messages an hour per user over all their tickets and disputes. An `Idempotency-Key` is optional and "
+        "honoured."
+    ),
     tag="support",
     auth="user",
     body="TicketMessageCreate",
@@ -97,7 +126,10 @@ def add_message(call: Call) -> Reply:
     "/admin/tickets",
     schemas="tickets",
     summary="Ticket queue, oldest first_response_due first",
-    description="Without `status`: the active tickets (new, open and pending) merged in one order.",
+    description=(
+        "The agents' ticket desk, oldest `first_response_due` first. Without `status`: the active tickets "
+        "(`new`, `open` and `pending`) merged in one order; `?status=` picks one status."
+    ),
     tag="admin",
     auth="agent",
     query="TicketQueueQuery",
@@ -118,8 +150,11 @@ def ticket_queue(call: Call) -> dict:
     "/admin/tickets/{ticket_id}",
     schemas="tickets",
     summary="A ticket as agents see it: messages with authors, and its history",
-    description="An addition to the contract (section 7 lists no agent read of one ticket): agents need the "
-    "whole case to answer it.",
+    description=(
+        "An addition to the contract (section 7 lists no agent read of one ticket): agents need the whole case "
+        "to answer it. The ticket with its user, the first response, its messages with their authors and every "
+        "recorded change (created, first_response, status_changed, SLA reminders and escalation), oldest first."
+    ),
     tag="admin",
     auth="agent",
     response="AgentTicketDetail",
@@ -134,8 +169,12 @@ def read_ticket_for_agent(call: Call) -> dict:
     "/admin/tickets/{ticket_id}/messages",
     schemas="tickets",
     summary="Reply to a ticket; the user is emailed",
-    description="The first reply is the first response: it moves `new → open`, stops the SLA clock and makes "
-    "the replying agent the assignee. A `closed` ticket takes no more messages.",
+    description=(
+        "Adds an agent message; the user is emailed it. The first reply is the first response: it moves "
+        "`new → open`, stops the SLA clock (`first_responded_at`) and makes the replying agent the assignee. "
+        "Checks: 404 → `403 own_case` (an agent never handles their own ticket) → `409 ticket_closed`. An "
+        "`Idempotency-Key` is optional and honoured."
+    ),
     tag="admin",
     auth="agent",
     body="TicketMessageCreate",
@@ -154,12 +193,17 @@ def reply(call: Call) -> Reply:
     "/admin/tickets/{ticket_id}/status",
     schemas="tickets",
     summary="Set a ticket's status",
-    description="`solved` emails the user; `closed` is final (any later change: 409 ticket_closed). Setting the "
-    "status a ticket already has changes nothing.",
+    description=(
+        "Moves the ticket to `open`, `pending` (waiting for the customer), `solved` (the user is emailed and can "
+        "reopen it by replying) or `closed` (final: any later change or message is `409 ticket_closed`). Setting "
+        "the status a ticket already has changes nothing and sends nothing. Checks: 404 → `403 own_case` (the "
+        "agent's own ticket) → `409 ticket_closed`."
+    ),
     tag="admin",
     auth="agent",
     body="TicketStatusChange",
     response="AgentTicket",
+    examples={200: _SOLVED},
     errors=("not_found", "own_case", "ticket_closed"),
 )
 def set_status(call: Call) -> dict:

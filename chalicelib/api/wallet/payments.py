@@ -12,14 +12,86 @@ _KEY_ERRORS = ("idempotency_key_reused", "request_in_progress")
 _KEY_ERRORS_UNMARKED = ("idempotency_key_reused",)  # key_marker=False: never seen in flight
 _STEP_UP_ERRORS = ("step_up_required", "invalid_password", "invalid_code", "rate_limited")
 
+_STEP_UP = (
+    "**Step-up.** A day's payments, transfers and withdrawals share one budget of 1,000 CNY equivalent "
+    "that needs nothing beyond the session. Past it, the request must carry `authorization: {password}` "
+    "or `{totp}` (a current authenticator-app code), else `403 step_up_required` with `details.methods`, "
+    "which is not stored under the key: repeat the request with the same key and `authorization`. A "
+    "wrong one is `422 invalid_password` / `422 invalid_code`, counted as a re-authentication failure "
+    "(the 5th in a session revokes that session), not in the login lockout.\n\n"
+)
+_IDEMPOTENT = (
+    "**Idempotency:** `Idempotency-Key` is required. The same key and body (`authorization` excluded) "
+    "within 24 h replays the stored answer, including business refusals (402/403/404/409/422), with "
+    "`Idempotent-Replayed: true`, and nothing moves twice; another body is `422 idempotency_key_reused`. "
+)
+_NOTICE = "A debit above 5,000 CNY equivalent is notified by email and SMS."
+
+# The `{transaction}` each route answers (the model's first example is a top-up).
+_PAYMENT = {
+    "transaction_id": "txn_5c9e1a3f7b2d4c6e8a0f2b4d6c8e1a3f",
+    "entry_id": "ent_7a2c4e6b8d1f4a3c5e7b9d2f4a6c8e1b",
+    "type": "payment",
+    "direction": "debit",
+    "amount": 2800,
+    "currency": "CNY",
+    "status": "completed",
+    "counterparty": {"kind": "merchant", "id": "mer_morning_cafe", "name": "晨光咖啡"},
+    "description": "拿铁 大杯",
+    "created_at": "2026-11-24T09:35:12+08:00",
+    "balance_after": 1277250,
+}
+_WITHDRAWAL = {
+    "transaction_id": "txn_1e3a5c7b9d2f4e6a8c0b2d4f6a8c1e3b",
+    "entry_id": "ent_9c1e3a5f7b2d4c6e8a0b2d4f6a8c3e5d",
+    "type": "withdrawal",
+    "direction": "debit",
+    "amount": 100000,
+    "currency": "CNY",
+    "status": "completed",
+    "counterparty": {
+        "kind": "funding_source",
+        "id": "fs_3f9c2a7e1b5d4c8e9a0b1c2d3e4f5a6b",
+        "name": "中国工商银行",
+        "last4": "0128",
+    },
+    "description": "提现至银行卡（中国工商银行 尾号 0128）",
+    "created_at": "2026-11-24T10:02:45+08:00",
+    "balance_after": 1177250,
+}
+_CONVERSION = {
+    "transaction_id": "txn_4b6d8f1a3c5e4a7c9e2b4d6f8a1c3e5b",
+    "entry_id": "ent_6e8a1c3b5d7f4b9a2c4e6a8c1e3b5d7f",
+    "type": "conversion",
+    "direction": "debit",
+    "amount": 10000,
+    "currency": "CNY",
+    "status": "completed",
+    "description": "货币兑换 CNY → USD",
+    "created_at": "2026-11-24T10:15:00+08:00",
+    "balance_after": 1167250,
+    "fx": {"rate": "0.138", "from": {"amount": 10000, "currency": "CNY"}, "to": {"amount": 1380, "currency": "USD"}},
+}
+
 
 @operation(
     "POST",
     "/payments",
     schemas="payments",
     summary="Pay a merchant or biller",
-    description="Check order after validation: 403 kyc_required → 404 merchant → 409 already_paid → "
-    "422 currency_not_accepted → 422 insufficient_funds → 422 limit_exceeded → step-up.",
+    description=(
+        "Pays a merchant or biller of `GET /merchants` from the wallet: `201 {transaction}` of type "
+        "`payment`, the payer's debit, whose counterparty is the merchant. An `order_reference` is paid "
+        "once per payer and merchant; again is `409 already_paid`.\n\n"
+        "**Check order** after the key lookup and validation: `403 kyc_required` (KYC level ≥ 1) → "
+        "`403 forbidden` (more than 10 wrong step-up codes today block money out until the next password "
+        "login) → `404 not_found` (merchant) → `409 already_paid` → `422 currency_not_accepted` → "
+        "`422 insufficient_funds` (no balance in that currency counts as zero) → `422 limit_exceeded` "
+        "(the KYC level's cap, in CNY equivalent; `details.remaining`, `window`, `resets_at`) → step-up.\n\n"
+        + _STEP_UP
+        + _IDEMPOTENT
+        + _NOTICE
+    ),
     tag="payments",
     auth="user",
     body="PaymentRequest",
@@ -38,6 +110,7 @@ _STEP_UP_ERRORS = ("step_up_required", "invalid_password", "invalid_code", "rate
         *_KEY_ERRORS_UNMARKED,
     ),
     key_marker=False,
+    examples={201: _PAYMENT},
 )
 def pay(call: Call) -> Reply:
     body = call.body
@@ -56,9 +129,18 @@ def pay(call: Call) -> Reply:
     "/me/withdrawals",
     schemas="payments",
     summary="Withdraw to the user's own bank card",
-    description="Only to a card in the verified real name. Check order after validation: "
-    "403 kyc_required → 404 card → 422 card_holder_mismatch → 422 insufficient_funds → step-up; "
-    "a payout the bank declines is returned to the wallet and answered 402 card_declined.",
+    description=(
+        "Withdraws to one of the user's own cards: `201 {transaction}` of type `withdrawal`, the debit, "
+        "whose counterparty is the card. Only to a card whose `holder_name` equals the verified real "
+        "name after NFKC normalisation, case folding and removing spaces (`422 card_holder_mismatch`). "
+        "It does not count towards the KYC sending limit, but it does spend the day's step-up budget. "
+        "The wallet is debited first, then the payout is sent: a payout the bank declines is returned "
+        "to the wallet by a new transaction and answered `402 card_declined`.\n\n"
+        "**Check order** after the key lookup and validation: `403 kyc_required` (KYC level ≥ 1) → "
+        "`403 forbidden` (more than 10 wrong step-up codes today block money out until the next password "
+        "login) → `404 not_found` (card) → `422 card_holder_mismatch` → `422 insufficient_funds` → "
+        "step-up.\n\n" + _STEP_UP + _IDEMPOTENT + _NOTICE
+    ),
     tag="wallet",
     auth="user",
     body="WithdrawalRequest",
@@ -75,6 +157,7 @@ def pay(call: Call) -> Reply:
         *_STEP_UP_ERRORS,
         *_KEY_ERRORS,
     ),
+    examples={201: _WITHDRAWAL},
 )
 def withdraw(call: Call) -> Reply:
     body = call.body
@@ -91,7 +174,20 @@ def withdraw(call: Call) -> Reply:
     "/me/conversions",
     schemas="payments",
     summary="Convert between the wallet's currencies",
-    description="Answers the debit side, with `fx`; the credit shares its transaction_id.",
+    description=(
+        "Converts between the wallet's own currencies at the rates of `GET /fx/rates`: `amount` is "
+        "debited in `from_currency` and `to_amount = floor(amount × rates[to] / rates[from] × "
+        "10^(exp[to] − exp[from]))` credited in `to_currency`, in decimal arithmetic with that one "
+        "rounding. `201 {transaction}` of type `conversion`: the debit side, with `fx` (the rate and "
+        "both amounts, as recorded); the credit shares its `transaction_id`, and the history shows "
+        "both.\n\n"
+        "`from_currency` = `to_currency` is `400 validation_error`. **Check order** after the key lookup "
+        "and validation: `403 kyc_required` (KYC level ≥ 1) → `422 amount_too_small` (`to_amount` < 1) → "
+        "`422 insufficient_funds`. The money stays the user's: a conversion counts towards neither the "
+        "KYC sending limit nor the step-up budget, and needs no `authorization`.\n\n"
+        "**Idempotency:** `Idempotency-Key` is required; the same key and body within 24 h replays the "
+        "stored answer (`Idempotent-Replayed: true`) and converts nothing twice."
+    ),
     tag="wallet",
     auth="user",
     body="ConversionRequest",
@@ -100,6 +196,7 @@ def withdraw(call: Call) -> Reply:
     idempotency="required",
     errors=("kyc_required", "amount_too_small", "insufficient_funds", *_KEY_ERRORS_UNMARKED),
     key_marker=False,
+    examples={201: _CONVERSION},
 )
 def convert(call: Call) -> Reply:
     body = call.body

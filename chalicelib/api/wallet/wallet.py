@@ -17,6 +17,14 @@ from chalicelib.services.wallet import topups as wallet
     tag="wallet",
     auth="user",
     response="WalletState",
+    description=(
+        "`balances`: every supported currency in a fixed order, `available` in its minor units (0 for a "
+        "currency never held). `limits`: what the KYC level still lets the user send (payments and "
+        "transfers; conversions and withdrawals to the user's own card do not count), in CNY minor "
+        "units: one item for the level's window (`lifetime` at level 1: 1,000 CNY in all; `year` at "
+        "level 2 and above, a calendar year in Asia/Shanghai, with `resets_at`), none at level 0, "
+        "which only receives and tops up."
+    ),
 )
 def read_wallet(call: Call) -> dict:
     return wallet.summary(call.user.user_id, clock.now())
@@ -34,6 +42,14 @@ def read_wallet(call: Call) -> dict:
     status=201,
     idempotency="optional",
     errors=("funding_source_exists", "invalid_password", "rate_limited"),
+    description=(
+        "Adds a bank card after re-authentication with the account `password` (wrong: "
+        "`422 invalid_password`; the 5th wrong one in a session revokes that session). The number is "
+        "Luhn-checked (`400 validation_error`, `field: card_number`) and never stored, logged or "
+        "returned: only its last 4 digits are kept. The same card again is `409 funding_source_exists`. "
+        "Withdrawals go only to a card whose `holder_name` is the verified real name. A security "
+        "notice goes to the verified email and phone. `Idempotency-Key` is optional and honoured."
+    ),
 )
 def add_card(call: Call) -> Reply:
     user = accounts.active_account(call.user.account)
@@ -58,6 +74,10 @@ def add_card(call: Call) -> Reply:
     tag="wallet",
     auth="user",
     response="CardList",
+    description=(
+        "Every card of the user, not paged, as `{funding_source_id, type, last4, bank_name, holder_name, "
+        "created_at}`; the card number is never returned."
+    ),
 )
 def list_cards(call: Call) -> dict:
     return {"data": funding_sources.list_cards(call.user.user_id)}
@@ -72,6 +92,10 @@ def list_cards(call: Call) -> dict:
     auth="user",
     status=204,
     errors=("not_found",),
+    description=(
+        "Removes one of the user's cards (another user's card is `404 not_found`). Past entries keep "
+        "naming it as their counterparty. A security notice goes to the verified email and phone."
+    ),
 )
 def remove_card(call: Call) -> Reply:
     user = accounts.active_account(call.user.account)
@@ -91,6 +115,15 @@ def remove_card(call: Call) -> Reply:
     status=201,
     idempotency="required",
     errors=("not_found", "card_declined", "bank_insufficient_funds", "idempotency_key_reused", "request_in_progress"),
+    description=(
+        "Charges one of the user's cards and credits the wallet: `201 {transaction}` of type `topup`, a "
+        "credit whose counterparty is the card. Open at every KYC level, and not counted towards the "
+        "sending limits. A card that is not the user's is `404 not_found`; the bank saying no is "
+        "`402 card_declined` or `402 bank_insufficient_funds` (local-stage simulator, fixed when the "
+        "card is added: 4000000000000002 declines, 4000000000009995 has no funds, others succeed). "
+        "When the bank does not answer: `503 try_again` with `Retry-After`; repeating with the same "
+        "`Idempotency-Key` carries on the same charge, so the card is never charged twice."
+    ),
 )
 def top_up(call: Call) -> Reply:
     body = call.body
