@@ -17,6 +17,7 @@ in it only in the local stage, where app.py registers them.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from functools import lru_cache
@@ -220,7 +221,7 @@ def _build(_operation_count: int, local: bool) -> dict[str, Any]:
                         "The language of `message` in errors: any `zh-*` reads as `zh-CN`, else `en`. "
                         "Without it, the signed-in user's stored locale, else English."
                     ),
-                    "schema": {"type": "string", "maxLength": 256},
+                    "schema": {"type": "string"},
                     "example": "zh-CN",
                 }
             },
@@ -324,7 +325,7 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         entry["security"] = []
     if op.body is not None:
         media: dict[str, Any] = {"schema": {"$ref": _REF.format(model=op.body)}}
-        example = op.examples.get("request", _first_example(schemas.get(op.body)))
+        example = _example(op, "request", _first_example(schemas.get(op.body)))
         if example is not None:
             media["example"] = example
         entry["requestBody"] = {
@@ -333,6 +334,16 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         }
     entry["responses"] = _responses(op, schemas)
     return entry
+
+
+def _example(op: Operation, key: Any, default: Any) -> Any:
+    """The operation's own example for `key` ("request" or a status), else `default`. A string names
+    a constant of the operation's schemas module (`examples={201: "PAYMENT_EXAMPLE"}`), so route
+    modules, which must not import pydantic, need not copy the example."""
+    value = op.examples.get(key, default)
+    if isinstance(value, str) and value.isidentifier():
+        return getattr(importlib.import_module(f"chalicelib.api.schemas.{op.schemas}"), value)
+    return value
 
 
 def _body_required(model: type[BaseModel]) -> bool:
@@ -435,14 +446,14 @@ def _success(op: Operation, status: int, schemas: dict[str, Any]) -> dict[str, A
         response["content"] = {op.media_type: {"schema": {"type": "string"}, "example": op.examples.get(status, "")}}
     elif op.response is not None:
         media: dict[str, Any] = {"schema": {"$ref": _REF.format(model=op.response)}}
-        example = op.examples.get(status, _first_example(schemas.get(op.response)))
+        example = _example(op, status, _first_example(schemas.get(op.response)))
         if example is not None:
             media["example"] = example
         response["content"] = {"application/json": media}
     elif status != 204:
         media = {"schema": {"type": "object"}}
         if status in op.examples:
-            media["example"] = op.examples[status]
+            media["example"] = _example(op, status, None)
         response["content"] = {"application/json": media}
     return response
 

@@ -142,16 +142,7 @@ def review_queue(call: Call) -> dict:
     auth="agent",
     body="Decision",
     response="KycState",
-    examples={
-        200: {
-            "status": "approved",
-            "level": 2,
-            "required_documents": ["proof_of_address"],
-            "next_level": 3,
-            "submitted_at": "2026-11-24T09:30:00+08:00",
-            "reviewed_at": "2026-11-24T11:05:12+08:00",
-        }
-    },
+    examples={200: "KYC_APPROVED_LEVEL_2_EXAMPLE"},
     errors=("not_found", "own_case", "kyc_not_pending", "identity_in_use"),
 )
 def decide_kyc(call: Call) -> dict:

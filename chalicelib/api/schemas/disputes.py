@@ -74,23 +74,25 @@ _REFUNDED = {
     "refund_transaction_id": _REFUND_ID,
     "resolution_note": "经核实为盗刷，已全额退款。",
 }
-_UNDER_REVIEW_FOR_AGENT = {
-    **_OPEN,
-    "status": "under_review",
-    "assignee": AGENT_ID,
-    "updated_at": "2026-11-25T10:12:40+08:00",
+_UNDER_REVIEW = {**_OPEN, "status": "under_review", "assignee": AGENT_ID, "updated_at": "2026-11-25T10:12:40+08:00"}
+_FOR_AGENT = {
     "user_id": USER_ID,
     "transaction_type": "payment",
     "agent_replied_at": "2026-11-25T10:12:40+08:00",
     "overdue": False,
 }
-_REFUNDED_FOR_AGENT = {
-    **_REFUNDED,
-    "user_id": USER_ID,
-    "transaction_type": "payment",
-    "agent_replied_at": "2026-11-25T10:12:40+08:00",
-    "overdue": False,
+_UNDER_REVIEW_FOR_AGENT = {**_UNDER_REVIEW, **_FOR_AGENT}
+_FOLLOW_UP = "商户说已经退款了，但我的钱包里没有收到。"
+_RESOLVE_BY = "2026-12-11T23:59:59+08:00"
+# The replies of the operations whose models' first examples show another state (by name in the routes).
+USER_FOLLOW_UP_EXAMPLE = {**_USER_MESSAGE, "body": _FOLLOW_UP, "created_at": "2026-11-25T09:15:02+08:00"}
+DISPUTE_WITHDRAWN_EXAMPLE = {**_UNDER_REVIEW, "status": "withdrawn", "updated_at": "2026-11-25T18:40:03+08:00"}
+AGENT_DISPUTE_EXTENDED_EXAMPLE = {
+    **_UNDER_REVIEW_FOR_AGENT,
+    "resolve_by": _RESOLVE_BY,
+    "updated_at": "2026-11-26T11:20:00+08:00",
 }
+AGENT_DISPUTE_REFUNDED_EXAMPLE = {**_REFUNDED, **_FOR_AGENT}
 
 
 # --- requests ------------------------------------------------------------------------------------
@@ -120,7 +122,7 @@ class DisputeCreate(RequestBody):
 
 
 class MessageCreate(RequestBody):
-    model_config = examples({"body": "商户说已经退款了，但我的钱包里没有收到。"})
+    model_config = examples({"body": _FOLLOW_UP})
 
     body: Text = Field(description="1–2,000 characters after trimming.")
 
@@ -142,9 +144,7 @@ def _check_instant(value: str) -> str:
 class Extend(RequestBody):
     """`resolve_by`: later than now and than any earlier promise, at most 90 days after filing."""
 
-    model_config = examples(
-        {"reason": "需要向商户调取交易记录，预计需要更多时间。", "resolve_by": "2026-12-11T23:59:59+08:00"}
-    )
+    model_config = examples({"reason": "需要向商户调取交易记录，预计需要更多时间。", "resolve_by": _RESOLVE_BY})
 
     reason: Note = Field(description="Why more time is needed; sent to the user (1–1,000 characters).")
     resolve_by: Instant
@@ -228,7 +228,7 @@ class AgentDispute(Dispute):
     """A dispute as agents see it: with the filing user, the first agent reply and whether it is overdue
     (`respond_by`, 23:59:59 +08:00 on the 3rd working day after the start day, passed with no reply)."""
 
-    model_config = examples(_UNDER_REVIEW_FOR_AGENT, _REFUNDED_FOR_AGENT)
+    model_config = examples(_UNDER_REVIEW_FOR_AGENT, AGENT_DISPUTE_REFUNDED_EXAMPLE)
 
     user_id: str = Field(description="The user who filed it.")
     transaction_type: Literal["payment", "transfer", "withdrawal"]
@@ -352,7 +352,7 @@ DisputeEvent = Annotated[
 class AgentDisputeDetail(AgentDispute):
     model_config = examples(
         {
-            **_REFUNDED_FOR_AGENT,
+            **AGENT_DISPUTE_REFUNDED_EXAMPLE,
             "messages": [{**_USER_MESSAGE, "author_id": USER_ID}, {**_AGENT_MESSAGE, "author_id": AGENT_ID}],
             "events": [
                 {

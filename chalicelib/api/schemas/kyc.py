@@ -40,6 +40,22 @@ _DOWNLOAD = (
     "&X-Amz-Signature=b5c92db22726dd4382eb1b3b80d1257581dc63c3dda78590c6b24153096a41ca"
 )
 
+_APPROVED = {
+    "status": "approved",
+    "level": 1,
+    "required_documents": ["id_front", "id_back", "selfie"],
+    "next_level": 2,
+    "submitted_at": "2026-11-24T09:30:00+08:00",
+    "reviewed_at": "2026-11-24T11:05:12+08:00",
+}
+# The reply to Decision's first example (approve at level 2; by name in the routes).
+KYC_APPROVED_LEVEL_2_EXAMPLE = {
+    **_APPROVED,
+    "level": 2,
+    "required_documents": ["proof_of_address"],
+    "next_level": 3,
+}
+
 
 class KycSubmit(RequestBody):
     model_config = examples(
@@ -93,14 +109,7 @@ class KycState(ResponseBody):
     `reviewed_at` (the last agent decision) until there is one."""
 
     model_config = examples(
-        {
-            "status": "approved",
-            "level": 1,
-            "required_documents": ["id_front", "id_back", "selfie"],
-            "next_level": 2,
-            "submitted_at": "2026-11-24T09:30:00+08:00",
-            "reviewed_at": "2026-11-24T11:05:12+08:00",
-        },
+        _APPROVED,
         {
             "status": "needs_documents",
             "level": 0,

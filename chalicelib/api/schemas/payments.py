@@ -9,7 +9,16 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.api.schemas.common import Amount, Currency, RequestBody, exactly_one_of, examples
 from chalicelib.api.schemas.identity import Code6, Password
-from chalicelib.api.schemas.wallet import Transaction  # noqa: F401 (the routes' `{transaction}` reply)
+from chalicelib.api.schemas.wallet import (  # noqa: F401 (the routes' `{transaction}` reply and its examples)
+    CONVERSION_EXAMPLE,
+    PAYMENT_EXAMPLE,
+    WITHDRAWAL_EXAMPLE,
+    Transaction,
+)
+
+# The reply to PaymentRequest's first example, which gives its own `description` (Transaction's
+# PAYMENT_EXAMPLE shows the standard text).
+PAYMENT_REPLY_EXAMPLE = {**PAYMENT_EXAMPLE, "description": "拿铁 大杯"}
 
 
 class StepUpAuthorization(RequestBody):

@@ -66,6 +66,8 @@ _ANSWERED_FOR_AGENT = {
     "assignee": AGENT_ID,
     "overdue": False,
 }
+# The reply to TicketStatusChange's first example (by name in the routes).
+AGENT_TICKET_SOLVED_EXAMPLE = {**_ANSWERED_FOR_AGENT, "status": "solved", "updated_at": "2026-11-24T16:48:09+08:00"}
 
 
 # --- requests --------------------------------------------------------------------------------------

@@ -128,6 +128,14 @@ TRANSFER_WAITING_EXAMPLE = {
     "expires_at": "2026-11-24T12:15:00+08:00",
     "attempts_left": 5,
 }
+# The waiting transfer once it is over: `expires_at` and `attempts_left` are sent only while it waits.
+_SETTLED = {k: v for k, v in TRANSFER_WAITING_EXAMPLE.items() if k not in ("expires_at", "attempts_left")}
+TRANSFER_CONFIRMED_EXAMPLE = {
+    **_SETTLED,
+    "status": "completed",
+    "transaction_id": "txn_3a5c7e9b1d2f4a6c8e0b2d4f6a8c1e3d",
+}
+TRANSFER_CANCELED_EXAMPLE = {**_SETTLED, "status": "canceled"}
 
 
 class Transfer(ResponseBody):

@@ -11,52 +11,6 @@ from chalicelib.services.support import dispute_desk, disputes
 _KEY_ERRORS = ("idempotency_key_reused", "request_in_progress")
 ACTIVE = ["open", "under_review"]
 
-# Replies of the operations whose models' first examples show another state (the models in
-# chalicelib/api/schemas/disputes.py carry the full set; this module does not import them).
-_DISPUTE = {
-    "dispute_id": "dsp_7c1e5b0a9d2f4e6b8a3c5d7e9f1a2b3c",
-    "transaction_id": "txn_5b8e2d4f6a1c3e5b7d9f0a2c4e6b8d1f",
-    "status": "under_review",
-    "reason": "unauthorized",
-    "description": "这笔扣款不是我本人操作的，我当时在北京开会。",
-    "amount": 12800,
-    "currency": "CNY",
-    "respond_by": "2026-11-27T23:59:59+08:00",
-    "resolve_by": None,
-    "escalated": False,
-    "assignee": "usr_9a1c5e7b3d2f4a6c8e0b1d3f5a7c9e2b",
-    "created_at": "2026-11-24T09:30:00+08:00",
-    "updated_at": "2026-11-25T10:12:40+08:00",
-}
-_FOR_AGENT = {
-    "user_id": "usr_3f6c2a1b9e8d4c7fa5b0e1d2c3b4a596",
-    "transaction_type": "payment",
-    "agent_replied_at": "2026-11-25T10:12:40+08:00",
-    "overdue": False,
-}
-_WITHDRAWN = {**_DISPUTE, "status": "withdrawn", "updated_at": "2026-11-25T18:40:03+08:00"}
-_EXTENDED = {
-    **_DISPUTE,
-    **_FOR_AGENT,
-    "resolve_by": "2026-12-11T23:59:59+08:00",
-    "updated_at": "2026-11-26T11:20:00+08:00",
-}
-_REFUNDED = {
-    **_DISPUTE,
-    **_FOR_AGENT,
-    "status": "refunded",
-    "updated_at": "2026-11-26T15:02:11+08:00",
-    "refund_amount": 12800,
-    "refund_transaction_id": "txn_c2e4a6b8d0f1e3a5c7b9d1f3e5a7c9b0",
-    "resolution_note": "经核实为盗刷，已全额退款。",
-}
-_USER_MESSAGE = {
-    "message_id": "msg_4d6f8a0c2e1b3d5f7a9c0e2b4d6f8a1c",
-    "author": "user",
-    "body": "商户说已经退款了，但我的钱包里没有收到。",
-    "created_at": "2026-11-25T09:15:02+08:00",
-}
-
 
 @operation(
     "POST",
@@ -160,7 +114,7 @@ def read_dispute(call: Call) -> dict:
     body="MessageCreate",
     response="Message",
     status=201,
-    examples={201: _USER_MESSAGE},
+    examples={201: "USER_FOLLOW_UP_EXAMPLE"},
     idempotency="optional",
     errors=("rate_limited", "not_found", "dispute_closed", *_KEY_ERRORS),
 )
@@ -183,7 +137,7 @@ def add_message(call: Call) -> Reply:
     auth="user",
     body="Empty",
     response="Dispute",
-    examples={"request": {}, 200: _WITHDRAWN},
+    examples={"request": {}, 200: "DISPUTE_WITHDRAWN_EXAMPLE"},
     errors=("not_found", "dispute_closed"),
 )
 def withdraw(call: Call) -> dict:
@@ -305,7 +259,7 @@ def reply(call: Call) -> Reply:
     auth="agent",
     body="Extend",
     response="AgentDispute",
-    examples={200: _EXTENDED},
+    examples={200: "AGENT_DISPUTE_EXTENDED_EXAMPLE"},
     errors=("not_found", "own_case", "dispute_closed"),
 )
 def extend(call: Call) -> dict:
@@ -334,7 +288,7 @@ def extend(call: Call) -> dict:
     auth="agent",
     body="Resolve",
     response="AgentDispute",
-    examples={200: _REFUNDED},
+    examples={200: "AGENT_DISPUTE_REFUNDED_EXAMPLE"},
     idempotency="required",
     errors=("not_found", "own_case", "dispute_closed", "amount_exceeds_refundable", *_KEY_ERRORS),
 )

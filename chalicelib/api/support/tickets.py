@@ -8,22 +8,6 @@ from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.services.support import ticket_desk, tickets
 
 _KEY_ERRORS = ("idempotency_key_reused", "request_in_progress")
-# The reply to the model's first request example (`solved`); this module does not import the models.
-_SOLVED = {
-    "ticket_id": "tkt_8e0a2c4e6b1d3f5a7c9e0b2d4f6a8c1e",
-    "subject": "转账显示成功但对方没有收到",
-    "category": "transfer",
-    "status": "solved",
-    "first_response_due": "2026-11-25T09:30:00+08:00",
-    "escalated": False,
-    "created_at": "2026-11-24T09:30:00+08:00",
-    "updated_at": "2026-11-24T16:48:09+08:00",
-    "transaction_id": "txn_5b8e2d4f6a1c3e5b7d9f0a2c4e6b8d1f",
-    "user_id": "usr_3f6c2a1b9e8d4c7fa5b0e1d2c3b4a596",
-    "first_responded_at": "2026-11-24T14:05:31+08:00",
-    "assignee": "usr_9a1c5e7b3d2f4a6c8e0b1d3f5a7c9e2b",
-    "overdue": False,
-}
 
 
 @operation(
@@ -203,7 +187,7 @@ def reply(call: Call) -> Reply:
     auth="agent",
     body="TicketStatusChange",
     response="AgentTicket",
-    examples={200: _SOLVED},
+    examples={200: "AGENT_TICKET_SOLVED_EXAMPLE"},
     errors=("not_found", "own_case", "ticket_closed"),
 )
 def set_status(call: Call) -> dict:

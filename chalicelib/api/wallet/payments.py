@@ -27,52 +27,6 @@ _IDEMPOTENT = (
 )
 _NOTICE = "A debit above 5,000 CNY equivalent is notified by email and SMS."
 
-# The `{transaction}` each route answers (the model's first example is a top-up).
-_PAYMENT = {
-    "transaction_id": "txn_5c9e1a3f7b2d4c6e8a0f2b4d6c8e1a3f",
-    "entry_id": "ent_7a2c4e6b8d1f4a3c5e7b9d2f4a6c8e1b",
-    "type": "payment",
-    "direction": "debit",
-    "amount": 2800,
-    "currency": "CNY",
-    "status": "completed",
-    "counterparty": {"kind": "merchant", "id": "mer_morning_cafe", "name": "晨光咖啡"},
-    "description": "拿铁 大杯",
-    "created_at": "2026-11-24T09:35:12+08:00",
-    "balance_after": 1277250,
-}
-_WITHDRAWAL = {
-    "transaction_id": "txn_1e3a5c7b9d2f4e6a8c0b2d4f6a8c1e3b",
-    "entry_id": "ent_9c1e3a5f7b2d4c6e8a0b2d4f6a8c3e5d",
-    "type": "withdrawal",
-    "direction": "debit",
-    "amount": 100000,
-    "currency": "CNY",
-    "status": "completed",
-    "counterparty": {
-        "kind": "funding_source",
-        "id": "fs_3f9c2a7e1b5d4c8e9a0b1c2d3e4f5a6b",
-        "name": "中国工商银行",
-        "last4": "0128",
-    },
-    "description": "提现至银行卡（中国工商银行 尾号 0128）",
-    "created_at": "2026-11-24T10:02:45+08:00",
-    "balance_after": 1177250,
-}
-_CONVERSION = {
-    "transaction_id": "txn_4b6d8f1a3c5e4a7c9e2b4d6f8a1c3e5b",
-    "entry_id": "ent_6e8a1c3b5d7f4b9a2c4e6a8c1e3b5d7f",
-    "type": "conversion",
-    "direction": "debit",
-    "amount": 10000,
-    "currency": "CNY",
-    "status": "completed",
-    "description": "货币兑换 CNY → USD",
-    "created_at": "2026-11-24T10:15:00+08:00",
-    "balance_after": 1167250,
-    "fx": {"rate": "0.138", "from": {"amount": 10000, "currency": "CNY"}, "to": {"amount": 1380, "currency": "USD"}},
-}
-
 
 @operation(
     "POST",
@@ -110,7 +64,7 @@ _CONVERSION = {
         *_KEY_ERRORS_UNMARKED,
     ),
     key_marker=False,
-    examples={201: _PAYMENT},
+    examples={201: "PAYMENT_REPLY_EXAMPLE"},
 )
 def pay(call: Call) -> Reply:
     body = call.body
@@ -157,7 +111,7 @@ def pay(call: Call) -> Reply:
         *_STEP_UP_ERRORS,
         *_KEY_ERRORS,
     ),
-    examples={201: _WITHDRAWAL},
+    examples={201: "WITHDRAWAL_EXAMPLE"},
 )
 def withdraw(call: Call) -> Reply:
     body = call.body
@@ -196,7 +150,7 @@ def withdraw(call: Call) -> Reply:
     idempotency="required",
     errors=("kyc_required", "amount_too_small", "insufficient_funds", *_KEY_ERRORS_UNMARKED),
     key_marker=False,
-    examples={201: _CONVERSION},
+    examples={201: "CONVERSION_EXAMPLE"},
 )
 def convert(call: Call) -> Reply:
     body = call.body

@@ -24,40 +24,6 @@ _NOT_PENDING = (
     "unknown id, get `404 not_found`."
 )
 
-# A transfer's views, as the operations below answer them (the model's first example is a completed one).
-_PAYER = {"user_id": "usr_9b1d3f5a7c2e4b6d8f0a1c3e5b7d9f2a", "masked_name": "*三"}
-_PAYEE = {"user_id": "usr_0d2f4b6a8c1e4a3c5e7b9d1f3a5c7e9b", "masked_name": "*四"}
-_WAITING = {
-    "transfer_id": "trf_2c4e6a8b1d3f4c5e7a9b2d4f6c8e1a3b",
-    "status": "requires_confirmation",
-    "amount": 150000,
-    "currency": "CNY",
-    "payer": _PAYER,
-    "recipient": _PAYEE,
-    "created_at": "2026-11-24T12:10:00+08:00",
-    "expires_at": "2026-11-24T12:15:00+08:00",
-    "attempts_left": 5,
-}
-_CONFIRMED = {
-    "transfer_id": "trf_2c4e6a8b1d3f4c5e7a9b2d4f6c8e1a3b",
-    "status": "completed",
-    "amount": 150000,
-    "currency": "CNY",
-    "payer": _PAYER,
-    "recipient": _PAYEE,
-    "created_at": "2026-11-24T12:10:00+08:00",
-    "transaction_id": "txn_3a5c7e9b1d2f4a6c8e0b2d4f6a8c1e3d",
-}
-_CANCELED = {
-    "transfer_id": "trf_2c4e6a8b1d3f4c5e7a9b2d4f6c8e1a3b",
-    "status": "canceled",
-    "amount": 150000,
-    "currency": "CNY",
-    "payer": _PAYER,
-    "recipient": _PAYEE,
-    "created_at": "2026-11-24T12:10:00+08:00",
-}
-
 
 @operation(
     "POST",
@@ -124,7 +90,7 @@ def lookup_recipient(call: Call) -> dict:
             "`attempts_left`. Nothing has moved yet."
         ),
     },
-    examples={202: _WAITING},
+    examples={202: "TRANSFER_WAITING_EXAMPLE"},
 )
 def send_transfer(call: Call) -> Reply:
     body = call.body
@@ -171,7 +137,7 @@ def send_transfer(call: Call) -> Reply:
         "**Idempotency:** `Idempotency-Key` is required; the same key and body within 24 h replays the "
         "stored answer; while the first is in flight, `409 request_in_progress`."
     ),
-    examples={200: _CONFIRMED},
+    examples={200: "TRANSFER_CONFIRMED_EXAMPLE"},
 )
 def confirm_transfer(call: Call) -> dict:
     return transfers.confirm(
@@ -214,7 +180,7 @@ def resend_code(call: Call) -> Reply:
         "Cancels a transfer waiting for its code: `200 {transfer}` with `status: canceled`; nothing had "
         "moved. " + _NOT_PENDING
     ),
-    examples={200: _CANCELED},
+    examples={200: "TRANSFER_CANCELED_EXAMPLE"},
 )
 def cancel_transfer(call: Call) -> dict:
     return transfers.cancel(call.user.user_id, call.params["transfer_id"], clock.now())
