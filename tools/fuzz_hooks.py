@@ -31,8 +31,9 @@ def after_call(context: Any, case: Any, response: Any) -> None:
 
 
 def _signed_in(case: Any) -> bool:
-    """Whether the document asks for a bearer token on this operation."""
-    return bool(case.operation.definition.raw.get("security"))
+    """Whether the document asks for a bearer token on this operation: the document's default
+    (`security: [{bearer: []}]`) unless the operation says `security: []` (a public route)."""
+    return case.operation.definition.raw.get("security") != []
 
 
 @schemathesis.auth(refresh_interval=600)  # a new token on a 401 too (schemathesis's default retry_on)

@@ -95,6 +95,21 @@ def test_lookup_masks_the_real_name_and_needs_kyc(client, seeded):
     assert_error(post_json(client, "/recipients/lookup", {"phone": payee.phone}, unverified), 403, "kyc_required")
 
 
+def test_a_malformed_contact_names_the_field_of_the_request_it_is_in(client, seeded):
+    _, headers = verified()
+    lookup = {"phone": "12345"}
+    assert_error(post_json(client, "/recipients/lookup", lookup, headers), 400, "validation_error", field="phone")
+    lookup = {"email": "not-an-email"}
+    assert_error(post_json(client, "/recipients/lookup", lookup, headers), 400, "validation_error", field="email")
+    transfer = {"recipient": {"phone": "12345"}, "amount": 100, "currency": "CNY"}
+    assert_error(
+        post_json(client, "/transfers", transfer, {**headers, "Idempotency-Key": "bad-phone"}),
+        400,
+        "validation_error",
+        field="recipient.phone",
+    )
+
+
 def test_lookups_are_capped_at_30_a_day(client, seeded):
     _, headers = verified()
     payee, _ = verified()

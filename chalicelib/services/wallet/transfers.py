@@ -61,14 +61,15 @@ def payee_claim(payer_id: str, payee_id: str) -> str:
 # --- recipients ---------------------------------------------------------------------------------
 
 
-def resolve_recipient(ref: RecipientRef) -> str | None:
-    """The active user a reference names; phone and email must be verified (claimed)."""
+def resolve_recipient(ref: RecipientRef, field_prefix: str = "recipient.") -> str | None:
+    """The active user a reference names; phone and email must be verified (claimed). A malformed
+    one is a 400 naming the request's field: `recipient.phone` in a transfer, `phone` in a lookup."""
     if ref.user_id:
         return ref.user_id
     if ref.phone:
-        return find_claim_owner(phone_claim(normalize_phone(ref.phone, field="recipient.phone")))
+        return find_claim_owner(phone_claim(normalize_phone(ref.phone, field=f"{field_prefix}phone")))
     if ref.email:
-        return find_claim_owner(email_claim(normalize_email(ref.email, field="recipient.email")))
+        return find_claim_owner(email_claim(normalize_email(ref.email, field=f"{field_prefix}email")))
     return None
 
 
@@ -77,7 +78,7 @@ def lookup(payer_id: str, ref: RecipientRef, now: datetime) -> dict[str, Any]:
     if level_of(payer_id) < 1:
         raise OkpayError("kyc_required")
     _count_lookup(payer_id, now)
-    owner = resolve_recipient(ref)
+    owner = resolve_recipient(ref, field_prefix="")
     user = get_user(owner) if owner else None
     if user is None or user.status != "active":
         raise OkpayError("recipient_not_found")
