@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 from typing_extensions import TypeAliasType
 
+from chalicelib.adapters import clock
 from chalicelib.services.common.money import MAX_AMOUNT
 
 # Named aliases become one schema each in the OpenAPI document (`#/components/schemas/Currency`),
@@ -63,6 +65,17 @@ class ResponseBody(BaseModel):
     """
 
     model_config = ConfigDict(defer_build=True, json_schema_serialization_defaults_required=True)
+
+
+def check_instant(value: str | None) -> str | None:
+    """A field validator for instants sent by clients: ISO 8601 the clock can read (else 400)."""
+    if value is None:
+        return None
+    try:
+        clock.parse_instant(value)
+    except ValueError:
+        raise PydanticCustomError("datetime", "not an ISO 8601 date and time") from None
+    return value
 
 
 def examples(*values: object) -> ConfigDict:

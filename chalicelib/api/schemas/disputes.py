@@ -9,9 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
-from pydantic_core import PydanticCustomError
 
-from chalicelib.adapters import clock
 from chalicelib.api.schemas.common import (
     Amount,
     Currency,
@@ -21,6 +19,7 @@ from chalicelib.api.schemas.common import (
     RequestBody,
     ResponseBody,
     Timestamp,
+    check_instant,
     examples,
     omittable,
 )
@@ -133,14 +132,6 @@ class Assign(RequestBody):
     agent_id: Id | None = Field(default=None, description="An active agent's user id; default: the caller.")
 
 
-def _check_instant(value: str) -> str:
-    try:
-        clock.parse_instant(value)
-    except ValueError:
-        raise PydanticCustomError("datetime", "not an ISO 8601 date and time") from None
-    return value
-
-
 class Extend(RequestBody):
     """`resolve_by`: later than now and than any earlier promise, at most 90 days after filing."""
 
@@ -149,7 +140,7 @@ class Extend(RequestBody):
     reason: Note = Field(description="Why more time is needed; sent to the user (1–1,000 characters).")
     resolve_by: Instant
 
-    _instant = field_validator("resolve_by")(_check_instant)
+    _instant = field_validator("resolve_by")(check_instant)
 
 
 class Resolve(RequestBody):

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_core import PydanticCustomError
 from typing_extensions import TypeAliasType
 
-from chalicelib.adapters import clock
 from chalicelib.api.schemas.common import (
     Currency,
     Instant,
@@ -16,6 +14,7 @@ from chalicelib.api.schemas.common import (
     PageQuery,
     ResponseBody,
     Timestamp,
+    check_instant,
     examples,
     omittable,
 )
@@ -29,16 +28,6 @@ from chalicelib.api.schemas.wallet import (
 )
 
 
-def _check_instant(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        clock.parse_instant(value)
-    except ValueError:
-        raise PydanticCustomError("datetime", "not an ISO 8601 date and time") from None
-    return value
-
-
 class HistoryQuery(PageQuery):
     type: TransactionType | None = Field(default=None, description="Only entries of this transaction type.")
     currency: Currency | None = Field(default=None, description="Only entries in this currency.")
@@ -49,7 +38,7 @@ class HistoryQuery(PageQuery):
     )
     to: Instant | None = Field(default=None, description="Exclusive upper bound on `created_at`; later than `from`.")
 
-    _instants = field_validator("from_", "to")(_check_instant)
+    _instants = field_validator("from_", "to")(check_instant)
 
 
 class TransactionPage(Page):

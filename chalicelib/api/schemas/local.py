@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, RootModel, field_validator
-from pydantic_core import PydanticCustomError
 
-from chalicelib.adapters import clock
-from chalicelib.api.schemas.common import Instant, Query, RequestBody, ResponseBody, Timestamp, examples, omittable
-
-
-def _check_instant(value: str) -> str:
-    try:
-        clock.parse_instant(value)
-    except ValueError:
-        raise PydanticCustomError("datetime", "not an ISO 8601 date and time") from None
-    return value
+from chalicelib.api.schemas.common import (
+    Instant,
+    Query,
+    RequestBody,
+    ResponseBody,
+    Timestamp,
+    check_instant,
+    examples,
+    omittable,
+)
 
 
 class OutboxQuery(Query):
@@ -63,7 +62,7 @@ class JobRun(RequestBody):
 
     now: Instant | None = None
 
-    _instant = field_validator("now")(_check_instant)
+    _instant = field_validator("now")(check_instant)
 
 
 # --- what each job reports (chalicelib/jobs/*: `run(now)`), told apart by `job` ----------------------
@@ -218,7 +217,7 @@ class ClockSet(RequestBody):
 
     now: Instant
 
-    _instant = field_validator("now")(_check_instant)
+    _instant = field_validator("now")(check_instant)
 
 
 class ClockState(ResponseBody):
