@@ -74,6 +74,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "try_again": 503,
 }
 
+# A code that means the same thing under another status in one context (contract v1.2, section 1):
+# `mfa_required` is 422 when a password reset lacks its second factor, and 403 on /admin for an
+# agent session that did not pass TOTP. `OkpayError(code, status=...)` may pick only these.
+OTHER_STATUS: dict[str, int] = {"mfa_required": 403}
+
 # Codes answered with a Retry-After header.
 RETRY_AFTER_CODES = frozenset({"account_locked", "rate_limited", "try_again"})
 
@@ -90,9 +95,12 @@ class OkpayError(Exception):
         retry_after: int | None = None,
         reason: str | None = None,
         headers: dict[str, str] | None = None,
+        status: int | None = None,
     ) -> None:
         if code not in STATUS_BY_CODE:
             raise ValueError(f"unknown error code {code!r}")
+        if status is not None and status not in (STATUS_BY_CODE[code], OTHER_STATUS.get(code)):
+            raise ValueError(f"{code!r} is never {status}")
         super().__init__(code)
         self.code = code
         self.field = field
@@ -101,10 +109,11 @@ class OkpayError(Exception):
         # A machine-readable reason that picks a more specific message (e.g. why a password is weak).
         self.reason = reason
         self.headers = headers or {}
+        self._status = status
 
     @property
     def status(self) -> int:
-        return STATUS_BY_CODE[self.code]
+        return self._status or STATUS_BY_CODE[self.code]
 
 
 def not_found() -> OkpayError:

@@ -1,4 +1,5 @@
-"""Demo data for the local stage: the contract's support agent, merchants and FX rates."""
+"""Demo data for the local stage: the contract's two support agents (TOTP enrolled on the secrets
+the contract names, section 10), merchants and FX rates."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from chalicelib.store import catalog
 
 AGENT_EMAIL = "agent@okpay.local"
 AGENT_PASSWORD = "Agent-Local-Pass-2026!"  # noqa: S105 (the contract's local-stage agent)
+AGENT_TOTP_SECRET = "OKPAYLOCALAGENTTOTPSECRETKEY2345"  # noqa: S105
+# The second agent, for four-eyes approvals and one-winner checks.
+AGENT2_EMAIL = "agent2@okpay.local"
+AGENT2_PASSWORD = "Agent2-Local-Pass-2026!"  # noqa: S105
+AGENT2_TOTP_SECRET = "OKPAYLOCALAGENTTWOTOTPSECRET2345"  # noqa: S105
 
 MERCHANTS = [
     # merchant_id, English name, Chinese name, category, currencies
@@ -23,7 +29,10 @@ FX_RATES = {"CNY": "1", "HKD": "1.0850", "USD": "0.1380", "EUR": "0.1290", "JPY"
 
 
 def seed() -> dict[str, object]:
-    agent_id, created = create_agent(AGENT_EMAIL, AGENT_PASSWORD, display_name="Okpay 客服")
+    agent_id, created = create_agent(
+        AGENT_EMAIL, AGENT_PASSWORD, display_name="Okpay 客服", totp_secret=AGENT_TOTP_SECRET
+    )
+    create_agent(AGENT2_EMAIL, AGENT2_PASSWORD, display_name="Okpay 客服 2", totp_secret=AGENT2_TOTP_SECRET)
     for merchant_id, name_en, name_zh, category, currencies in MERCHANTS:
         catalog.put_merchant(merchant_id, name_en=name_en, name_zh=name_zh, category=category, currencies=currencies)
     catalog.put_latest_rates(FX_RATES, clock.isoformat(clock.now()))

@@ -3,14 +3,16 @@
 * The test clock: `PUT /_local/clock` is fuzzed with any date the schema allows, and the clock is
   process-wide: left at year 9999 it would move every later request. So each PUT is followed at once
   by `DELETE /_local/clock`, and the next request runs on real time again (the run uses one worker).
-* Signed-in routes get the seeded agent's access token. It is fetched here, outside what schemathesis
-  sees (its own dynamic auth would hand the agent's login to the fuzzer, whose wrong passwords then
-  lock the account), and fetched again after a 401: fuzzed logouts and closed sessions end it.
+* Signed-in routes get the seeded agent's access token (password, then TOTP). It is fetched here,
+  outside what schemathesis sees (its own dynamic auth would hand the agent's login to the fuzzer,
+  whose wrong passwords then lock the account), and fetched again after a 401: fuzzed logouts and
+  closed sessions end it.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import requests
@@ -39,14 +41,26 @@ def _signed_in(case: Any) -> bool:
 @schemathesis.auth(refresh_interval=600)  # a new token on a 401 too (schemathesis's default retry_on)
 class AgentSession:
     def get(self, case: Any, context: Any) -> str | None:
-        from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD
+        import pyotp
 
+        from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD, AGENT_TOTP_SECRET
+
+        base = _base_url(case)
         response = requests.post(
-            _base_url(case) + "/auth/login",
+            base + "/auth/login",
             json={"login": AGENT_EMAIL, "password": AGENT_PASSWORD, "device_id": DEVICE_ID},
             timeout=10,
         )
-        return response.json().get("access_token") if response.status_code == 200 else None
+        if response.status_code != 200:
+            return None
+        challenge = response.json()  # the agent has TOTP (as /admin needs): answer the challenge
+        for step in (0, 30):  # a code works once: after a sign-in within the same 30 s, the next one
+            code = pyotp.TOTP(AGENT_TOTP_SECRET).at(time.time() + step)
+            verify = {"mfa_token": challenge.get("mfa_token"), "method": "totp", "code": code}
+            verified = requests.post(base + "/auth/mfa/verify", json=verify, timeout=10)
+            if verified.status_code == 200:
+                return verified.json().get("access_token")
+        return None
 
     def set(self, case: Any, token: str | None, context: Any) -> None:
         if token and _signed_in(case):

@@ -13,5 +13,15 @@ def authenticate(op: Any, call: Any) -> None:
     principal = sessions.authenticate(call.headers.get("authorization"), clock.now())
     call.user = principal
     call.scope.stored_locale = principal.locale
-    if op.auth == "agent" and principal.role != "agent":
-        raise OkpayError("forbidden")
+    if op.auth == "agent":
+        if principal.role != "agent":
+            raise OkpayError("forbidden")
+        if not agent_passed_totp(principal):
+            raise OkpayError("mfa_required", status=403, details={"methods": ["totp", "recovery_code"]})
+
+
+def agent_passed_totp(principal: Any) -> bool:
+    """/admin needs TOTP enrolled and a session whose sign-in passed it (a recovery code counts):
+    an SMS or email code, or a session started before enrolling, is not enough (contract v1.2, section 9)."""
+    account = principal.account
+    return account is not None and account.totp_enabled and principal.second_factor in sessions.AGENT_SECOND_FACTORS

@@ -31,7 +31,7 @@ from chalicelib.api import areas
 from chalicelib.api.middleware import MAX_BODY_BYTES
 from chalicelib.api.routing import OPERATIONS, Operation
 from chalicelib.api.schemas.common import DETAILS_OPTIONAL, DETAILS_SCHEMAS, RequestBody
-from chalicelib.errors import RETRY_AFTER_CODES, STATUS_BY_CODE
+from chalicelib.errors import OTHER_STATUS, RETRY_AFTER_CODES, STATUS_BY_CODE
 from chalicelib.i18n import error_message
 
 _REF = "#/components/schemas/{model}"
@@ -208,7 +208,9 @@ def _build(_operation_count: int, local: bool) -> dict[str, Any]:
                     "bearerFormat": "JWT",
                     "description": (
                         "The `access_token` of `/auth/login`, `/auth/mfa/verify`, `/auth/register` or "
-                        "`/auth/token/refresh`; valid 15 minutes and while its session lasts."
+                        "`/auth/token/refresh`; valid 15 minutes and while its session lasts. `/admin` "
+                        "operations need an agent whose sign-in passed TOTP (or a recovery code), else "
+                        "`403 mfa_required`."
                     ),
                 }
             },
@@ -270,12 +272,19 @@ def error_codes(op: Operation) -> set[str]:
     if op.auth != "public":
         codes.add("unauthorized")
     if op.auth == "agent":
-        codes.add("forbidden")
+        codes.update({"forbidden", "mfa_required"})  # the role, then TOTP at sign-in
     if op.idempotency:  # required: missing or malformed; optional: malformed
         codes.update({"idempotency_key_required", "idempotency_key_reused"})
         if op.key_marker:
             codes.add("request_in_progress")
     return codes
+
+
+def status_of(op: Operation, code: str) -> int:
+    """The status `code` has on `op`: its one status, except `mfa_required` on /admin (403)."""
+    if code in OTHER_STATUS and op.auth == "agent":
+        return OTHER_STATUS[code]
+    return STATUS_BY_CODE[code]
 
 
 def error_schema_name(code: str) -> str:
@@ -299,10 +308,14 @@ def _error_schema(code: str) -> dict[str, Any]:
     return {
         "type": "object",
         "title": error_schema_name(code),
-        "description": f"`{STATUS_BY_CODE[code]} {code}`: {error_message(code, 'en')}",
+        "description": f"{' / '.join(f'`{status} {code}`' for status in _statuses(code))}: {error_message(code, 'en')}",
         "required": required,
         "properties": properties,
     }
+
+
+def _statuses(code: str) -> list[int]:
+    return [STATUS_BY_CODE[code], *([OTHER_STATUS[code]] if code in OTHER_STATUS else [])]
 
 
 def _drop_omittable(schema: dict[str, Any]) -> None:
@@ -409,7 +422,7 @@ def _responses(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
 
     by_status: dict[int, list[str]] = {}
     for code in sorted(error_codes(op)):
-        by_status.setdefault(STATUS_BY_CODE[code], []).append(code)
+        by_status.setdefault(status_of(op, code), []).append(code)
     for status, status_codes in sorted(by_status.items()):
         headers: dict[str, Any] = {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}}
         if any(code in RETRY_AFTER_CODES for code in status_codes):

@@ -31,6 +31,9 @@ class Session(BaseModel):
     # the user's is revoked, so "revoke all" never depends on the GSI having listed the session.
     generation = NumberAttribute(null=True)
     revoked_reason = UnicodeAttribute(null=True)
+    # How the sign-in was completed beyond the password: "totp", "recovery_code", "sms", "email", or
+    # absent. /admin needs "totp" or "recovery_code" (contract v1.2, section 9).
+    second_factor = UnicodeAttribute(null=True)
     device_id = UnicodeAttribute(null=True)
     device_name = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()

@@ -19,9 +19,10 @@ from datetime import date
 import httpx
 import pytest
 
-from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD
+from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD, AGENT_TOTP_SECRET
 from tests.helpers.contract import check
 from tests.helpers.kyc import resident_id
+from tests.helpers.mfa import next_totp
 from tests.helpers.paths import PROJECT_DIR
 from tests.helpers.wallet import GOOD_CARD
 
@@ -137,10 +138,13 @@ def verify(okpay, live_stage, user, agent, level: int, sequence: str) -> None:
 
 
 def test_a_generated_client_does_a_confirmed_transfer_and_reads_typed_error_details(okpay, live_stage, anonymous):
-    login = api("identity.post_auth_login").sync(
+    challenge = api("identity.post_auth_login").sync(
         client=anonymous,
         body=model(okpay, "Login", {"login": AGENT_EMAIL, "password": AGENT_PASSWORD, "device_id": "journey"}),
     )
+    assert type(challenge).__name__ == "MfaChallenge"  # the oneOf, parsed: agents sign in with TOTP
+    answer = {"mfa_token": challenge.mfa_token, "method": "totp", "code": next_totp(AGENT_TOTP_SECRET)}
+    login = api("identity.post_auth_mfa_verify").sync(client=anonymous, body=model(okpay, "MfaVerify", answer))
     agent = signed_in(okpay, live_stage, login.access_token)
 
     unique = uuid.uuid4().int

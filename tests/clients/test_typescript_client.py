@@ -10,7 +10,7 @@ import subprocess
 
 import httpx
 
-from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD
+from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD, AGENT_TOTP_SECRET
 from tests.helpers.node_tools import TOOLS_DIR, run_tool
 from tests.helpers.paths import PROJECT_DIR
 
@@ -53,7 +53,7 @@ def test_the_typescript_journey_type_checks_strictly_and_runs(live_stage, tmp_pa
     assert compiled.stdout == ""
 
     run = subprocess.run(
-        ["node", str(tmp_path / "out" / "journey.js"), live_stage.base, AGENT_EMAIL, AGENT_PASSWORD],
+        ["node", str(tmp_path / "out" / "journey.js"), live_stage.base, AGENT_EMAIL, AGENT_PASSWORD, AGENT_TOTP_SECRET],
         capture_output=True,
         text=True,
         timeout=120,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.store.kyc import KycRecord
 from chalicelib.store.users import User
-from tests.helpers.http import auth, body_of, post_json
+from tests.helpers.http import auth
 from tests.helpers.users import PASSWORD, make_user, signed_in
 from tests.helpers.wallet import add_card, top_up
 
@@ -20,10 +20,11 @@ def customer(client, *, amount: int = 100_000, currency: str = "CNY", locale: st
 
 
 def agent_as_customer(client, email: str = "agent.customer@okpay.local") -> tuple[User, dict[str, str]]:
-    """A second agent who also uses Okpay as a customer, signed in over HTTP with their password."""
+    """A second agent who also uses Okpay as a customer, signed in over HTTP with their password and TOTP."""
     from chalicelib.services.identity.agents import create_agent
+    from tests.helpers.mfa import sign_in_with_totp
+    from tests.helpers.users import AGENT_TOTP_SECRET
 
-    agent_id, _ = create_agent(email, PASSWORD, display_name="客服 小李")
-    response = post_json(client, "/auth/login", {"login": email, "password": PASSWORD, "device_id": "console"})
-    assert response.status_code == 200, response.body
-    return User.get(agent_id), auth(body_of(response)["access_token"])
+    agent_id, _ = create_agent(email, PASSWORD, display_name="客服 小李", totp_secret=AGENT_TOTP_SECRET)
+    tokens = sign_in_with_totp(client, email, PASSWORD, AGENT_TOTP_SECRET)
+    return User.get(agent_id), auth(tokens["access_token"])

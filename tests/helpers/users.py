@@ -7,7 +7,7 @@ import itertools
 from datetime import datetime
 
 from chalicelib.adapters import clock
-from chalicelib.services.identity import sessions
+from chalicelib.services.identity import sessions, totp
 from chalicelib.services.identity.password_age import schedule_review
 from chalicelib.services.identity.passwords import hash_password
 from chalicelib.store.users import User
@@ -16,6 +16,9 @@ from tests.helpers.http import auth
 # Passwords that pass the policy (zxcvbn ≥ 3, not common, no email/phone parts).
 PASSWORD = "Plum-Orbit-Canvas-93!"
 OTHER_PASSWORD = "Quartz-Meadow-Lantern-57?"
+
+# The TOTP secret every agent made by make_user is enrolled with (agent_totp=False: none).
+AGENT_TOTP_SECRET = "JBSWY3DPEHPK3PXPOKPAYTESTAGENT23"
 
 _numbers = itertools.count(1)
 
@@ -46,6 +49,7 @@ def make_user(
     password_changed_at: datetime | None = None,
     created_at: datetime | None = None,
     phone: str | None = None,
+    agent_totp: bool = True,
 ) -> User:
     """A saved user with a verified phone and the email `<user_id>@example.com`; sign in with `signed_in(user)`.
 
@@ -70,10 +74,18 @@ def make_user(
     if password_changed_at is not None:
         user.password_changed_at = clock.stamp(password_changed_at)
         schedule_review(user, password_changed_at)
+    if role == "agent" and agent_totp:  # /admin needs TOTP enrolled (contract v1.2, section 9)
+        user.totp_secret = totp.seal_secret(user_id, AGENT_TOTP_SECRET)
     user.save()
     return user
 
 
-def signed_in(user: User, *, device_id: str = "d") -> dict[str, str]:
-    """Start a session for `user` now; the Authorization header of its access token."""
-    return auth(sessions.start_session(user, device_id=device_id, device_name=None, now=clock.now()).access_token)
+def signed_in(user: User, *, device_id: str = "d", second_factor: str | None = None) -> dict[str, str]:
+    """Start a session for `user` now; the Authorization header of its access token. An agent with
+    TOTP signs in with it (as /admin needs) unless `second_factor` says otherwise."""
+    if second_factor is None and user.role == "agent" and user.totp_enabled:
+        second_factor = "totp"
+    pair = sessions.start_session(
+        user, device_id=device_id, device_name=None, now=clock.now(), second_factor=second_factor
+    )
+    return auth(pair.access_token)

@@ -14,9 +14,10 @@ from chalicelib.api.routing import Operation
 from chalicelib.errors import OkpayError
 from chalicelib.services.identity import agents, sessions
 from chalicelib.store.users import User, email_claim, find_claim_owner
-from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD
+from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD, AGENT_TOTP_SECRET
 from tests.helpers.auth import register_user
 from tests.helpers.http import assert_error, body_of, post_json
+from tests.helpers.mfa import sign_in_with_totp
 
 AGENT_ONLY = Operation(method="GET", path="/admin/example", summary="x", tag="admin", auth="agent")
 
@@ -26,8 +27,10 @@ def call_with(token):
     return SimpleNamespace(headers=headers, scope=RequestScope("req", None), user=None)
 
 
-def token_for(user):
-    return sessions.start_session(user, device_id="d", device_name=None, now=clock.now()).access_token
+def token_for(user, second_factor="totp"):
+    return sessions.start_session(
+        user, device_id="d", device_name=None, now=clock.now(), second_factor=second_factor
+    ).access_token
 
 
 def test_agents_pass_and_users_are_forbidden(seeded):
@@ -56,6 +59,8 @@ def test_strangers_are_unauthorized(stage, token):
 
 
 def _signed_in(client, login_id: str, password: str, device_id: str = "d1") -> dict:
+    if login_id == AGENT_EMAIL:  # the seeded agent has TOTP: the console signs in with it
+        return sign_in_with_totp(client, login_id, password, AGENT_TOTP_SECRET, device_id=device_id)
     response = post_json(client, "/auth/login", {"login": login_id, "password": password, "device_id": device_id})
     assert response.status_code == 200, response.body
     return body_of(response)

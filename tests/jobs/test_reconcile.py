@@ -13,7 +13,6 @@ from moto.sns.models import sns_backends
 from chalicelib.adapters import clock
 from chalicelib.adapters.config import get_settings
 from chalicelib.jobs import reconcile
-from chalicelib.services.identity import sessions
 from chalicelib.services.wallet import ledger
 from chalicelib.services.wallet.ledger import Leg, Posting
 from chalicelib.store.reconciliation import LEDGER_TOTAL, RUN_SUBJECT, ReconBalance, ReconRun
@@ -32,8 +31,7 @@ T0 = datetime.fromisoformat("2026-11-20T10:00:00+08:00")
 @pytest.fixture
 def agent(seeded):
     user = User.get(find_claim_owner(email_claim(AGENT_EMAIL)))
-    token = sessions.start_session(user, device_id="console", device_name=None, now=clock.now()).access_token
-    return {"Authorization": f"Bearer {token}"}
+    return signed_in(user, device_id="console")
 
 
 def at(moment: datetime) -> None:

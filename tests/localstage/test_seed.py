@@ -18,4 +18,4 @@ def test_the_agent_exists_with_the_contract_password(seeded):
 def test_seeding_twice_keeps_one_agent(seeded):
     again = seed()
     assert again["agent_created"] is False and again["agent_id"] == seeded["agent_id"]
-    assert User.count() == 1
+    assert User.count() == 2  # the two agents of the contract, once each

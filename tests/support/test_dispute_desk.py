@@ -20,7 +20,7 @@ from chalicelib.store.users import User
 from chalicelib.store.wallet import LedgerEntry, TransactionRecord
 from tests.helpers.http import assert_error, body_of, post_json
 from tests.helpers.support import customer
-from tests.helpers.users import signed_in
+from tests.helpers.users import AGENT_TOTP_SECRET, signed_in
 from tests.helpers.wallet import TRAVEL, balances, pay
 from tests.support.test_disputes import (
     SHANGHAI,
@@ -42,7 +42,7 @@ TUE, WED, THU, FRI = (MON + timedelta(days=n) for n in range(1, 5))
 
 
 def second_agent() -> tuple[User, dict[str, str]]:
-    agent_id, _ = agents.create_agent("agent.two@okpay.local", "Second-Agent-Pass-2026!")
+    agent_id, _ = agents.create_agent("agent.two@okpay.local", "Second-Agent-Pass-2026!", totp_secret=AGENT_TOTP_SECRET)
     user = User.get(agent_id)
     return user, signed_in(user)
 

@@ -16,8 +16,7 @@ from tests.support.test_tickets import NOV_24, agent_reply, new_ticket, read, se
 
 
 def second_agent() -> tuple[User, dict[str, str]]:
-    user = User(f"usr_agent{uuid.uuid4().hex[:8]}", created_at=clock.stamp(clock.now()), role="agent", locale="en")
-    user.save()
+    user = make_user(role="agent")  # TOTP enrolled, as /admin needs
     return user, signed_in(user)
 
 

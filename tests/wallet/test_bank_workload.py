@@ -199,7 +199,8 @@ def test_one_payment_sent_many_times_at_once_with_one_key_is_paid_once(live):
 
 
 def test_concurrent_resolves_refund_a_dispute_exactly_once(live):
-    from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD
+    from localstage.seed import AGENT_EMAIL, AGENT_PASSWORD, AGENT_TOTP_SECRET
+    from tests.helpers.mfa import next_totp
 
     (payer,) = seed_users(live, "dsp", 1, 10_000)
     body = {"merchant_id": "mer_morning_cafe", "amount": 3_000, "currency": "CNY", "order_reference": "disputed"}
@@ -208,9 +209,12 @@ def test_concurrent_resolves_refund_a_dispute_exactly_once(live):
     filing = {"transaction_id": paid["transaction_id"], "reason": "not_received", "description": "never arrived"}
     status, _, dispute = live.call("/disputes", "POST", filing, payer["auth"])
     assert status == 201, dispute
-    status, _, tokens = live.call(
+    status, _, challenge = live.call(
         "/auth/login", "POST", {"login": AGENT_EMAIL, "password": AGENT_PASSWORD, "device_id": "console"}
     )
+    assert status == 200 and challenge["mfa_required"], challenge
+    verify = {"mfa_token": challenge["mfa_token"], "method": "totp", "code": next_totp(AGENT_TOTP_SECRET)}
+    status, _, tokens = live.call("/auth/mfa/verify", "POST", verify)
     assert status == 200, tokens
     agent = {"Authorization": f"Bearer {tokens['access_token']}"}
     barrier = threading.Barrier(8)

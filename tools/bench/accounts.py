@@ -36,7 +36,11 @@ def tokens_for(user: Any, device: str = "bench-device") -> Any:
     from chalicelib.adapters import clock
     from chalicelib.services.identity import sessions
 
-    return sessions.start_session(user, device_id=device, device_name=None, now=clock.now())
+    # An agent signs in with TOTP, as /admin needs (the seeded agents have it enrolled).
+    second_factor = "totp" if user.role == "agent" and user.totp_enabled else None
+    return sessions.start_session(
+        user, device_id=device, device_name=None, now=clock.now(), second_factor=second_factor
+    )
 
 
 def get_user(bench: Bench, user_id: str) -> Any:

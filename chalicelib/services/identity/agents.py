@@ -11,7 +11,7 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services.common.emails import normalize_email
-from chalicelib.services.identity import sessions
+from chalicelib.services.identity import sessions, totp
 from chalicelib.services.identity.passwords import hash_password
 from chalicelib.store.users import User, create_user_with_claims, email_claim, find_claim_owner, get_user
 
@@ -28,15 +28,19 @@ def refuse_own_case(agent_id: str, owner_id: str) -> None:
         raise OkpayError("own_case")
 
 
-def create_agent(email: str, password: str, display_name: str = "Okpay Support") -> tuple[str, bool]:
-    """Create an agent with a verified email; returns (user_id, created). Existing emails are kept."""
+def create_agent(
+    email: str, password: str, display_name: str = "Okpay Support", totp_secret: str | None = None
+) -> tuple[str, bool]:
+    """Create an agent with a verified email, and TOTP enrolled on `totp_secret` when given (/admin
+    needs it); returns (user_id, created). Existing emails are kept."""
     normalized = normalize_email(email)
     owner = find_claim_owner(email_claim(normalized))
     if owner is not None:
         return owner, False
     now = clock.stamp(clock.now())
+    user_id = f"usr_{uuid.uuid4().hex}"
     user = User(
-        f"usr_{uuid.uuid4().hex}",
+        user_id,
         role="agent",
         email=normalized,
         email_verified=True,
@@ -45,6 +49,7 @@ def create_agent(email: str, password: str, display_name: str = "Okpay Support")
         password_hash=hash_password(password),
         password_changed_at=now,
         created_at=now,
+        totp_secret=totp.seal_secret(user_id, totp_secret) if totp_secret else None,
     )
     try:
         create_user_with_claims(user, [email_claim(normalized)])

@@ -116,14 +116,29 @@ def verify_mfa(mfa_token: str, method: str, code: str, now: datetime) -> session
     one_time_codes.discard(_mfa_code_id(mfa_token, "email"))
     logger.info("mfa passed", extra={"event": "mfa_passed", "user_id": user.user_id, "method": method})
     return complete_login(
-        user, data["login_key"], device_id=data["device_id"], device_name=data.get("device_name") or None, now=now
+        user,
+        data["login_key"],
+        device_id=data["device_id"],
+        device_name=data.get("device_name") or None,
+        now=now,
+        second_factor=method,
     )
 
 
-def complete_login(user: User, login_key: str, *, device_id: str, device_name: str | None, now: datetime):
+def complete_login(
+    user: User,
+    login_key: str,
+    *,
+    device_id: str,
+    device_name: str | None,
+    now: datetime,
+    second_factor: str | None = None,
+):
     lockout.clear(login_key)
     reauth.clear_step_up_failures(user.user_id, now)  # a password login lifts a step-up block
-    pair = sessions.start_session(user, device_id=device_id, device_name=device_name, now=now)
+    pair = sessions.start_session(
+        user, device_id=device_id, device_name=device_name, now=now, second_factor=second_factor
+    )
     if claim_once(device_claim(user.user_id, device_id), user.user_id, clock.stamp(now)):
         # A device not seen before on this account: tell both contacts.
         notices.notify_security_event(user, "new_device", now, device=device_name or device_id[:32])

@@ -57,9 +57,14 @@ class Principal:
     session_id: str
     role: str
     locale: str
+    second_factor: str | None = None  # how the session's sign-in passed its second factor
     # The user item, read with the session in the same strongly consistent BatchGetItem: routes
     # about the caller use it instead of reading it again.
     account: User | None = field(default=None, compare=False, repr=False)
+
+
+# The second factors that let an agent session use /admin (contract v1.2, section 9).
+AGENT_SECOND_FACTORS = frozenset({"totp", "recovery_code"})
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,9 @@ class TokenPair:
         }
 
 
-def start_session(user: User, *, device_id: str | None, device_name: str | None, now: datetime) -> TokenPair:
+def start_session(
+    user: User, *, device_id: str | None, device_name: str | None, now: datetime, second_factor: str | None = None
+) -> TokenPair:
     session_id = f"ses_{uuid.uuid4().hex}"
     secret = secrets.token_urlsafe(32)
     Session(
@@ -92,6 +99,7 @@ def start_session(user: User, *, device_id: str | None, device_name: str | None,
         generation=_generation(user.session_generation),
         device_id=device_id,
         device_name=device_name,
+        second_factor=second_factor,
         created_at=clock.stamp(now),
         last_used_at=clock.stamp(now),
         expires_at=clock.stamp(now + SESSION_IDLE_LIFETIME),
@@ -139,7 +147,9 @@ def authenticate(authorization: str | None, now: datetime) -> Principal:
     session, user = found[(Session, (claims["sid"],))], found[(User, (claims["sub"],))]
     if session is None or not _is_live(session, user, now):
         raise OkpayError("unauthorized")
-    return Principal(session.user_id, session.session_id, session.role, session.locale, account=user)
+    return Principal(
+        session.user_id, session.session_id, session.role, session.locale, session.second_factor, account=user
+    )
 
 
 def _is_live(session: Session, user: User | None, now: datetime) -> bool:

@@ -2,7 +2,9 @@
 // (openapi-typescript types + openapi-fetch), written from the contract as a mobile developer
 // would: no casts, no `any`, no non-null assertions; `tsc --strict` must accept it as is.
 // tests/clients/test_typescript_client.py generates ./okpay-api.d.ts, type-checks this file, and
-// runs it against a live local stage: node journey.js <base url> <agent email> <agent password>.
+// runs it against a live local stage:
+//   node journey.js <base url> <agent email> <agent password> <agent TOTP secret (base32)>
+import { createHmac } from "node:crypto";
 import createClient from "openapi-fetch";
 import type { components, paths } from "./okpay-api.js";
 
@@ -13,10 +15,11 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
-const usage = "usage: node journey.js <base url> <agent email> <agent password>";
+const usage = "usage: node journey.js <base url> <agent email> <agent password> <agent TOTP secret>";
 const baseUrl = process.argv[2] ?? fail(usage);
 const agentEmail = process.argv[3] ?? fail(usage);
 const agentPassword = process.argv[4] ?? fail(usage);
+const agentTotpSecret = process.argv[5] ?? fail(usage);
 const PASSWORD = "Correct-Horse-Battery-9";
 
 function clientFor(token?: string) {
@@ -34,14 +37,38 @@ async function lastCode(to: string): Promise<string> {
   return /\b(\d{6})\b/.exec(text)?.[1] ?? fail(`no code in ${text}`);
 }
 
-async function signIn(login: string, password: string): Promise<Tokens> {
+// RFC 6238 TOTP (SHA-1, 6 digits, 30 s) from a base32 secret, as an authenticator app computes it.
+function totp(base32Secret: string, at: number = Date.now()): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const char of base32Secret.replace(/=+$/, "")) {
+    const value = alphabet.indexOf(char);
+    if (value < 0) fail(`not base32: ${char}`);
+    bits += value.toString(2).padStart(5, "0");
+  }
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const digest = createHmac("sha1", key).update(counter).digest();
+  const offset = (digest[digest.length - 1] ?? 0) & 0x0f;
+  const binary = digest.readUInt32BE(offset) & 0x7fffffff;
+  return String(binary % 1_000_000).padStart(6, "0");
+}
+
+// An agent signs in with the password, then answers the MFA challenge with TOTP (/admin needs it).
+async function signInAgent(login: string, password: string, totpSecret: string): Promise<Tokens> {
   const { data, error } = await anonymous.POST("/auth/login", {
     body: { login, password, device_id: "ts-journey" },
   });
   if (error !== undefined) fail(`sign-in refused: ${error.error.code}`);
   // A choice between tokens and an MFA challenge (oneOf): narrowed, not cast.
-  if ("mfa_token" in data) fail(`an MFA challenge by ${data.mfa_methods.join(", ")}`);
-  return data;
+  if (!("mfa_token" in data)) fail("an agent signs in with TOTP: expected an MFA challenge");
+  if (!data.mfa_methods.includes("totp")) fail(`no TOTP among ${data.mfa_methods.join(", ")}`);
+  const verified = await anonymous.POST("/auth/mfa/verify", {
+    body: { mfa_token: data.mfa_token, method: "totp", code: totp(totpSecret) },
+  });
+  if (verified.error !== undefined) fail(`TOTP refused: ${verified.error.error.code}`);
+  return verified.data;
 }
 
 async function signUp(phone: string, email: string): Promise<Tokens> {
@@ -97,7 +124,7 @@ async function verify(user: Tokens, level: 1 | 2, sequence: string, agent: Retur
 }
 
 async function main(): Promise<void> {
-  const agent = clientFor((await signIn(agentEmail, agentPassword)).access_token);
+  const agent = clientFor((await signInAgent(agentEmail, agentPassword, agentTotpSecret)).access_token);
   const unique = String(Date.now()).slice(-8);
   const payerPhone = `+86136${unique}`;
   const payer = await signUp(payerPhone, `ts-payer-${unique}@example.com`);
