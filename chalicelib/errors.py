@@ -74,10 +74,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "try_again": 503,
 }
 
-# A code that means the same thing under another status in one context (contract v1.2, section 1):
-# `mfa_required` is 422 when a password reset lacks its second factor, and 403 on /admin for an
-# agent session that did not pass TOTP. `OkpayError(code, status=...)` may pick only these.
-OTHER_STATUS: dict[str, int] = {"mfa_required": 403}
+# The one code with a second status, and where (contract v1.2, section 1): `mfa_required` is 422
+# when a password reset lacks its second factor, and 403 on /admin for an agent session that did not
+# pass TOTP. `OkpayError(code, status=...)` may pick only these.
+STATUS_ON_ADMIN: dict[str, int] = {"mfa_required": 403}
 
 # Codes answered with a Retry-After header.
 RETRY_AFTER_CODES = frozenset({"account_locked", "rate_limited", "try_again"})
@@ -99,7 +99,7 @@ class OkpayError(Exception):
     ) -> None:
         if code not in STATUS_BY_CODE:
             raise ValueError(f"unknown error code {code!r}")
-        if status is not None and status not in (STATUS_BY_CODE[code], OTHER_STATUS.get(code)):
+        if status is not None and status not in (STATUS_BY_CODE[code], STATUS_ON_ADMIN.get(code)):
             raise ValueError(f"{code!r} is never {status}")
         super().__init__(code)
         self.code = code

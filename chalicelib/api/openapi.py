@@ -31,7 +31,7 @@ from chalicelib.api import areas
 from chalicelib.api.middleware import MAX_BODY_BYTES
 from chalicelib.api.routing import OPERATIONS, Operation
 from chalicelib.api.schemas.common import DETAILS_OPTIONAL, DETAILS_SCHEMAS, RequestBody
-from chalicelib.errors import OTHER_STATUS, RETRY_AFTER_CODES, STATUS_BY_CODE
+from chalicelib.errors import RETRY_AFTER_CODES, STATUS_BY_CODE, STATUS_ON_ADMIN
 from chalicelib.i18n import error_message
 
 _REF = "#/components/schemas/{model}"
@@ -282,8 +282,8 @@ def error_codes(op: Operation) -> set[str]:
 
 def status_of(op: Operation, code: str) -> int:
     """The status `code` has on `op`: its one status, except `mfa_required` on /admin (403)."""
-    if code in OTHER_STATUS and op.auth == "agent":
-        return OTHER_STATUS[code]
+    if code in STATUS_ON_ADMIN and op.auth == "agent":
+        return STATUS_ON_ADMIN[code]
     return STATUS_BY_CODE[code]
 
 
@@ -315,7 +315,7 @@ def _error_schema(code: str) -> dict[str, Any]:
 
 
 def _statuses(code: str) -> list[int]:
-    return [STATUS_BY_CODE[code], *([OTHER_STATUS[code]] if code in OTHER_STATUS else [])]
+    return [STATUS_BY_CODE[code], *([STATUS_ON_ADMIN[code]] if code in STATUS_ON_ADMIN else [])]
 
 
 def _drop_omittable(schema: dict[str, Any]) -> None:

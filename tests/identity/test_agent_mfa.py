@@ -11,7 +11,8 @@ from chalicelib.store.users import User
 from localstage.seed import AGENT2_EMAIL, AGENT2_PASSWORD, AGENT2_TOTP_SECRET, AGENT_EMAIL, AGENT_PASSWORD
 from tests.helpers.codes import last_code
 from tests.helpers.http import assert_error, auth, body_of, post_json
-from tests.helpers.mfa import sign_in_with_totp
+from tests.helpers.mfa import next_totp, sign_in_with_totp
+from tests.helpers.parallel import run_together
 from tests.helpers.users import AGENT_TOTP_SECRET, PASSWORD, make_user, signed_in
 
 ADMIN = "/admin/disputes"
@@ -112,3 +113,19 @@ def test_the_document_lists_mfa_required_as_a_403_of_every_admin_operation(clien
                 assert {"forbidden", "mfa_required"} <= set(mapping), (method, path)
     reset = document["paths"]["/auth/password/reset"]["post"]["responses"]["422"]["content"]["application/json"]
     assert "mfa_required" in reset["schema"]["properties"]["error"]["discriminator"]["mapping"]
+
+
+def test_turning_totp_off_ends_admin_for_every_session_at_once(client, stage):
+    """The gate reads the account with the session on every request: once TOTP is off, no session
+    reaches /admin, not even one that passed it, and a burst of requests all see it."""
+    agent = new_agent()
+    tokens = sign_in_with_totp(client, agent.email, PASSWORD, AGENT_TOTP_SECRET)
+    headers = auth(tokens["access_token"])
+    assert client.get(ADMIN, headers=headers).status_code == 200
+    body = {"password": PASSWORD, "code": next_totp(AGENT_TOTP_SECRET)}
+    assert post_json(client, "/me/mfa/totp/disable", body, headers).status_code == 204
+
+    results = run_together(*[lambda: client.get(ADMIN, headers=headers) for _ in range(8)])
+    for response in results:
+        assert_error(response, 403, "mfa_required")
+    assert client.get("/me", headers=headers).status_code == 200  # still signed in, only /admin is closed
