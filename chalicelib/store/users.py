@@ -26,7 +26,7 @@ class User(BaseModel):
 
     user_id = UnicodeAttribute(hash_key=True)
     role = UnicodeAttribute(default="user")  # "user" | "agent"
-    status = UnicodeAttribute(default="active")  # "active" | "closed"
+    status = UnicodeAttribute(default="active")  # "active" | "frozen" | "closed"
     created_at = UnicodeAttribute()
     display_name = UnicodeAttribute(null=True)
     locale = UnicodeAttribute(default="en")
@@ -51,6 +51,11 @@ class User(BaseModel):
     mfa_email = BooleanAttribute(default=False)
 
     closed_at = UnicodeAttribute(null=True)
+    # Account protection (contract, sections 9 and 11): set while `status` is "frozen".
+    frozen_at = UnicodeAttribute(null=True)
+    freeze_reason = UnicodeAttribute(null=True)  # lost_device | suspected_fraud | other | the agent's text
+    frozen_by = UnicodeAttribute(null=True)  # "user" | "agent"
+    frozen_by_agent = UnicodeAttribute(null=True)  # the agent's user_id when frozen_by == "agent"
     # Bumped by "revoke every session" (chalicelib.services.identity.sessions): a session stamped with an
     # older generation is refused on its next request, whether or not the GSI listed it. Absent = 0.
     session_generation = NumberAttribute(null=True)
