@@ -1,6 +1,7 @@
 """Okpay wallet backend: wiring only. The code lives in chalicelib/ (see README.md)."""
 
 import gc
+import importlib
 
 # A cold start builds tens of thousands of long-lived objects (modules, classes, compiled regexes):
 # the collector would walk them again and again while they are being made. Off while importing,
@@ -73,3 +74,33 @@ def password_age(event):
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="topup_settle")
 def topup_settle(event):
     return run_job("topup_settle", clock.now())
+
+
+# Live chat (section 12): long waits become tickets, silent chats are resolved.
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="chat_queue")
+def chat_queue(event):
+    return run_job("chat_queue", clock.now())
+
+
+# The live-chat WebSocket (contract, section 12; chalicelib/api/chat_socket.py). Deployed: API
+# Gateway's WebSocket API, one function per route; locally, localstage/ws_bridge.py sends the same
+# events here. Like an area, the module loads with the first WebSocket event, not with the REST API's
+# cold start. Pushes go through chalicelib/adapters/pusher.py, not Chalice's `app.websocket_api`, so no
+# boto3 session is made at import.
+app.experimental_feature_flags.update(["WEBSOCKETS"])
+CHAT_SOCKET = "chalicelib.api.chat_socket"
+
+
+@app.on_ws_connect()
+def websocket_connect(event):
+    return importlib.import_module(CHAT_SOCKET).on_connect(event)
+
+
+@app.on_ws_message()
+def websocket_message(event):
+    return importlib.import_module(CHAT_SOCKET).on_message(event)
+
+
+@app.on_ws_disconnect()
+def websocket_disconnect(event):
+    return importlib.import_module(CHAT_SOCKET).on_disconnect(event)

@@ -2,7 +2,8 @@
 
 Starts moto on a free loopback port, creates the stage's tables, bucket, topic and SES sender from
 infra/resources.yaml, seeds demo data, then serves the app as `chalice local --stage local` does
-on 127.0.0.1:$PORT (default 8000). Ctrl-C (or SIGTERM) stops both; nothing is left running.
+on 127.0.0.1:$PORT (default 8000), and its live-chat WebSocket on ws://127.0.0.1:$((PORT+1))
+(localstage/ws_bridge.py). Ctrl-C (or SIGTERM) stops them all; nothing is left running.
 """
 
 from __future__ import annotations
@@ -47,10 +48,15 @@ def allow_dot_local_emails() -> None:
         email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("local")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _free_port(*, besides: tuple[int, ...] = ()) -> int:
+    """A free loopback port other than `besides` (the ports this server is about to take: the OS
+    may hand out a port that is free only because we have not bound it yet)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port not in besides:
+            return port
 
 
 def main() -> int:
@@ -61,7 +67,8 @@ def main() -> int:
     make_dynamodb_atomic()
 
     port = int(os.environ.get("PORT", "8000"))
-    moto_port = _free_port()
+    ws_port = port + 1  # the contract's live-chat WebSocket (section 10)
+    moto_port = _free_port(besides=(port, ws_port))
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto.start()
     use_moto_environment(f"http://127.0.0.1:{moto_port}")
@@ -78,20 +85,28 @@ def main() -> int:
         from chalice.cli.factory import CLIFactory
         from chalice.local import create_local_server
 
+        from localstage.ws_bridge import WsBridge
+
         gateway.install()
+        os.environ["OKPAY_WS_URL"] = f"ws://127.0.0.1:{ws_port}"  # the `url` of a ws-ticket
         factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
         config = factory.create_config_obj(chalice_stage_name=STAGE)
         app = factory.load_chalice_app(environment_variables=config.environment_variables)
         server = create_local_server(app, config, "127.0.0.1", port)
+        bridge = WsBridge(app, ws_port)
+        bridge.start()
+        bridge.install()
 
         def stop(*_: object) -> None:
             threading.Thread(target=server.shutdown, daemon=True).start()
 
         signal.signal(signal.SIGTERM, stop)
         print(f"Okpay local stage: http://127.0.0.1:{port}  (Ctrl-C stops it)", flush=True)
+        print(f"Okpay live chat WebSocket: {bridge.url}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
         server.server.server_close()
+        bridge.stop()
     finally:
         moto.stop()
     return 0

@@ -27,6 +27,15 @@ class LiveServer:
     moto_endpoint: str
     process: subprocess.Popen
 
+    @property
+    def ws_port(self) -> int:
+        """The live-chat WebSocket's port: the HTTP port + 1 (contract, section 10)."""
+        return self.port + 1
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.ws_port}"
+
     def call(self, path: str, method: str = "GET", body: Any = None, headers: dict | None = None):
         data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
         all_headers = {"Content-Type": "application/json", **(headers or {})}
@@ -37,6 +46,19 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def free_port_pair() -> int:
+    """A free port whose successor is free too: the server's HTTP port and its WebSocket's."""
+    for _ in range(50):
+        port = free_port()
+        try:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no two consecutive free ports")
 
 
 def fetch(url: str, method: str = "GET", data: bytes | None = None, headers: dict | None = None):
@@ -50,7 +72,7 @@ def fetch(url: str, method: str = "GET", data: bytes | None = None, headers: dic
 
 @contextmanager
 def local_server(log_path: Path, extra_env: dict[str, str] | None = None):
-    port = free_port()
+    port = free_port_pair()
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     env.update(extra_env or {})  # e.g. the shell's AWS_DEFAULT_REGION
     env["PORT"] = str(port)

@@ -13,7 +13,9 @@ from chalicelib.adapters.config import get_settings
 
 # Every AWS service the app calls (PynamoDB makes the DynamoDB client itself). The Lambda zip carries
 # botocore's models of these only (tools/package.py), so a client for any other fails here, in the tests.
-SERVICES = frozenset({"dynamodb", "kms", "s3", "secretsmanager", "ses", "sns"})
+# apigatewaymanagementapi: live-chat pushes, whose client chalicelib/adapters/pusher.py makes itself
+# (its endpoint is the stage's WebSocket API).
+SERVICES = frozenset({"apigatewaymanagementapi", "dynamodb", "kms", "s3", "secretsmanager", "ses", "sns"})
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str], Any] = {}

@@ -26,6 +26,8 @@ _VARIABLES = (
     "OKPAY_PER_IP_LIMITS",
     "OKPAY_JWT_SECRET_ARN",
     "OKPAY_FIELD_KEY_ID",
+    "OKPAY_WS_ENDPOINT",
+    "OKPAY_WS_URL",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
 )
@@ -49,6 +51,11 @@ class Settings:
     region: str
     jwt_secret_arn: str  # Secrets Manager secret holding the master key (deployed stages)
     field_key_id: str  # KMS key for field encryption (deployed stages)
+    # The live-chat WebSocket API (deployed stages: from the template): where pushes are posted
+    # (https://<api>.execute-api.<region>.amazonaws.com/<stage>) and the wss:// URL clients connect to.
+    # The local stage's server sets the URL (ws://127.0.0.1:<PORT+1>) and pushes through its bridge.
+    ws_endpoint: str
+    ws_url: str
 
     @property
     def is_local(self) -> bool:
@@ -88,6 +95,8 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         region=region,
         jwt_secret_arn=env["OKPAY_JWT_SECRET_ARN"] or "",
         field_key_id=env["OKPAY_FIELD_KEY_ID"] or "",
+        ws_endpoint=env["OKPAY_WS_ENDPOINT"] or "",
+        ws_url=env["OKPAY_WS_URL"] or ("ws://127.0.0.1:8001" if stage == "local" else ""),
     )
 
 

@@ -25,6 +25,10 @@ AREAS: dict[str, Routes] = {
         ("GET", "/docs"),
         ("GET", "/docs/{asset}"),
     ),
+    "chalicelib.api.console": (
+        ("GET", "/console"),
+        ("GET", "/console/{asset}"),
+    ),
     "chalicelib.api.identity.auth": (
         ("POST", "/auth/register/start"),
         ("POST", "/auth/register"),
@@ -58,7 +62,17 @@ AREAS: dict[str, Routes] = {
         ("GET", "/me/kyc"),
         ("POST", "/me/kyc/documents"),
         ("GET", "/admin/kyc"),
+        ("GET", "/admin/kyc/{user_id}"),
         ("POST", "/admin/kyc/{user_id}/decision"),
+    ),
+    "chalicelib.api.account.agent_users": (
+        ("GET", "/admin/users"),
+        ("GET", "/admin/users/{user_id}"),
+        ("GET", "/admin/users/{user_id}/transactions"),
+    ),
+    "chalicelib.api.account.agent_protection": (
+        ("POST", "/admin/users/{user_id}/freeze"),
+        ("POST", "/admin/users/{user_id}/unfreeze"),
     ),
     "chalicelib.api.wallet.wallet": (
         ("GET", "/me/wallet"),
@@ -97,6 +111,27 @@ AREAS: dict[str, Routes] = {
         ("POST", "/admin/disputes/{dispute_id}/messages"),
         ("POST", "/admin/disputes/{dispute_id}/extend"),
         ("POST", "/admin/disputes/{dispute_id}/resolve"),
+        ("POST", "/admin/disputes/{dispute_id}/approve"),
+    ),
+    "chalicelib.api.support.chat_sockets": (
+        ("POST", "/support/chats/ws-ticket"),
+        ("POST", "/admin/chats/ws-ticket"),
+    ),
+    "chalicelib.api.support.chats": (
+        ("POST", "/support/chats"),
+        ("GET", "/support/chats"),
+        ("GET", "/support/chats/{chat_id}"),
+        ("GET", "/support/chats/{chat_id}/messages"),
+        ("POST", "/support/chats/{chat_id}/messages"),
+        ("POST", "/support/chats/{chat_id}/read"),
+        ("POST", "/support/chats/{chat_id}/close"),
+        ("GET", "/admin/chats"),
+        ("GET", "/admin/chats/{chat_id}"),
+        ("POST", "/admin/chats/{chat_id}/accept"),
+        ("POST", "/admin/chats/{chat_id}/messages"),
+        ("POST", "/admin/chats/{chat_id}/resolve"),
+        ("POST", "/admin/chats/{chat_id}/to-ticket"),
+        ("PUT", "/admin/presence"),
     ),
     "chalicelib.api.support.tickets": (
         ("POST", "/support/tickets"),

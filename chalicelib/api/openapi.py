@@ -66,7 +66,10 @@ TAGS: dict[str, str] = {
         "Appeals against a charge (申诉): open one within 120 days, exchange messages with an agent, "
         "withdraw it, and see the outcome and any refund."
     ),
-    "support": "Support tickets (客服): ask for help in writing and follow the conversation with an agent.",
+    "support": (
+        "Support tickets (客服): ask for help in writing and follow the conversation with an agent; live chat "
+        "(在线客服): every write is a REST call, the WebSocket only pushes what happened."
+    ),
     "admin": (
         "Agents' tools (role `agent`): the KYC review queue, dispute and ticket desks, and the daily "
         "reconciliation report."

@@ -43,6 +43,13 @@ _MESSAGES: dict[str, Texts[str]] = {
         "en": "Agents cannot handle a case about their own account.",
         "zh-CN": "客服人员不能处理与本人账户相关的事项。",
     },
+    "account_frozen": {
+        "en": "Your account is frozen: no money can leave it. Contact support to lift the freeze.",
+        "zh-CN": "您的账户已冻结，资金无法转出。如需解冻请联系客服。",
+    },
+    "already_frozen": {"en": "This account is already frozen.", "zh-CN": "该账户已处于冻结状态。"},
+    "not_frozen": {"en": "This account is not frozen.", "zh-CN": "该账户未被冻结。"},
+    "account_closed": {"en": "This account is closed.", "zh-CN": "该账户已注销。"},
     "recipient_unavailable": {
         "en": "The recipient's account can no longer receive money. The transfer was canceled.",
         "zh-CN": "收款人账户已无法收款，本次转账已取消。",
@@ -83,7 +90,28 @@ _MESSAGES: dict[str, Texts[str]] = {
         "zh-CN": "该交易已有处理中的申诉。",
     },
     "dispute_closed": {"en": "This appeal is already closed.", "zh-CN": "该申诉已结案。"},
+    "dispute_not_awaiting_approval": {
+        "en": "This appeal has no refund waiting for approval.",
+        "zh-CN": "该申诉没有待审批的退款。",
+    },
     "ticket_closed": {"en": "This ticket is closed. Please open a new one.", "zh-CN": "该工单已关闭，请新建工单。"},
+    "chat_exists": {
+        "en": "You already have a chat open (see details.chat_id).",
+        "zh-CN": "您已有进行中的在线客服对话（见 details.chat_id）。",
+    },
+    "chat_closed": {
+        "en": "This chat ended more than 24 hours ago. Please start a new one.",
+        "zh-CN": "该对话已结束超过 24 小时，请发起新的对话。",
+    },
+    "chat_taken": {"en": "Another agent is handling this chat.", "zh-CN": "该对话已由其他客服接待。"},
+    "chat_not_active": {
+        "en": "This chat is not active: accept it first, or it has ended.",
+        "zh-CN": "该对话不在进行中：请先接入，或对话已结束。",
+    },
+    "chat_limit_reached": {
+        "en": "You are away or already hold as many chats as you allow (max_chats).",
+        "zh-CN": "您当前为离开状态，或接待的对话数已达上限（max_chats）。",
+    },
     "request_in_progress": {
         "en": "The same request is still being processed. Try again shortly.",
         "zh-CN": "相同的请求正在处理中，请稍后重试。",

@@ -70,6 +70,51 @@ EVENTS: dict[str, Texts[tuple[str, str]]] = {
         "en": ("{amount} left your Okpay wallet", "{what}. We tell you about every debit above {threshold}."),
         "zh-CN": ("您的 Okpay 账户支出 {amount}", "{what}。单笔支出超过 {threshold} 时我们都会通知您。"),
     },
+    # Account protection (chalicelib.services.account.freezes): `by` is a FREEZE_ACTORS text.
+    "account_frozen": {
+        "en": (
+            "Your Okpay account was frozen",
+            "Frozen by {by}. No money can leave the account until the freeze is lifted; receiving money, "
+            "top-ups and support still work. Ticket {ticket_id} lists the debits of the last 72 hours: "
+            "dispute any you did not make.",
+        ),
+        "zh-CN": (
+            "您的 Okpay 账户已冻结",
+            "冻结操作方：{by}。解冻前资金无法转出；收款、充值和客服不受影响。工单 {ticket_id} 列出了最近 72 小时的"
+            "支出，如有非本人交易请发起申诉。",
+        ),
+    },
+    "account_unfrozen": {
+        "en": ("Your Okpay account was unfrozen", "Money can leave the account again (lifted by {by})."),
+        "zh-CN": ("您的 Okpay 账户已解冻", "账户资金可以正常转出（解冻操作方：{by}）。"),
+    },
+}
+
+# Who froze or unfroze an account, as notices name them.
+FREEZE_ACTORS: dict[str, Texts[str]] = {
+    "agent": {"en": "Okpay support", "zh-CN": "Okpay 客服"},
+    "user": {"en": "you", "zh-CN": "您本人"},
+}
+
+# The security ticket a freeze opens: the debits of the 72 hours before it, one line each.
+FREEZE_TICKET: dict[str, Texts[str]] = {
+    "subject": {"en": "Account frozen: review of recent debits", "zh-CN": "账户已冻结：核查近期支出"},
+    "intro": {
+        "en": (
+            "The account was frozen at {when} (Beijing time) by {by}. These are the debits of the 72 hours "
+            "before the freeze; reply here, or open a dispute naming the transaction, for any you did not make:"
+        ),
+        "zh-CN": (
+            "账户已于 {when}（北京时间）由{by}冻结。以下是冻结前 72 小时内的支出；"
+            "如有非本人交易，请在此回复，或针对该交易发起申诉："
+        ),
+    },
+    "line": {
+        "en": "- {when}  {amount}  {description}  (transaction {transaction_id})",
+        "zh-CN": "- {when}  {amount}  {description}（交易号 {transaction_id}）",
+    },
+    "none": {"en": "There were no debits in the 72 hours before the freeze.", "zh-CN": "冻结前 72 小时内没有支出。"},
+    "more": {"en": "… and more: see the transaction history.", "zh-CN": "……还有更多，请查看交易记录。"},
 }
 
 CHANNELS: dict[str, Texts[str]] = {
@@ -150,6 +195,8 @@ __all__ = [
     "DOCUMENT_KINDS",
     "ENTRY_TEXTS",
     "EVENTS",
+    "FREEZE_ACTORS",
+    "FREEZE_TICKET",
     "LIST_SEPARATOR",
     "MFA_DETAILS",
     "PURPOSES",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.i18n.chat_texts import CHAT_TEMPLATES
 from chalicelib.i18n.locale import Texts, pick
 from chalicelib.i18n.support_templates import SUPPORT_TEMPLATES
 
@@ -134,6 +135,7 @@ TEMPLATES: dict[str, Texts[tuple[str | None, str]]] = {
 
 
 TEMPLATES.update(SUPPORT_TEMPLATES)
+TEMPLATES.update(CHAT_TEMPLATES)
 
 
 def render(template: str, locale: str | None, **params: Any) -> tuple[str | None, str]:

@@ -18,6 +18,7 @@ JOBS: dict[str, str] = {
     "reconcile": "chalicelib.jobs.reconcile",
     "password_age": "chalicelib.jobs.password_age",
     "topup_settle": "chalicelib.jobs.topup_settle",
+    "chat_queue": "chalicelib.jobs.chat_queue",
 }
 
 

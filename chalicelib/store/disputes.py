@@ -1,7 +1,8 @@
 """Disputes (table `disputes`): one item per dispute, and the claim that keeps one open per transaction.
 
-`status` (`open`, `under_review`, `refunded`, `rejected`, `withdrawn`) is the hash key of both
-agent-facing indexes:
+`status` (`open`, `under_review`, `awaiting_approval`, `refunded`, `rejected`, `withdrawn`) is the
+hash key of both agent-facing indexes (`awaiting_approval`: a refund above the four-eyes threshold,
+asked for by one agent and waiting for a second one to approve it):
 - `by_respond_by` (`status`, `respond_by`): the agents' list, oldest deadline first; `overdue` is the
   key condition `status = open AND respond_by < now`.
 - `by_sla_due` (`status`, `sla_due`), sparse: `sla_due` is the next SLA step (the 80 % reminder,
@@ -17,7 +18,10 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.store.base import BaseModel, StageTable
 
-OPEN_STATUSES = ("open", "under_review")
+OPEN_STATUSES = ("open", "under_review")  # agents work it: assign, reply, extend, resolve
+AWAITING_APPROVAL = "awaiting_approval"
+# Not settled yet: the transaction's claim is held, the user may still write or withdraw, it is an open case.
+UNSETTLED_STATUSES = (*OPEN_STATUSES, AWAITING_APPROVAL)
 
 
 class DisputesByUser(GlobalSecondaryIndex):
@@ -52,7 +56,7 @@ class Dispute(BaseModel):
         table = "disputes"
 
     dispute_id = UnicodeAttribute(hash_key=True)
-    status = UnicodeAttribute()  # open | under_review | refunded | rejected | withdrawn
+    status = UnicodeAttribute()  # open | under_review | awaiting_approval | refunded | rejected | withdrawn
     user_id = UnicodeAttribute()
     transaction_id = UnicodeAttribute()
     transaction_type = UnicodeAttribute()  # payment | transfer | withdrawal
@@ -74,6 +78,13 @@ class Dispute(BaseModel):
     refund_transaction_id = UnicodeAttribute(null=True)
     resolved_by = UnicodeAttribute(null=True)
     resolved_at = UnicodeAttribute(null=True)
+    # Four eyes: a refund above the threshold, asked for by one agent, posted when another approves.
+    approval_amount = NumberAttribute(null=True)
+    approval_note = UnicodeAttribute(null=True)
+    approval_requested_by = UnicodeAttribute(null=True)
+    approval_requested_at = UnicodeAttribute(null=True)
+    approved_by = UnicodeAttribute(null=True)
+    approved_at = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 

@@ -55,6 +55,7 @@ class Ticket(BaseModel):
     subject = UnicodeAttribute()
     category = UnicodeAttribute()
     transaction_id = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(null=True)  # app | chat (absent: app)
     first_response_due = UnicodeAttribute()  # stamp: created_at + 24 h
     first_responded_at = UnicodeAttribute(null=True)
     sla_due = UnicodeAttribute(null=True)

@@ -29,6 +29,7 @@ PROFILE_KEYS = {
     "password_changed_at",
     "password_change_recommended",
     "role",
+    "status",  # v1.2: "active" | "frozen" (`freeze` is added only while frozen)
     "created_at",
 }
 
@@ -73,6 +74,7 @@ def test_me_has_every_field_of_the_contract(client, user):
     assert profile["mfa"] == {"totp": False, "sms": False, "email": False}
     assert profile["password_change_recommended"] is False
     assert profile["role"] == "user"
+    assert profile["status"] == "active"
     created = instant(profile["created_at"])
     changed = instant(profile["password_changed_at"])
     assert abs((clock.now() - created).total_seconds()) < 60

@@ -11,7 +11,11 @@ from tests.helpers.paths import PROJECT_DIR
 
 def test_each_contract_job_is_a_scheduled_function():
     handlers = {name for name, kind in _event_sources() if kind == "schedule"}
-    assert handlers == {"dispute_sla", "ticket_sla", "reconcile", "password_age", "topup_settle"} == set(JOBS)
+    assert (
+        handlers
+        == {"dispute_sla", "ticket_sla", "reconcile", "password_age", "topup_settle", "chat_queue"}
+        == set(JOBS)
+    )
 
 
 def test_the_sla_jobs_run_every_15_minutes():

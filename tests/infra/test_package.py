@@ -34,9 +34,29 @@ REGION = "ap-southeast-1"  # the Makefile's default REGION
 DEPLOYED_STAGES = ("dev", "prod")
 ALL_STAGES = ("local", "dev", "prod")
 
-# Chalice's logical ids for this app (app.py): the API, the five scheduled jobs, one role each.
-FUNCTIONS = ("APIHandler", "DisputeSla", "TicketSla", "Reconcile", "PasswordAge", "TopupSettle")
-ROLES = ("ApiHandlerRole", "DisputeSlaRole", "TicketSlaRole", "ReconcileRole", "PasswordAgeRole", "TopupSettleRole")
+# Chalice's logical ids for this app (app.py): the API, the six scheduled jobs, the live-chat
+# WebSocket's three route functions, one role each.
+WEBSOCKET_FUNCTIONS = ("WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect")
+FUNCTIONS = (
+    "APIHandler",
+    "DisputeSla",
+    "TicketSla",
+    "Reconcile",
+    "PasswordAge",
+    "TopupSettle",
+    "ChatQueue",
+    *WEBSOCKET_FUNCTIONS,
+)
+ROLES = (
+    "ApiHandlerRole",
+    "DisputeSlaRole",
+    "TicketSlaRole",
+    "ReconcileRole",
+    "PasswordAgeRole",
+    "TopupSettleRole",
+    "ChatQueueRole",
+    *(f"{function}Role" for function in WEBSOCKET_FUNCTIONS),
+)
 
 # Variables whose values exist only once the stack does: the template puts them in every function.
 RESOURCE_ENVIRONMENT = {
@@ -44,10 +64,12 @@ RESOURCE_ENVIRONMENT = {
     "OKPAY_ALERT_TOPIC_ARN": {"Ref": "AlertTopic"},
     "OKPAY_FIELD_KEY_ID": {"Ref": "FieldKey"},
     "OKPAY_JWT_SECRET_ARN": {"Ref": "JwtSigningSecret"},
+    "OKPAY_WS_ENDPOINT": {"Fn::Sub": "https://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"},
+    "OKPAY_WS_URL": {"Fn::Sub": "wss://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"},
 }
 
 # Tables whose items expire (sessions, one-time codes, counters, idempotency records).
-EXPIRING_TABLES = {"sessions", "codes", "counters", "idempotency"}
+EXPIRING_TABLES = {"sessions", "codes", "counters", "idempotency", "connections"}
 
 # API Gateway's own errors -> the contract code they answer with.
 GATEWAY_RESPONSES = {
@@ -356,14 +378,86 @@ def test_the_resource_policy_grants_only_the_template_resources(packaged):
 def test_the_api_has_every_route_but_the_local_tools(packaged):
     """The /_local routes are not registered outside `local` (contract, section 10): API Gateway has
     no such resource, so they answer its unknown-route 404 envelope."""
+    from chalicelib.api import areas
     from chalicelib.api.routing import OPERATIONS
 
+    areas.load_all(local=True)  # every operation declared, whatever this worker ran before
     _, template = packaged
     paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
     assert not [path for path in paths if path.startswith("/_local")]
     served = {(op.method.lower(), op.path) for op in OPERATIONS if not op.local_only}
     packaged_routes = {(method, path) for path, item in paths.items() for method in item if method != "options"}
     assert packaged_routes == served
+
+
+# --- the live-chat WebSocket API ------------------------------------------------------------------
+
+# Route key -> the function behind it and its handler in app.py.
+WEBSOCKET_ROUTES = {
+    "$connect": ("WebsocketConnect", "app.websocket_connect"),
+    "$default": ("WebsocketMessage", "app.websocket_message"),
+    "$disconnect": ("WebsocketDisconnect", "app.websocket_disconnect"),
+}
+
+
+def test_the_websocket_api_sends_each_route_to_its_function(packaged):
+    _, template = packaged
+    resources = template["Resources"]
+    api = resources["WebsocketAPI"]
+    assert api["Type"] == "AWS::ApiGatewayV2::Api"
+    assert api["Properties"]["ProtocolType"] == "WEBSOCKET"
+    routes = {
+        route["Properties"]["RouteKey"]: route for route in of_type(template, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert set(routes) == set(WEBSOCKET_ROUTES)
+    for route_key, (function, handler) in WEBSOCKET_ROUTES.items():
+        route = routes[route_key]["Properties"]
+        assert route["ApiId"] == {"Ref": "WebsocketAPI"}, route_key
+        integration_id = route["Target"]["Fn::Join"][1][1]["Ref"]
+        integration = resources[integration_id]["Properties"]
+        assert integration["IntegrationType"] == "AWS_PROXY", route_key
+        assert integration["IntegrationUri"]["Fn::Sub"][1] == {"WebsocketHandler": {"Ref": function}}, route_key
+        assert resources[function]["Properties"]["Handler"] == handler, route_key
+    # OKPAY_WS_ENDPOINT, OKPAY_WS_URL and the ManageConnections policy name the stage `api`.
+    (stage,) = of_type(template, "AWS::ApiGatewayV2::Stage").values()
+    assert stage["Properties"]["StageName"] == "api"
+    assert {chalice_config()["stages"][name]["api_gateway_stage"] for name in DEPLOYED_STAGES} == {"api"}
+
+
+def test_only_the_functions_that_push_may_post_to_and_close_connections_of_this_websocket_api(packaged):
+    _, template = packaged
+    policy = template["Resources"]["WebsocketManageConnections"]
+    assert policy["Type"] == "AWS::IAM::Policy"
+    properties = policy["Properties"]
+    # The API (REST writes push, a revocation closes), the $default route (pong, typing) and the
+    # chat_queue job (chats it turns into tickets or resolves).
+    assert {role["Ref"] for role in properties["Roles"]} == {"ApiHandlerRole", "WebsocketMessageRole", "ChatQueueRole"}
+    (statement,) = properties["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "execute-api:ManageConnections"
+    prefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebsocketAPI}/api/"
+    assert sorted(resource["Fn::Sub"] for resource in statement["Resource"]) == [
+        f"{prefix}DELETE/@connections/*",
+        f"{prefix}POST/@connections/*",
+    ]
+    # Nothing else in the template grants execute-api.
+    for logical, other in of_type(template, "AWS::IAM::Policy").items():
+        if logical != "WebsocketManageConnections":
+            assert "execute-api" not in json.dumps(other), logical
+    for logical, role in of_type(template, "AWS::IAM::Role").items():
+        assert "execute-api" not in json.dumps(role["Properties"].get("Policies", [])), logical
+
+
+def test_the_connections_table_is_found_by_user_and_by_session_without_a_scan(packaged):
+    stage, template = packaged
+    table = resolve(template["Resources"]["ConnectionsTable"]["Properties"], stage)
+    assert table["TableName"] == {"Fn::Sub": "okpay-${Stage}-connections"}
+    assert table["KeySchema"] == [{"AttributeName": "connection_id", "KeyType": "HASH"}]
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert indexes["by_user"]["KeySchema"][0] == {"AttributeName": "user_id", "KeyType": "HASH"}
+    assert indexes["by_session"]["KeySchema"][0] == {"AttributeName": "session_id", "KeyType": "HASH"}
+    # A connection lives at most API Gateway's 2 hours: its record expires.
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_ttl", "Enabled": True}
 
 
 # --- API Gateway's own errors ---------------------------------------------------------------------

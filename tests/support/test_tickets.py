@@ -20,6 +20,7 @@ TICKET_FIELDS = {
     "subject",
     "category",
     "status",
+    "source",
     "first_response_due",
     "escalated",
     "created_at",

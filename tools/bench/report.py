@@ -10,14 +10,20 @@ import time
 from typing import Any
 
 import tools.bench
-from tools.bench import hot_payee, identity, public, support, wallet
+from tools.bench import chat, hot_payee, identity, public, support, wallet
 from tools.bench import profile as profiling
 from tools.bench.cold_start import COLD_START_TARGET, import_costs, import_times
 from tools.bench.harness import PROJECT_DIR, REGION, AwsCalls, Bench, Operation, Result, format_calls, measure, ms
 from tools.bench.timing import print_uniformity, timing_uniformity
 
 # In the order the table prints them; support's set-up reuses the agent's session from identity.
-OPERATIONS: list[Operation] = [*public.OPERATIONS, *identity.OPERATIONS, *wallet.OPERATIONS, *support.OPERATIONS]
+OPERATIONS: list[Operation] = [
+    *public.OPERATIONS,
+    *identity.OPERATIONS,
+    *wallet.OPERATIONS,
+    *support.OPERATIONS,
+    *chat.OPERATIONS,
+]
 
 
 def _prepare_environment() -> None:

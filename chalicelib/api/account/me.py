@@ -20,8 +20,18 @@ _REAUTH = (
 )
 
 
+# Section 11: while the account is frozen, contact and MFA changes are refused, right after validation.
+_FROZEN = (
+    "\n\nWhile the account is frozen: `403 account_frozen`, right after validation (before the password is compared)."
+)
+
+
 def _me(call: Call):
     return accounts.active_account(call.user.account)
+
+
+def _me_unfrozen(call: Call):
+    return accounts.unfrozen_account(call.user.account)
 
 
 @operation(
@@ -33,7 +43,8 @@ def _me(call: Call):
         "The caller's profile: email and phone with whether each is verified, display name, language (`locale`, "
         "used for every email and SMS), KYC `status` and `level`, which second factors are on, when the password "
         "was last changed and whether changing it is recommended (older than 180 days; never forced), `role` "
-        "(`user` or `agent`) and when the account was opened."
+        "(`user` or `agent`), `status` (`active` or `frozen`; while frozen no money leaves the account and "
+        "`freeze` says why, since when and by whom) and when the account was opened."
     ),
     tag="account",
     auth="user",
@@ -78,9 +89,11 @@ def change_profile(call: Call) -> dict:
         "the old one, which is released for other accounts, and a notice goes to the old contact and to both "
         "current ones.\n\n"
         "A wrong or expired code is `422 invalid_code` with `details.attempts_left` (5 tries per code). "
-        "`409 email_in_use` / `409 phone_in_use` when another account verified that contact meanwhile."
+        "`409 email_in_use` / `409 phone_in_use` when another account verified that contact meanwhile. "
+        "While the account is frozen, a change does not switch: `403 account_frozen` (the first verification "
+        "of the registration email still works)."
     ),
-    errors=("invalid_code", "email_in_use", "phone_in_use"),
+    errors=("account_frozen", "invalid_code", "email_in_use", "phone_in_use"),
 )
 def verify_contact(call: Call) -> dict:
     user = contacts.verify(_me(call), call.body.channel, call.body.code, clock.now())
@@ -128,14 +141,14 @@ def resend_contact_code(call: Call) -> Reply:
         "sends nothing.\n\n"
         "Checks, in order: `value` well formed (an email, or a phone in a configured country code; else "
         "`400 validation_error`, `field: value`) → the password → `409 email_in_use` / `409 phone_in_use` when "
-        "the contact is verified on another account → the SMS or email limits (`429 rate_limited`)." + _REAUTH
+        "the contact is verified on another account → the SMS or email limits (`429 rate_limited`)." + _FROZEN + _REAUTH
     ),
-    errors=("invalid_password", "email_in_use", "phone_in_use"),
+    errors=("account_frozen", "invalid_password", "email_in_use", "phone_in_use"),
 )
 def change_contact(call: Call) -> Reply:
     body = call.body
     contacts.request_change(
-        _me(call), body.channel, body.value, body.password, clock.now(), session_id=call.user.session_id
+        _me_unfrozen(call), body.channel, body.value, body.password, clock.now(), session_id=call.user.session_id
     )
     return Reply({"status": "sent"}, 202)
 
@@ -246,12 +259,13 @@ def revoke_other_sessions(call: Call) -> Reply:
         "Starts adding an authenticator app: `200` a new base32 `secret` and its `otpauth_uri` (for a QR code). It "
         "stays pending, and sign-in unchanged, until `POST /me/mfa/totp/activate` accepts a first code; a new call "
         "replaces the pending secret. TOTP already on: `409 totp_already_enabled`, checked before the password."
+        + _FROZEN
         + _REAUTH
     ),
-    errors=("invalid_password", "totp_already_enabled"),
+    errors=("account_frozen", "invalid_password", "totp_already_enabled"),
 )
 def begin_totp(call: Call) -> dict:
-    return mfa_settings.begin_totp(_me(call), call.body.password, clock.now(), session_id=call.user.session_id)
+    return mfa_settings.begin_totp(_me_unfrozen(call), call.body.password, clock.now(), session_id=call.user.session_id)
 
 
 @operation(
@@ -269,14 +283,14 @@ def begin_totp(call: Call) -> dict:
         "and at password reset, and a notice goes to both contacts.\n\n"
         "No enrolment pending (`POST /me/mfa/totp` first): `404 not_found`; TOTP already on: "
         "`409 totp_already_enabled`; a wrong code: `422 invalid_code` with `details.attempts_left`, counted as a "
-        "re-authentication failure (the 5th in a session revokes it)."
+        "re-authentication failure (the 5th in a session revokes it)." + _FROZEN
     ),
-    errors=("invalid_code", "totp_already_enabled", "not_found"),
+    errors=("account_frozen", "invalid_code", "totp_already_enabled", "not_found"),
 )
 def activate_totp(call: Call) -> dict:
     return {
         "recovery_codes": mfa_settings.activate_totp(
-            _me(call), call.body.code, clock.now(), session_id=call.user.session_id
+            _me_unfrozen(call), call.body.code, clock.now(), session_id=call.user.session_id
         )
     }
 
@@ -293,13 +307,15 @@ def activate_totp(call: Call) -> dict:
     description=(
         "Turns TOTP off with the password and a current TOTP code (or a recovery code): `204`; the recovery codes "
         "stop working and a notice goes to both contacts. TOTP not on: `404 not_found`. The password is checked "
-        "first (`422 invalid_password`), then the code (`422 invalid_code` with `details.attempts_left`)." + _REAUTH
+        "first (`422 invalid_password`), then the code (`422 invalid_code` with `details.attempts_left`)."
+        + _FROZEN
+        + _REAUTH
     ),
-    errors=("invalid_password", "invalid_code", "not_found"),
+    errors=("account_frozen", "invalid_password", "invalid_code", "not_found"),
 )
 def disable_totp(call: Call) -> Reply:
     mfa_settings.disable_totp(
-        _me(call), call.body.password, call.body.code, clock.now(), session_id=call.user.session_id
+        _me_unfrozen(call), call.body.password, call.body.code, clock.now(), session_id=call.user.session_id
     )
     return Reply(None, 204)
 
@@ -316,14 +332,19 @@ def disable_totp(call: Call) -> Reply:
     description=(
         "Turns the sign-in codes by SMS and by email on or off (an absent field stays as it is): `200` the MFA "
         "settings. `email: true` needs a verified email (`400 validation_error`, `field: email`, checked before "
-        "the password). Each change sends a notice to both contacts." + _REAUTH
+        "the password). Each change sends a notice to both contacts." + _FROZEN + _REAUTH
     ),
-    errors=("invalid_password",),
+    errors=("account_frozen", "invalid_password"),
 )
 def set_mfa(call: Call) -> dict:
     body = call.body
     return mfa_settings.set_code_factors(
-        _me(call), body.password, sms=body.sms, email=body.email, now=clock.now(), session_id=call.user.session_id
+        _me_unfrozen(call),
+        body.password,
+        sms=body.sms,
+        email=body.email,
+        now=clock.now(),
+        session_id=call.user.session_id,
     )
 
 
@@ -339,14 +360,14 @@ def set_mfa(call: Call) -> dict:
     description=(
         "A new set of 10 recovery codes: `200`, shown only now; each works once in place of a TOTP code, they "
         "are stored hashed, and the previous set stops working. A notice goes to both contacts. TOTP not on: "
-        "`404 not_found`." + _REAUTH
+        "`404 not_found`." + _FROZEN + _REAUTH
     ),
-    errors=("invalid_password", "not_found"),
+    errors=("account_frozen", "invalid_password", "not_found"),
 )
 def new_recovery_codes(call: Call) -> dict:
     return {
         "codes": mfa_settings.new_recovery_codes(
-            _me(call), call.body.password, clock.now(), session_id=call.user.session_id
+            _me_unfrozen(call), call.body.password, clock.now(), session_id=call.user.session_id
         )
     }
 
@@ -364,9 +385,10 @@ def new_recovery_codes(call: Call) -> dict:
         "Closes the account: `204` when every balance is zero and no dispute is open, else "
         "`409 account_not_empty` (checked after the password). Transfers waiting for confirmation to or from the "
         "account are canceled, every session is revoked and a notice goes to both contacts. The data is kept as "
-        "the law requires; the phone and email are released for new accounts." + _REAUTH
+        "the law requires; the phone and email are released for new accounts. A frozen account is not closed "
+        "until the freeze is lifted: `403 account_frozen`, before the password is compared." + _REAUTH
     ),
-    errors=("invalid_password", "account_not_empty"),
+    errors=("account_frozen", "invalid_password", "account_not_empty"),
 )
 def close_account(call: Call) -> Reply:
     now = clock.now()

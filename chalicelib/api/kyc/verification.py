@@ -125,6 +125,26 @@ def review_queue(call: Call) -> dict:
 
 
 @operation(
+    "GET",
+    "/admin/kyc/{user_id}",
+    schemas="kyc",
+    summary="One user's verification case with its decisions",
+    description=(
+        "The user's case whatever its status: the submitted identity (the ID number's last four characters only; "
+        "the whole number is never shown), the level held and asked for, download URLs of its documents that work "
+        "for 5 minutes, and every decision so far (who, what, why, when), oldest first. A user who never "
+        "submitted, or no such user: `404 not_found`."
+    ),
+    tag="admin",
+    auth="agent",
+    response="KycCase",
+    errors=("not_found",),
+)
+def read_case(call: Call) -> dict:
+    return kyc.case_for_agent(call.params["user_id"])
+
+
+@operation(
     "POST",
     "/admin/kyc/{user_id}/decision",
     schemas="kyc",

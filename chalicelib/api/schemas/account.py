@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from chalicelib.api.schemas.common import Locale, Page, RequestBody, ResponseBody, Timestamp, examples
+from chalicelib.api.schemas.common import Locale, Page, RequestBody, ResponseBody, Timestamp, examples, omittable
 from chalicelib.api.schemas.identity import (
     EMAIL,
     NEW_PASSWORD,
@@ -39,6 +39,7 @@ _PROFILE = {
     "password_changed_at": "2026-03-02T21:14:09+08:00",
     "password_change_recommended": False,
     "role": "user",
+    "status": "active",
     "created_at": "2025-12-18T10:05:42+08:00",
 }
 _RECOVERY_CODES = [
@@ -56,6 +57,22 @@ _RECOVERY_CODES = [
 
 
 # --- the profile -------------------------------------------------------------------------------------
+
+
+class FreezeState(ResponseBody):
+    """Why, since when and by whom the account is frozen (contract v1.2, sections 9 and 11)."""
+
+    model_config = examples(
+        {"reason": "lost_device", "at": "2026-11-26T09:02:45+08:00", "by": "user"},
+        {"reason": "客户来电称手机丢失，要求冻结", "at": "2026-11-26T09:02:45+08:00", "by": "agent"},
+    )
+
+    reason: str | None = Field(
+        description="`lost_device`, `suspected_fraud` or `other` when the user froze it; the agent's text when an "
+        "agent did."
+    )
+    at: Timestamp | None = Field(description="When the freeze began.")
+    by: Literal["user", "agent"] = Field(description="Who froze it.")
 
 
 class Kyc(ResponseBody):
@@ -87,6 +104,8 @@ class Profile(ResponseBody):
             "kyc": {"status": "unverified", "level": 0},
             "mfa": {"totp": False, "sms": False, "email": False},
             "password_changed_at": "2026-11-24T09:30:00+08:00",
+            "status": "frozen",
+            "freeze": {"reason": "lost_device", "at": "2026-11-26T09:02:45+08:00", "by": "user"},
             "created_at": "2026-11-24T09:30:00+08:00",
         },
     )
@@ -103,6 +122,12 @@ class Profile(ResponseBody):
     password_changed_at: Timestamp | None
     password_change_recommended: bool = Field(description="The password is older than 180 days (never forced).")
     role: Literal["user", "agent"]
+    status: Literal["active", "frozen"] = Field(
+        description="`frozen`: no money leaves the account (withdrawals, transfers, payments, conversions), and "
+        "new cards, contact and MFA changes wait, until the freeze is lifted; signing in, receiving money, "
+        "top-ups, history and support still work."
+    )
+    freeze: FreezeState = omittable(description="Sent while `status` is `frozen`.")
     created_at: Timestamp
 
 

@@ -191,6 +191,12 @@ class DisputeExistsDetails(ResponseBody):
     dispute_id: str = Field(description="The transaction's open dispute.")
 
 
+class ChatExistsDetails(ResponseBody):
+    model_config = examples({"chat_id": "chat_5e7a9c1b3d5f7a9c2e4b6d8f0a1c3e5b"})
+
+    chat_id: str = Field(description="The caller's chat that is still waiting or active.")
+
+
 class RefundableDetails(ResponseBody):
     model_config = examples({"refundable": {"amount": 2500, "currency": "CNY"}})
 
@@ -219,7 +225,9 @@ DETAILS_SCHEMAS: dict[str, type[ResponseBody]] = {
     "transfer_not_pending": StatusDetails,
     "kyc_not_pending": StatusDetails,
     "dispute_exists": DisputeExistsDetails,
+    "chat_exists": ChatExistsDetails,
     "dispute_closed": StatusDetails,
+    "dispute_not_awaiting_approval": StatusDetails,
     "ticket_closed": StatusDetails,
     "amount_exceeds_refundable": RefundableDetails,
     "account_locked": RetryDetails,

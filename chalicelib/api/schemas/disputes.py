@@ -24,7 +24,7 @@ from chalicelib.api.schemas.common import (
     omittable,
 )
 
-DisputeStatus = Literal["open", "under_review", "refunded", "rejected", "withdrawn"]
+DisputeStatus = Literal["open", "under_review", "awaiting_approval", "refunded", "rejected", "withdrawn"]
 Reason = Literal["unauthorized", "duplicate", "incorrect_amount", "not_received", "other"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
@@ -92,6 +92,32 @@ AGENT_DISPUTE_EXTENDED_EXAMPLE = {
     "updated_at": "2026-11-26T11:20:00+08:00",
 }
 AGENT_DISPUTE_REFUNDED_EXAMPLE = {**_REFUNDED, **_FOR_AGENT}
+# Four eyes: a refund above 5,000 CNY equivalent, asked for by one agent, approved by another.
+SECOND_AGENT_ID = "usr_5e7a9c1b3d2f4e6a8c0b2d4f6a8c1e3b"
+_LARGE = {**_UNDER_REVIEW_FOR_AGENT, "amount": 880000, "description": "这笔机票扣款不是我本人操作的。"}
+_APPROVAL = {
+    "refund_amount": 880000,
+    "note": "经核实为盗刷，已全额退款。",
+    "requested_by": AGENT_ID,
+    "requested_at": "2026-11-26T15:02:11+08:00",
+    "approved_by": None,
+    "approved_at": None,
+}
+AGENT_DISPUTE_AWAITING_APPROVAL_EXAMPLE = {
+    **_LARGE,
+    "status": "awaiting_approval",
+    "updated_at": "2026-11-26T15:02:11+08:00",
+    "approval": _APPROVAL,
+}
+AGENT_DISPUTE_APPROVED_EXAMPLE = {
+    **_LARGE,
+    "status": "refunded",
+    "updated_at": "2026-11-26T16:40:05+08:00",
+    "refund_amount": 880000,
+    "refund_transaction_id": _REFUND_ID,
+    "resolution_note": "经核实为盗刷，已全额退款。",
+    "approval": {**_APPROVAL, "approved_by": SECOND_AGENT_ID, "approved_at": "2026-11-26T16:40:05+08:00"},
+}
 
 
 # --- requests ------------------------------------------------------------------------------------
@@ -186,7 +212,9 @@ class Dispute(ResponseBody):
     transaction_id: str = Field(description="The disputed transaction (the caller's debit).")
     status: DisputeStatus = Field(
         description="`open` until the first agent reply, then `under_review`; closed as `refunded`, "
-        "`rejected` or `withdrawn` (by the user)."
+        "`rejected` or `withdrawn` (by the user). `awaiting_approval`: an agent decided a refund above 5,000 CNY "
+        "equivalent, which a second agent must approve before any money moves (the user may still write or "
+        "withdraw)."
     )
     reason: Reason
     description: str
@@ -215,12 +243,28 @@ class DisputePage(Page):
     data: list[Dispute] = Field(description="Newest first.")
 
 
+class Approval(ResponseBody):
+    """A refund above 5,000 CNY equivalent: who asked for it, and who approved it (four eyes)."""
+
+    model_config = examples(_APPROVAL)
+
+    refund_amount: int = Field(description="The refund asked for, minor units of the dispute's `currency`.")
+    note: str = Field(description="The outcome as it will be told to the user.")
+    requested_by: str = Field(description="The agent who resolved it as `refunded` (user id).")
+    requested_at: Timestamp
+    approved_by: str | None = Field(description="The second agent who approved it; null while awaiting approval.")
+    approved_at: Timestamp | None
+
+
 class AgentDispute(Dispute):
     """A dispute as agents see it: with the filing user, the first agent reply and whether it is overdue
     (`respond_by`, 23:59:59 +08:00 on the 3rd working day after the start day, passed with no reply)."""
 
     model_config = examples(_UNDER_REVIEW_FOR_AGENT, AGENT_DISPUTE_REFUNDED_EXAMPLE)
 
+    approval: Approval = omittable(
+        description="Sent once a refund above 5,000 CNY equivalent was asked for: it waits for a second agent."
+    )
     user_id: str = Field(description="The user who filed it.")
     transaction_type: Literal["payment", "transfer", "withdrawal"]
     agent_replied_at: Timestamp | None = Field(description="The first agent reply; null until then.")
@@ -305,11 +349,27 @@ class DisputeRefundedDetail(ResponseBody):
     currency: Currency
     transaction_id: str = Field(description="The `refund` transaction.")
     note: str
+    requested_by: str = omittable(
+        description="After a four-eyes approval: the agent who asked for the refund (the event's `actor` approved it)."
+    )
 
 
 class DisputeRefundedEvent(CaseEvent):
     action: Literal["refunded"]
     detail: DisputeRefundedDetail
+
+
+class DisputeApprovalRequestedDetail(ResponseBody):
+    amount: int
+    currency: Currency
+    note: str
+
+
+class DisputeApprovalRequestedEvent(CaseEvent):
+    """A refund above 5,000 CNY equivalent was asked for: `awaiting_approval` by a second agent."""
+
+    action: Literal["approval_requested"]
+    detail: DisputeApprovalRequestedDetail
 
 
 class DisputeRejectedDetail(ResponseBody):
@@ -331,6 +391,7 @@ DisputeEvent = Annotated[
     | DisputeAssignedEvent
     | DisputeUnderReviewEvent
     | DisputeExtendedEvent
+    | DisputeApprovalRequestedEvent
     | DisputeRefundedEvent
     | DisputeRejectedEvent
     | DisputeWithdrawnEvent

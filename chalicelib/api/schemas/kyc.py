@@ -231,6 +231,72 @@ class QueuePage(Page):
     data: list[QueueItem] = Field(description="Oldest submission first.")
 
 
+_AGENT_ID = "usr_9a1c5e7b3d2f4a6c8e0b1d3f5a7c9e2b"
+
+
+class KycDecisionEntry(ResponseBody):
+    """One decision on the case, as recorded (kept forever)."""
+
+    decision: Literal["approve", "reject", "request_documents"]
+    level: Level | None = Field(description="The level granted by an approval; null otherwise.")
+    reason: str | None = Field(description="What the user was told; null for an approval without one.")
+    agent_id: str = Field(description="The agent who decided.")
+    decided_at: Timestamp
+
+
+class KycCase(QueueItem):
+    """One user's case as agents review it: the submitted identity (the ID number's last four characters
+    only), short-lived document links (5 minutes), and every decision so far, oldest first."""
+
+    model_config = examples(
+        {
+            "user_id": _USER_ID,
+            "status": "pending",
+            "level": 1,
+            "target_level": 2,
+            "real_name": "张三",
+            "id_type": "cn_resident_id",
+            "id_last4": "1239",
+            "nationality": "CN",
+            "birth_date": "1990-03-07",
+            "submitted_at": "2026-11-26T10:02:00+08:00",
+            "documents": [
+                {
+                    "document_id": _DOCUMENTS[0],
+                    "kind": "id_front",
+                    "content_type": "image/jpeg",
+                    "download_url": _DOWNLOAD,
+                    "expires_in": 300,
+                }
+            ],
+            "reason": None,
+            "required_documents": [],
+            "reviewed_at": "2026-11-25T16:20:40+08:00",
+            "decisions": [
+                {
+                    "decision": "approve",
+                    "level": 1,
+                    "reason": None,
+                    "agent_id": _AGENT_ID,
+                    "decided_at": "2026-11-24T11:05:12+08:00",
+                },
+                {
+                    "decision": "request_documents",
+                    "level": None,
+                    "reason": "身份证背面照片模糊，请重新上传",
+                    "agent_id": _AGENT_ID,
+                    "decided_at": "2026-11-25T16:20:40+08:00",
+                },
+            ],
+        }
+    )
+
+    reason: str | None = Field(description="Why it was rejected or documents were asked for; null otherwise.")
+    required_documents: list[DocumentKind] = Field(description="The documents an agent asked for, if any.")
+    reviewed_at: Timestamp | None = Field(description="The last decision; null before any.")
+    decisions: list[KycDecisionEntry] = Field(description="Every decision on this account, oldest first.")
+
+
 class Decision(RequestBody):
     model_config = examples(
         {"decision": "approve", "level": 2},

@@ -163,6 +163,29 @@ class TopupSettleOutcome(ResponseBody):
     skipped: int
 
 
+_CHAT_QUEUE = {"ran_at": _RAN_AT, "tickets_created": 1, "resolved_idle": 2, "nobody_online": False}
+
+
+class ChatQueueOutcome(ResponseBody):
+    """`chat_queue`: chats waiting too long turned into tickets, silent active chats resolved."""
+
+    model_config = examples(_CHAT_QUEUE)
+
+    ran_at: Timestamp
+    tickets_created: int = Field(
+        description="Chats waiting 10 minutes (2 while no agent was online) turned into tickets."
+    )
+    resolved_idle: int = Field(description="Active chats resolved after the user was silent 30 minutes.")
+    nobody_online: bool = Field(description="No agent was online: the 2-minute limit applied.")
+
+
+class ChatQueueJobResult(ResponseBody):
+    model_config = examples({"job": "chat_queue", "result": _CHAT_QUEUE})
+
+    job: Literal["chat_queue"]
+    result: ChatQueueOutcome
+
+
 class SlaJobResult(ResponseBody):
     model_config = examples({"job": "dispute_sla", "result": _SLA})
 
@@ -194,7 +217,7 @@ class TopupSettleJobResult(ResponseBody):
 class JobResult(
     RootModel[
         Annotated[
-            SlaJobResult | ReconcileJobResult | PasswordAgeJobResult | TopupSettleJobResult,
+            SlaJobResult | ReconcileJobResult | PasswordAgeJobResult | TopupSettleJobResult | ChatQueueJobResult,
             Field(discriminator="job"),
         ]
     ]

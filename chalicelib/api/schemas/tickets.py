@@ -51,6 +51,7 @@ _NEW = {
     "subject": _SUBJECT,
     "category": "transfer",
     "status": "new",
+    "source": "app",
     "first_response_due": "2026-11-25T09:30:00+08:00",
     "escalated": False,
     "created_at": "2026-11-24T09:30:00+08:00",
@@ -130,6 +131,7 @@ class Ticket(ResponseBody):
             "subject": "如何修改绑定的手机号？",
             "category": "account",
             "status": "solved",
+            "source": "chat",
             "first_response_due": "2026-11-21T16:20:00+08:00",
             "escalated": False,
             "created_at": "2026-11-20T16:20:00+08:00",
@@ -143,6 +145,10 @@ class Ticket(ResponseBody):
     status: TicketStatus = Field(
         description="`new` until the first agent reply, then `open`; `pending`: waiting for the customer; "
         "a user's message on a `pending` or `solved` ticket makes it `open` again; `closed` is final."
+    )
+    source: Literal["app", "chat"] = Field(
+        description="Where it came from: `app` (opened with POST /support/tickets) or `chat` (a live chat turned "
+        "into a ticket by an agent or by the `chat_queue` job; its first message is the chat's transcript)."
     )
     first_response_due: Timestamp
     escalated: bool = Field(description="True once `ticket_sla` found the first response overdue.")

@@ -105,7 +105,8 @@ def read_dispute(call: Call) -> dict:
     schemas="disputes",
     summary="Add a message to the dispute's timeline",
     description=(
-        "Adds the caller's message (1–2,000 characters) to an `open` or `under_review` dispute; a closed one "
+        "Adds the caller's message (1–2,000 characters) to an `open`, `under_review` or `awaiting_approval` "
+        "dispute; a closed one "
         "(`refunded`, `rejected`, `withdrawn`) is `409 dispute_closed`. At most 30 messages an hour per user over "
         "all their disputes and tickets. An `Idempotency-Key` is optional and honoured."
     ),
@@ -129,7 +130,8 @@ def add_message(call: Call) -> Reply:
     schemas="disputes",
     summary="Withdraw an open dispute",
     description=(
-        "The user takes back an `open` or `under_review` dispute: it becomes `withdrawn` (final; the "
+        "The user takes back an `open`, `under_review` or `awaiting_approval` dispute (a refund still waiting for "
+        "a second agent's approval is then never posted): it becomes `withdrawn` (final; the "
         "transaction can be disputed again within its window) and the user is told. Already closed → "
         "`409 dispute_closed` with `details.status`."
     ),
@@ -154,7 +156,10 @@ def withdraw(call: Call) -> dict:
     summary="Disputes by deadline, oldest respond_by first",
     description=(
         "The agents' dispute desk, oldest `respond_by` first. Without `status`: `open` and `under_review` "
-        "together. `overdue=true`: open disputes whose `respond_by` has passed with no agent reply yet. "
+        "together; `status=awaiting_approval`: refunds above 5,000 CNY equivalent waiting for a second agent's "
+        "approval (`POST /admin/disputes/{dispute_id}/approve`); while a dispute waits, assigning, replying and "
+        "extending are `409 dispute_closed`. `overdue=true`: open disputes whose `respond_by` has passed with no "
+        "agent reply yet. "
         "`assignee` keeps the disputes assigned to that agent (pages may then be short while `next_cursor` is "
         "not null)."
     ),
@@ -280,6 +285,10 @@ def extend(call: Call) -> dict:
         "more than the transaction has left unrefunded, is `422 amount_exceeds_refundable`), exactly once: a "
         "second resolve, even a concurrent one, is `409 dispute_closed`. `rejected` takes no `refund_amount` "
         "(`400 validation_error`). The user is told the outcome and the `note`.\n\n"
+        "Four eyes: a refund above 5,000 CNY equivalent (at the current rates, rounded up; exactly 5,000 CNY is "
+        "not above) answers `202` with `status: awaiting_approval` and moves no money; a second agent posts it "
+        "with `POST /admin/disputes/{dispute_id}/approve`, and only then is the user told. A later resolve is "
+        "`409 dispute_closed` (`details.status: awaiting_approval`).\n\n"
         "Moves money, so `Idempotency-Key` is required. Checks: 401 → 403 forbidden → "
         "400 idempotency_key_required → key lookup → 400 validation → 404 → `403 own_case` (the agent's own "
         "dispute) → `409 dispute_closed` → 422."
@@ -288,15 +297,23 @@ def extend(call: Call) -> dict:
     auth="agent",
     body="Resolve",
     response="AgentDispute",
-    examples={200: "AGENT_DISPUTE_REFUNDED_EXAMPLE"},
+    other_statuses=(202,),  # awaiting_approval: a refund above 5,000 CNY equivalent waits for a second agent
+    examples={200: "AGENT_DISPUTE_REFUNDED_EXAMPLE", 202: "AGENT_DISPUTE_AWAITING_APPROVAL_EXAMPLE"},
+    responses={
+        200: "Resolved: `refunded` (the money has moved) or `rejected`.",
+        202: (
+            "A refund above 5,000 CNY equivalent: `status: awaiting_approval`, with `approval`; nothing has moved "
+            "until a second agent approves it."
+        ),
+    },
     idempotency="required",
     errors=("not_found", "own_case", "dispute_closed", "amount_exceeds_refundable", *_KEY_ERRORS),
 )
-def resolve(call: Call) -> dict:
+def resolve(call: Call) -> Reply:
     body = call.body
     if body.outcome == "rejected" and body.refund_amount is not None:
         raise OkpayError("validation_error", field="refund_amount", reason="refund_on_reject")
-    return dispute_desk.resolve(
+    view = dispute_desk.resolve(
         call.user.user_id,
         call.params["dispute_id"],
         body.outcome,
@@ -304,3 +321,32 @@ def resolve(call: Call) -> dict:
         body.note,
         clock.now(),
     )
+    return Reply(view, 202 if view["status"] == dispute_desk.AWAITING_APPROVAL else 200)
+
+
+@operation(
+    "POST",
+    "/admin/disputes/{dispute_id}/approve",
+    schemas="disputes",
+    summary="Approve a refund awaiting approval (a second agent)",
+    description=(
+        "Four eyes: posts the refund another agent asked for (`status: awaiting_approval`, a refund above 5,000 "
+        "CNY equivalent) exactly as a resolve posts one: a `refund` transaction from the dispute write-off account "
+        "in the original currency, in one transaction with the condition that the dispute is still awaiting "
+        "approval, so two agents approving at once refund once. `200` the dispute, `refunded`; the user is told "
+        "the outcome and the note.\n\n"
+        "No body. An `Idempotency-Key` is optional and honoured (the answer is stored and replayed). Checks: "
+        "404 → `403 own_case` (the agent who asked for the refund, or the dispute's own user) → "
+        "`409 dispute_not_awaiting_approval` (`details.status`: never asked, already approved, withdrawn) → "
+        "`422 amount_exceeds_refundable` (the transaction was refunded otherwise meanwhile)."
+    ),
+    tag="admin",
+    auth="agent",
+    body="Empty",
+    response="AgentDispute",
+    examples={"request": {}, 200: "AGENT_DISPUTE_APPROVED_EXAMPLE"},
+    idempotency="optional",
+    errors=("not_found", "own_case", "dispute_not_awaiting_approval", "amount_exceeds_refundable", *_KEY_ERRORS),
+)
+def approve(call: Call) -> dict:
+    return dispute_desk.approve(call.user.user_id, call.params["dispute_id"], clock.now())

@@ -37,7 +37,8 @@ _NOTICE = "A debit above 5,000 CNY equivalent is notified by email and SMS."
         "Pays a merchant or biller of `GET /merchants` from the wallet: `201 {transaction}` of type "
         "`payment`, the payer's debit, whose counterparty is the merchant. An `order_reference` is paid "
         "once per payer and merchant; again is `409 already_paid`.\n\n"
-        "**Check order** after the key lookup and validation: `403 kyc_required` (KYC level ≥ 1) → "
+        "**Check order** after the key lookup and validation: `403 account_frozen` (the account is frozen) → "
+        "`403 kyc_required` (KYC level ≥ 1) → "
         "`403 forbidden` (more than 10 wrong step-up codes today block money out until the next password "
         "login) → `404 not_found` (merchant) → `409 already_paid` → `422 currency_not_accepted` → "
         "`422 insufficient_funds` (no balance in that currency counts as zero) → `422 limit_exceeded` "
@@ -53,6 +54,7 @@ _NOTICE = "A debit above 5,000 CNY equivalent is notified by email and SMS."
     status=201,
     idempotency="required",
     errors=(
+        "account_frozen",
         "kyc_required",
         "forbidden",
         "not_found",
@@ -90,7 +92,8 @@ def pay(call: Call) -> Reply:
         "It does not count towards the KYC sending limit, but it does spend the day's step-up budget. "
         "The wallet is debited first, then the payout is sent: a payout the bank declines is returned "
         "to the wallet by a new transaction and answered `402 card_declined`.\n\n"
-        "**Check order** after the key lookup and validation: `403 kyc_required` (KYC level ≥ 1) → "
+        "**Check order** after the key lookup and validation: `403 account_frozen` (the account is frozen) → "
+        "`403 kyc_required` (KYC level ≥ 1) → "
         "`403 forbidden` (more than 10 wrong step-up codes today block money out until the next password "
         "login) → `404 not_found` (card) → `422 card_holder_mismatch` → `422 insufficient_funds` → "
         "step-up.\n\n" + _STEP_UP + _IDEMPOTENT + _NOTICE
@@ -102,6 +105,7 @@ def pay(call: Call) -> Reply:
     status=201,
     idempotency="required",
     errors=(
+        "account_frozen",
         "kyc_required",
         "forbidden",
         "not_found",
@@ -136,7 +140,8 @@ def withdraw(call: Call) -> Reply:
         "both amounts, as recorded); the credit shares its `transaction_id`, and the history shows "
         "both.\n\n"
         "`from_currency` = `to_currency` is `400 validation_error`. **Check order** after the key lookup "
-        "and validation: `403 kyc_required` (KYC level ≥ 1) → `422 amount_too_small` (`to_amount` < 1) → "
+        "and validation: `403 account_frozen` (the account is frozen) → `403 kyc_required` (KYC level ≥ 1) → "
+        "`422 amount_too_small` (`to_amount` < 1) → "
         "`422 insufficient_funds`. The money stays the user's: a conversion counts towards neither the "
         "KYC sending limit nor the step-up budget, and needs no `authorization`.\n\n"
         "**Idempotency:** `Idempotency-Key` is required; the same key and body within 24 h replays the "
@@ -148,7 +153,7 @@ def withdraw(call: Call) -> Reply:
     response="Transaction",
     status=201,
     idempotency="required",
-    errors=("kyc_required", "amount_too_small", "insufficient_funds", *_KEY_ERRORS_UNMARKED),
+    errors=("account_frozen", "kyc_required", "amount_too_small", "insufficient_funds", *_KEY_ERRORS_UNMARKED),
     key_marker=False,
     examples={201: "CONVERSION_EXAMPLE"},
 )

@@ -7,6 +7,7 @@ from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.services.wallet import transfers
 
 _MONEY_ERRORS = (
+    "account_frozen",
     "kyc_required",
     "forbidden",
     "phone_not_verified",
@@ -38,7 +39,8 @@ _NOT_PENDING = (
     description=(
         "Who a phone (E.164; without `+`, read as +86) or an email belongs to, before sending: "
         "`{user_id, masked_name, display_name}`, the real name masked (张三 → `*三`; null before KYC). "
-        "Only verified contacts of active users are found; anything else is `404 recipient_not_found`. "
+        "Only verified contacts of open accounts are found (a frozen account still receives); anything "
+        "else, a closed account included, is `404 recipient_not_found`. "
         "Needs KYC level ≥ 1 (`403 kyc_required`). At most 30 lookups per user per day (Asia/Shanghai), "
         "shared with transfers addressed by phone or email; past it `429 rate_limited`."
     ),
@@ -67,7 +69,8 @@ def lookup_recipient(call: Call) -> dict:
         "or email counts toward the 30-a-day cap of `/recipients/lookup`: `429 rate_limited`). "
         "The `note` is shown to both sides. Answers `201 {transfer}` completed, or `202 {transfer}` with "
         "`status: requires_confirmation`, `expires_at` and `attempts_left` when a step-up is due.\n\n"
-        "**Check order** after the key lookup and validation: `403 kyc_required` (KYC level ≥ 1) → "
+        "**Check order** after the key lookup and validation: `403 account_frozen` (the account is "
+        "frozen) → `403 kyc_required` (KYC level ≥ 1) → "
         "`403 forbidden` (more than 10 wrong step-up codes today block money out until the next "
         "password login) → `403 phone_not_verified` → `429 rate_limited` (a recipient by phone or email, "
         "past the daily lookup cap) → `404 recipient_not_found` → `422 self_transfer` → "
@@ -110,6 +113,7 @@ def send_transfer(call: Call) -> Reply:
     response="Transfer",
     idempotency="required",
     errors=(
+        "account_frozen",
         "not_found",
         "kyc_required",
         "forbidden",
@@ -129,7 +133,8 @@ def send_transfer(call: Call) -> Reply:
         "`details.attempts_left`, and the 5th wrong one cancels the transfer. Wrong codes count as "
         "step-up failures: more than 10 in a day block money out until the next password login "
         "(`403 forbidden`). " + _NOT_PENDING + "\n\n"
-        "**Check order** after the key lookup and validation: `404 not_found` → "
+        "**Check order** after the key lookup and validation: `403 account_frozen` (the account is "
+        "frozen; freezing also canceled the transfer) → `404 not_found` → "
         "`409 transfer_not_pending` → `422 invalid_code` → then, as the money moves, balance, limits and "
         "the payee are checked again: `403 kyc_required` → `403 forbidden` → `409 recipient_unavailable` "
         "(the payee's account was closed since; the transfer is canceled) → `422 insufficient_funds` → "

@@ -41,14 +41,15 @@ def read_wallet(call: Call) -> dict:
     response="Card",
     status=201,
     idempotency="optional",
-    errors=("funding_source_exists", "invalid_password", "rate_limited"),
+    errors=("account_frozen", "funding_source_exists", "invalid_password", "rate_limited"),
     description=(
         "Adds a bank card after re-authentication with the account `password` (wrong: "
         "`422 invalid_password`; the 5th wrong one in a session revokes that session). The number is "
         "Luhn-checked (`400 validation_error`, `field: card_number`) and never stored, logged or "
         "returned: only its last 4 digits are kept. The same card again is `409 funding_source_exists`. "
         "Withdrawals go only to a card whose `holder_name` is the verified real name. A security "
-        "notice goes to the verified email and phone. `Idempotency-Key` is optional and honoured."
+        "notice goes to the verified email and phone. `Idempotency-Key` is optional and honoured. While the "
+        "account is frozen: `403 account_frozen`, right after validation."
     ),
 )
 def add_card(call: Call) -> Reply:

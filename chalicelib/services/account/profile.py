@@ -10,19 +10,28 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services.account.summary import closing_blockers, kyc_summary
-from chalicelib.services.identity import notices, reauth, sessions
+from chalicelib.services.identity import notices, protection, reauth, sessions
 from chalicelib.services.identity.password_age import change_recommended, schedule_review
 from chalicelib.services.identity.password_policy import check_password
 from chalicelib.services.identity.passwords import hash_password
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.security_events import record_security_event
 from chalicelib.store.users import User, email_claim, phone_claim, release_claim
 
 
 def active_account(user: User | None) -> User:
-    """The caller's account (read with the session check), while it is active; else 401."""
-    if user is None or user.status != "active":
+    """The caller's account (read with the session check), unless closed (401). A frozen account
+    is still one: it signs in, reads, receives (contract v1.2, section 11)."""
+    if user is None or user.status == "closed":
         raise OkpayError("unauthorized")
     return user
+
+
+def unfrozen_account(user: User | None) -> User:
+    """The caller's account for a security change (contacts, MFA): `403 account_frozen` while frozen."""
+    account = active_account(user)
+    protection.refuse_if_frozen(account)
+    return account
 
 
 def profile(user: User, now: datetime) -> dict:
@@ -41,8 +50,18 @@ def profile(user: User, now: datetime) -> dict:
         else None,
         "password_change_recommended": change_recommended(user, now),
         "role": user.role,
+        "status": "frozen" if protection.is_frozen(user) else "active",
+        **freeze_view(user),
         "created_at": clock.isoformat(clock.from_stamp(user.created_at)),
     }
+
+
+def freeze_view(user: User) -> dict:
+    """`{"freeze": {reason, at, by}}` while the account is frozen, else nothing (the field is left out)."""
+    if not protection.is_frozen(user):
+        return {}
+    at = clock.isoformat(clock.from_stamp(user.frozen_at)) if user.frozen_at else None
+    return {"freeze": {"reason": user.freeze_reason, "at": at, "by": user.frozen_by or "agent"}}
 
 
 def update_profile(user: User, *, display_name: str | None, locale: str | None) -> User:
@@ -52,7 +71,7 @@ def update_profile(user: User, *, display_name: str | None, locale: str | None) 
     if locale is not None:
         actions.append(User.locale.set(locale))
     if actions:
-        user.update(actions=actions, condition=User.status == "active")
+        user.update(actions=actions, condition=protection.still_open())
     if locale is not None:
         sessions.update_locale(user.user_id, locale)
     return user
@@ -74,10 +93,14 @@ def change_password(user: User, current_password: str, new_password: str, *, ses
     logger.info(
         "password changed", extra={"event": "password_changed", "user_id": user.user_id, "sessions_revoked": revoked}
     )
+    record_security_event(user.user_id, "password_changed", clock.stamp(now))
     notices.notify_security_event(user, "password_changed", now)
 
 
 def close_account(user: User, password: str, now: datetime, *, session_id: str) -> None:
+    # A frozen account is under review (its security ticket is open): it is not closed, and its
+    # contacts not released, until the freeze is lifted.
+    protection.refuse_if_frozen(user)
     reauth.confirm_password(user, password, now, session_id=session_id)
     if closing_blockers(user.user_id):
         raise OkpayError("account_not_empty")
@@ -86,7 +109,9 @@ def close_account(user: User, password: str, now: datetime, *, session_id: str) 
             actions=[User.status.set("closed"), User.closed_at.set(clock.stamp(now))], condition=User.status == "active"
         )
     except UpdateError as error:
-        if condition_failed(error):  # closed meanwhile by another request: this session is over too
+        if condition_failed(error):  # closed (or frozen) meanwhile by another request
+            user.refresh(consistent_read=True)
+            protection.refuse_if_frozen(user)
             raise OkpayError("unauthorized") from None
         raise
     notices.notify_security_event(user, "account_closed", now)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chalicelib.services.kyc.cases import status_of
 from chalicelib.services.wallet.ledger import user_account
-from chalicelib.store.disputes import OPEN_STATUSES, Dispute
+from chalicelib.store.disputes import UNSETTLED_STATUSES, Dispute
 from chalicelib.store.kyc import get_case
 from chalicelib.store.wallet import Balance
 
@@ -31,6 +31,6 @@ def closing_blockers(user_id: str) -> list[str]:
         for item in Balance.query(user_account(user_id), consistent_read=True)
         if int(item.available or 0) != 0
     ]
-    open_disputes = Dispute.by_user.query(user_id, filter_condition=Dispute.status.is_in(*OPEN_STATUSES))
+    open_disputes = Dispute.by_user.query(user_id, filter_condition=Dispute.status.is_in(*UNSETTLED_STATUSES))
     blockers += [f"dispute:{dispute.dispute_id}" for dispute in open_disputes]
     return blockers

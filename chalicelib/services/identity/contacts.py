@@ -18,10 +18,11 @@ from chalicelib.errors import OkpayError
 from chalicelib.services.common import rate_limits
 from chalicelib.services.common.emails import normalize_email
 from chalicelib.services.common.phones import normalize_phone
-from chalicelib.services.identity import notices, one_time_codes, reauth
+from chalicelib.services.identity import notices, one_time_codes, protection, reauth
 from chalicelib.store.base import shared_connection
 from chalicelib.store.codes import Code
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.security_events import record_security_event
 from chalicelib.store.users import Claim, User, email_claim, find_claim_owner, phone_claim
 
 CODE_LIFETIME = timedelta(minutes=30)
@@ -81,6 +82,9 @@ def verify(user: User, channel: str, code: str, now: datetime) -> User:
         raise OkpayError("invalid_code", details={"attempts_left": 0})
     previous = user.email if channel == "email" else user.phone
     previous_verified = user.email_verified if channel == "email" else user.phone_verified
+    switching = previous != value  # a change, not the first verification of the registration email
+    if switching:
+        protection.refuse_if_frozen(user)  # contact changes wait for the freeze to be lifted (section 11)
     claim = _claim(channel, value)
     owner = find_claim_owner(claim)
     if owner and owner != user.user_id:
@@ -95,7 +99,8 @@ def verify(user: User, channel: str, code: str, now: datetime) -> User:
                 )
             if previous and previous_verified and previous != value:
                 transaction.delete(Claim(_claim(channel, previous)), condition=Claim.user_id == user.user_id)
-            transaction.update(user, actions=[field.set(value), verified.set(True)], condition=User.status == "active")
+            account = protection.not_frozen() & protection.still_open() if switching else protection.still_open()
+            transaction.update(user, actions=[field.set(value), verified.set(True)], condition=account)
             transaction.delete(record, condition=Code.code_hash == record.code_hash)
     except TransactWriteError as error:
         if not condition_failed(error):
@@ -103,15 +108,19 @@ def verify(user: User, channel: str, code: str, now: datetime) -> User:
         reasons = [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
         if owner is None and reasons and reasons[0] == "ConditionalCheckFailed":
             raise OkpayError(f"{channel}_in_use") from None
+        if switching:
+            user.refresh(consistent_read=True)
+            protection.refuse_if_frozen(user)  # frozen since it was read
         raise OkpayError("invalid_code", details={"attempts_left": 0}) from None
     logger.info("contact verified", extra={"user_id": user.user_id, "event": f"{channel}_verified"})
     user.refresh(consistent_read=True)
-    if previous != value:  # a change, not the first verification of the registration email
+    if switching:
         if previous and previous_verified:
             # The replaced contact hears about it too, once (the other contact gets the notice below).
             old = {"email": previous} if channel == "email" else {"phone": previous}
             only = ("email",) if channel == "email" else ("sms",)
             notices.notify_security_event(user, "contact_changed", now, channel=channel, channels=only, **old)
+        record_security_event(user.user_id, "contact_changed", clock.stamp(now), detail=channel)
         notices.notify_security_event(user, "contact_changed", now, channel=channel)
     return user
 

@@ -23,6 +23,7 @@ from chalicelib.services.identity.login_ids import parse_login
 from chalicelib.services.identity.passwords import hash_password, needs_rehash, verify_password
 from chalicelib.store.codes import Code
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.security_events import record_security_event
 from chalicelib.store.users import User, claim_once, device_claim, get_user
 
 MFA_TOKEN_LIFETIME = timedelta(minutes=10)
@@ -46,6 +47,8 @@ def login(login_text: str, password: str, *, device_id: str, device_name: str | 
     user = login_id.find_user()
     if not verify_password(user.password_hash if user else None, password) or user is None:
         logger.info("login failed", extra={"event": "login_failed", "user_id": user.user_id if user else None})
+        if user is not None:
+            record_security_event(user.user_id, "login_failed", clock.stamp(now), device_name=device_name)
         raise OkpayError("invalid_credentials")
     if needs_rehash(user.password_hash):
         user.update(actions=[User.password_hash.set(hash_password(password))])
@@ -105,6 +108,9 @@ def verify_mfa(mfa_token: str, method: str, code: str, now: datetime) -> session
     record = one_time_codes.reserve_attempt(_mfa_record_id(mfa_token), now)
     if not _second_factor_ok(user, mfa_token, method, code, now):
         logger.info("mfa failed", extra={"event": "mfa_failed", "user_id": user.user_id, "method": method})
+        record_security_event(
+            user.user_id, "mfa_failed", clock.stamp(now), device_name=data.get("device_name") or None, detail=method
+        )
         raise OkpayError("invalid_code", details={"attempts_left": one_time_codes.attempts_left(record)})
     try:  # the token works once, even for two right codes at the same moment
         record.delete(condition=Code.code_id.exists())
@@ -139,9 +145,12 @@ def complete_login(
     pair = sessions.start_session(
         user, device_id=device_id, device_name=device_name, now=now, second_factor=second_factor
     )
+    shown = device_name or device_id[:32]
+    record_security_event(user.user_id, "login", clock.stamp(now), device_name=shown)
     if claim_once(device_claim(user.user_id, device_id), user.user_id, clock.stamp(now)):
         # A device not seen before on this account: tell both contacts.
-        notices.notify_security_event(user, "new_device", now, device=device_name or device_id[:32])
+        record_security_event(user.user_id, "new_device", clock.stamp(now), device_name=shown)
+        notices.notify_security_event(user, "new_device", now, device=shown)
     logger.info("login succeeded", extra={"event": "login", "user_id": user.user_id, "session_id": pair.session_id})
     return pair
 
@@ -165,7 +174,7 @@ def _challenge(mfa_token: str, now: datetime) -> tuple[Code, User]:
     except Code.DoesNotExist:
         raise OkpayError("invalid_code", details={"attempts_left": 0}) from None
     user = get_user(record.user_id) if record.user_id else None
-    if clock.from_stamp(record.expires_at) <= now or user is None or user.status != "active":
+    if clock.from_stamp(record.expires_at) <= now or user is None or user.status == "closed":
         raise OkpayError("invalid_code", details={"attempts_left": 0})
     return record, user
 

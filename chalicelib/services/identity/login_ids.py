@@ -19,7 +19,8 @@ class LoginId:
     key: str  # E.164, lower-case email, or the trimmed, lower-cased text when it is neither
 
     def find_user(self) -> User | None:
-        """The active account this identifies; email logins need a verified (claimed) email.
+        """The open account this identifies (a frozen one still signs in, section 11); email logins
+        need a verified (claimed) email.
 
         Makes the same two reads (claim, user) whether or not an account exists, so an unknown
         login costs what a known one does (login answers both alike, in about the same time).
@@ -32,7 +33,7 @@ class LoginId:
             claim = f"none#{self.key}"
         owner = find_claim_owner(claim)
         user = get_user(owner or _NO_USER)
-        return user if owner and user and user.status == "active" else None
+        return user if owner and user and user.status != "closed" else None
 
 
 def parse_login(raw: str) -> LoginId:

@@ -10,11 +10,13 @@ from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
 
+from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.i18n.phrases import MFA_DETAILS, phrase
 from chalicelib.services.identity import notices, reauth, totp
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.security_events import record_security_event
 from chalicelib.store.users import User
 
 
@@ -110,4 +112,5 @@ def settings_of(user: User) -> dict:
 
 def _changed(user: User, change: str, now: datetime) -> None:
     logger.info("mfa changed", extra={"event": f"mfa_{change}", "user_id": user.user_id})
+    record_security_event(user.user_id, "mfa_changed", clock.stamp(now), detail=change)
     notices.notify_security_event(user, "mfa_changed", now, detail=phrase(MFA_DETAILS, change, user.locale))

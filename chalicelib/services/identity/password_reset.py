@@ -19,6 +19,7 @@ from chalicelib.services.identity.login_ids import parse_login
 from chalicelib.services.identity.password_age import schedule_review
 from chalicelib.services.identity.password_policy import check_password
 from chalicelib.services.identity.passwords import hash_password
+from chalicelib.store.security_events import record_security_event
 from chalicelib.store.users import User
 
 CODE_LIFETIME = timedelta(minutes=15)
@@ -105,6 +106,7 @@ def reset(
     logger.info(
         "password reset", extra={"event": "password_reset", "user_id": user.user_id, "sessions_revoked": revoked}
     )
+    record_security_event(user.user_id, "password_reset", clock.stamp(now))
     notices.notify_security_event(user, "password_reset", now)
 
 

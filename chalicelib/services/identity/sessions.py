@@ -29,10 +29,11 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters import clock
+from chalicelib.adapters import clock, pusher
 from chalicelib.adapters.keys import derived_key
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
+from chalicelib.store import connections
 from chalicelib.store.base import shared_connection
 from chalicelib.store.batch import batch_get
 from chalicelib.store.conditions import condition_failed
@@ -152,6 +153,14 @@ def authenticate(authorization: str | None, now: datetime) -> Principal:
     )
 
 
+def live_session(session_id: str, user_id: str, now: datetime) -> Session | None:
+    """The session if it is still live (as `authenticate` checks it: one consistent BatchGetItem),
+    else None. For callers that hold a session id rather than a token (a live-chat WebSocket)."""
+    found = batch_get([(Session, (session_id,)), (User, (user_id,))])
+    session, user = found[(Session, (session_id,))], found[(User, (user_id,))]
+    return session if session is not None and _is_live(session, user, now) else None
+
+
 def _is_live(session: Session, user: User | None, now: datetime) -> bool:
     """Not revoked (one by one, or all at once by the user's generation) and not idle too long."""
     return (
@@ -262,6 +271,7 @@ def revoke(session_id: str, user_id: str, *, reason: str) -> bool:
         "session revoked",
         extra={"event": "session_revoked", "user_id": user_id, "session_id": session_id, "reason": reason},
     )
+    _close_websockets(session_id=session_id)
     return True
 
 
@@ -303,6 +313,20 @@ def revoke_all(
     survives. Then the sessions the index lists are marked revoked; returns how many were.
     """
     _bump_generation(user_id, except_session, user_actions or [])
+    return mark_revoked(user_id, reason=reason, except_session=except_session)
+
+
+def revoke_all_action() -> Any:
+    """The update action on the user item that revokes every session of the user at once (their
+    generation moves on), for a change that writes the user item in a transaction of its own and
+    must revoke in that same write (an agent's freeze); then `mark_revoked`."""
+    return User.session_generation.add(1)
+
+
+def mark_revoked(user_id: str, *, reason: str, except_session: str | None = None) -> int:
+    """After the generation moved on: mark revoked the sessions the index lists (for the devices
+    list and the record; they are refused already); returns how many were."""
+    _close_websockets(user_id=user_id, keep_session=except_session)
     revoked = 0
     for session in _listed_sessions(user_id):
         if session.session_id != except_session and revoke(session.session_id, user_id, reason=reason):
@@ -312,6 +336,24 @@ def revoke_all(
         extra={"event": "sessions_revoked", "user_id": user_id, "reason": reason, "kept": except_session},
     )
     return revoked
+
+
+def _close_websockets(
+    *, session_id: str | None = None, user_id: str | None = None, keep_session: str | None = None
+) -> None:
+    """A revoked session's live-chat WebSockets close with it (contract, section 12): those of
+    `session_id`, or every one of `user_id`'s but `keep_session`'s. Best effort: the revocation
+    stands either way, and a socket the index did not list yet is closed at its next frame, which
+    checks the session (chalicelib/services/support/chat_sockets.py)."""
+    try:
+        if session_id is not None:
+            doomed = connections.connection_ids_of_session(session_id)
+        else:
+            doomed = [c.connection_id for c in connections.connections_of_user(user_id) if c.session_id != keep_session]
+        for connection_id in doomed:
+            pusher.close(connection_id)
+    except Exception:
+        logger.warning("websockets of a revoked session not closed", extra={"user_id": user_id}, exc_info=True)
 
 
 def _bump_generation(user_id: str, keep: str | None, user_actions: list[Any]) -> None:

@@ -222,6 +222,31 @@ def review_queue_item(case: KycRecord) -> dict:
     }
 
 
+def case_for_agent(user_id: str) -> dict:
+    """GET /admin/kyc/{user_id}: the case as the review queue shows it (the ID number's last four only,
+    5-minute document links), with why it stands where it does and every decision, oldest first."""
+    case = get_case(user_id) if user_id.startswith("usr_") else None
+    if case is None:
+        raise OkpayError("not_found")
+    view = review_queue_item(case)
+    view["reason"] = case.reason
+    view["required_documents"] = list(case.required_documents or [])
+    view["reviewed_at"] = clock.isoformat(clock.from_stamp(case.reviewed_at)) if case.reviewed_at else None
+    decisions = KycRecord.query(user_id, KycRecord.record.startswith("decision#"), consistent_read=True)
+    view["decisions"] = [_decision_view(entry) for entry in decisions]
+    return view
+
+
+def _decision_view(entry: KycRecord) -> dict:
+    return {
+        "decision": entry.decision,
+        "level": int(entry.level) if entry.decision == "approve" and entry.level else None,
+        "reason": entry.reason,
+        "agent_id": entry.agent_id,
+        "decided_at": clock.isoformat(clock.from_stamp(entry.created_at)),
+    }
+
+
 def _check_document(submission: Submission, today: date) -> tuple[date, str]:
     if submission.id_type == "cn_resident_id":
         number, birth = identity_numbers.check_resident_id(submission.id_number, today)

@@ -7,7 +7,10 @@ that really arrived (HeadObject).
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from functools import lru_cache
+from urllib.parse import urlsplit
 
 from chalicelib.adapters import aws, clock
 from chalicelib.adapters.config import get_settings
@@ -77,3 +80,16 @@ def download_link(user_id: str, document_id: str) -> dict:
         "download_url": url,
         "expires_in": DOWNLOAD_EXPIRES,
     }
+
+
+def download_origin() -> str:
+    """The scheme and host agents' download links point at (the support console's image policy)."""
+    settings = get_settings()
+    return _signed_origin(settings.kyc_bucket, settings.region, os.environ.get("AWS_ENDPOINT_URL", ""))
+
+
+@lru_cache(maxsize=4)
+def _signed_origin(bucket: str, region: str, endpoint: str) -> str:
+    url = aws.client("s3").generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "kyc/"}, ExpiresIn=1)
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -26,7 +26,7 @@ def tell_user(user: User | str | None, event: str, case_id: str, **params: Any) 
     """Email (or text) `user` about `event` on `case_id`; False when nothing could be sent."""
     if isinstance(user, str):
         user = get_user(user)
-    if user is None or user.status != "active":
+    if user is None or user.status == "closed":  # a frozen account still hears about its cases
         return False
     locale = user.locale or DEFAULT_LOCALE
     kind = event.split("_", 1)[0]  # "dispute" | "ticket"

@@ -7,6 +7,12 @@ under review, the original transaction's `refunded` grows on the condition that 
 the debit, the claim on the transaction is released and the audit event and the Idempotency-Key's
 answer are written. A second resolve, even a concurrent one, fails that condition and answers
 `409 dispute_closed`, so the refund is applied exactly once.
+
+Four eyes (contract v1.2, section 9): a refund above 5,000 CNY equivalent (the refund amount at the
+current rates, rounded up, as the KYC limits count) moves no money when it is asked for: the
+dispute goes to `awaiting_approval` (202) with the amount and note kept, and the refund is posted,
+by the same ledger transaction with the condition that the dispute is still `awaiting_approval`,
+only when a second agent approves it. The agent who asked, and the dispute's own user, cannot.
 """
 
 from __future__ import annotations
@@ -29,14 +35,17 @@ from chalicelib.services.support.case_threads import events_view, message_view, 
 from chalicelib.services.support.disputes import dispute_view, require_open, thread_of
 from chalicelib.services.support.queue_pages import merge_page, pending_statuses
 from chalicelib.services.wallet import ledger
+from chalicelib.services.wallet.catalog import current_rates
 from chalicelib.services.wallet.ledger import Leg, Posting, user_account
+from chalicelib.services.wallet.money_out import cny_equivalent
 from chalicelib.store.audit import audit_event
-from chalicelib.store.disputes import OPEN_STATUSES, Dispute, dispute_claim, get_dispute
+from chalicelib.store.disputes import AWAITING_APPROVAL, OPEN_STATUSES, Dispute, dispute_claim, get_dispute
 from chalicelib.store.messages import thread_messages
 from chalicelib.store.users import Claim, get_user
 from chalicelib.store.wallet import TransactionRecord
 
 MAX_EXTENSION = timedelta(days=90)  # Regulation E's longest investigation, counted from filing
+APPROVAL_ABOVE_CNY = 5_000_00  # a refund above this (CNY minor units, equivalent) needs a second agent
 
 
 def agent_dispute(dispute_id: str) -> Dispute:
@@ -218,16 +227,101 @@ def resolve(
                 field="refund_amount",
                 details={"refundable": {"amount": int(dispute.amount), "currency": dispute.currency}},
             )
+        if needs_approval(amount, dispute.currency):
+            view = _ask_approval(actor_id, dispute, amount, note, now)
+            logger.info(
+                "dispute refund awaiting approval",
+                extra={"dispute_id": dispute_id, "event": "dispute_refund_requested", "agent_id": actor_id},
+            )
+            return view
         view = _refund(actor_id, dispute, amount, note, now)
-        case_notices.tell_user(
-            dispute.user_id, "dispute_refunded", dispute_id, amount=format_amount(amount, dispute.currency), note=note
-        )
+        _tell_refunded(dispute, amount, note)
     else:
         view = _reject(actor_id, dispute, note, now)
         case_notices.tell_user(
             dispute.user_id, "dispute_rejected", dispute_id, note=note, support=get_settings().support_phone
         )
     logger.info("dispute resolved", extra={"dispute_id": dispute_id, "outcome": outcome, "event": "dispute_resolved"})
+    return view
+
+
+def needs_approval(amount: int, currency: str) -> bool:
+    """Whether a refund of `amount` is above the four-eyes threshold, in CNY at the current rates."""
+    if currency == "CNY":
+        return amount > APPROVAL_ABOVE_CNY
+    rates = current_rates()
+    if rates is None:  # no rates published: cannot tell, so do not move money yet
+        raise OkpayError("try_again", retry_after=60)
+    return cny_equivalent(amount, currency, rates.rates) > APPROVAL_ABOVE_CNY
+
+
+def _tell_refunded(dispute: Dispute, amount: int, note: str) -> None:
+    case_notices.tell_user(
+        dispute.user_id,
+        "dispute_refunded",
+        dispute.dispute_id,
+        amount=format_amount(amount, dispute.currency),
+        note=note,
+    )
+
+
+def _ask_approval(actor_id: str, dispute: Dispute, amount: int, note: str, now: datetime) -> dict[str, Any]:
+    """Keep the refund for a second agent: `awaiting_approval`, no money moved, the SLA clock stopped
+    (an agent has decided). The 202 is stored under the Idempotency-Key with the change."""
+    stamp = clock.stamp(now)
+    dispute.status, dispute.updated_at, dispute.sla_due = AWAITING_APPROVAL, stamp, None
+    dispute.approval_amount, dispute.approval_note = amount, note
+    dispute.approval_requested_by, dispute.approval_requested_at = actor_id, stamp
+    view = dispute_view(dispute, for_agent=True)
+    try:
+        with unit_of_work(now) as transaction:
+            transaction.update(
+                Dispute(dispute.dispute_id),
+                actions=[
+                    Dispute.status.set(AWAITING_APPROVAL),
+                    Dispute.approval_amount.set(amount),
+                    Dispute.approval_note.set(note),
+                    Dispute.approval_requested_by.set(actor_id),
+                    Dispute.approval_requested_at.set(stamp),
+                    Dispute.updated_at.set(stamp),
+                    Dispute.sla_due.remove(),
+                ],
+                condition=Dispute.status.is_in(*OPEN_STATUSES),
+            )
+            transaction.save(
+                audit_event(
+                    thread_of(dispute.dispute_id),
+                    actor_id,
+                    "approval_requested",
+                    stamp,
+                    {"amount": amount, "currency": dispute.currency, "note": note},
+                )
+            )
+            transaction.answer(202, view)
+    except TransactWriteError:
+        require_open(agent_dispute(dispute.dispute_id))
+        raise
+    return view
+
+
+def approve(actor_id: str, dispute_id: str, now: datetime) -> dict[str, Any]:
+    """A second agent approves a refund awaiting approval: it is posted exactly once.
+
+    Checks: 404 → 403 own_case (the dispute's own user, or the agent who asked for the refund) →
+    409 dispute_not_awaiting_approval (never asked, already approved, withdrawn meanwhile)."""
+    dispute = dispute_to_work(actor_id, dispute_id)
+    if dispute.approval_requested_by == actor_id:
+        raise OkpayError("own_case")
+    if dispute.status != AWAITING_APPROVAL:
+        raise OkpayError("dispute_not_awaiting_approval", details={"status": dispute.status})
+    amount, note = int(dispute.approval_amount), dispute.approval_note or ""
+    requested_by = dispute.approval_requested_by or ""
+    view = _refund(requested_by, dispute, amount, note, now, approver=actor_id)
+    _tell_refunded(dispute, amount, note)
+    logger.info(
+        "dispute refund approved",
+        extra={"dispute_id": dispute_id, "event": "dispute_refund_approved", "agent_id": actor_id},
+    )
     return view
 
 
@@ -268,7 +362,11 @@ def _reject(actor_id: str, dispute: Dispute, note: str, now: datetime) -> dict[s
     return view
 
 
-def _refund(actor_id: str, dispute: Dispute, amount: int, note: str, now: datetime) -> dict[str, Any]:
+def _refund(
+    actor_id: str, dispute: Dispute, amount: int, note: str, now: datetime, *, approver: str | None = None
+) -> dict[str, Any]:
+    """Post the refund and close the dispute as `refunded`, in one transaction. `actor_id` decided it;
+    with `approver`, it was awaiting that second agent's approval and must still be."""
     user = get_user(dispute.user_id)
     locale = (user.locale if user else None) or "en"
     text = phrase(ENTRY_TEXTS, "dispute_refund", locale, dispute_id=dispute.dispute_id)
@@ -283,9 +381,16 @@ def _refund(actor_id: str, dispute: Dispute, amount: int, note: str, now: dateti
     )
     stamp = clock.stamp(now)
     debit = int(dispute.debited)
+    from_statuses = (AWAITING_APPROVAL,) if approver else OPEN_STATUSES
+    approval = [Dispute.approved_by.set(approver), Dispute.approved_at.set(stamp)] if approver else []
+    refunded_detail: dict[str, Any] = {"amount": amount, "currency": dispute.currency, "note": note}
+    if approver:
+        refunded_detail["requested_by"] = actor_id
 
     def closed_view(posted: ledger.Posted) -> dict[str, Any]:
         dispute.refund_amount, dispute.refund_transaction_id = amount, posted.transaction_id
+        if approver:
+            dispute.approved_by, dispute.approved_at = approver, stamp
         return _closed_view(dispute, "refunded", actor_id, note, stamp)
 
     def finish(transaction: Work, posted: ledger.Posted) -> None:
@@ -295,8 +400,9 @@ def _refund(actor_id: str, dispute: Dispute, amount: int, note: str, now: dateti
                 *_closing_actions("refunded", actor_id, note, stamp),
                 Dispute.refund_amount.set(amount),
                 Dispute.refund_transaction_id.set(posted.transaction_id),
+                *approval,
             ],
-            condition=Dispute.status.is_in(*OPEN_STATUSES),
+            condition=Dispute.status.is_in(*from_statuses),
         )
         transaction.update(
             TransactionRecord(dispute.transaction_id),
@@ -307,18 +413,19 @@ def _refund(actor_id: str, dispute: Dispute, amount: int, note: str, now: dateti
         transaction.save(
             audit_event(
                 thread_of(dispute.dispute_id),
-                actor_id,
+                approver or actor_id,
                 "refunded",
                 stamp,
-                {"amount": amount, "currency": dispute.currency, "transaction_id": posted.transaction_id, "note": note},
+                {**refunded_detail, "transaction_id": posted.transaction_id},
             )
         )
         transaction.answer(200, closed_view(posted))
 
     def recheck() -> None:
         fresh = agent_dispute(dispute.dispute_id)
-        if fresh.status not in OPEN_STATUSES:
-            raise OkpayError("dispute_closed", details={"status": fresh.status})
+        if fresh.status not in from_statuses:
+            code = "dispute_not_awaiting_approval" if approver else "dispute_closed"
+            raise OkpayError(code, details={"status": fresh.status})
         # The original's refunds moved by other means (a returned withdrawal): say so, not 503.
         refunded = int(TransactionRecord.get(dispute.transaction_id, consistent_read=True).refunded or 0)
         if refunded + amount > debit:

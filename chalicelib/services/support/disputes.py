@@ -29,7 +29,7 @@ from chalicelib.services.support.case_threads import instant, message_view, new_
 from chalicelib.services.wallet.ledger import user_account
 from chalicelib.store.audit import audit_event
 from chalicelib.store.batch import batch_get
-from chalicelib.store.disputes import OPEN_STATUSES, Dispute, dispute_claim, get_dispute
+from chalicelib.store.disputes import OPEN_STATUSES, UNSETTLED_STATUSES, Dispute, dispute_claim, get_dispute
 from chalicelib.store.messages import Message, thread_messages
 from chalicelib.store.users import Claim
 from chalicelib.store.wallet import TransactionRecord
@@ -66,6 +66,15 @@ def dispute_view(dispute: Dispute, *, for_agent: bool = False) -> dict[str, Any]
     if dispute.outcome_note is not None:
         view["resolution_note"] = dispute.outcome_note
     if for_agent:
+        if dispute.approval_requested_by is not None:
+            view["approval"] = {
+                "refund_amount": int(dispute.approval_amount),
+                "note": dispute.approval_note,
+                "requested_by": dispute.approval_requested_by,
+                "requested_at": instant(dispute.approval_requested_at),
+                "approved_by": dispute.approved_by,
+                "approved_at": instant(dispute.approved_at),
+            }
         view["user_id"] = dispute.user_id
         view["transaction_type"] = dispute.transaction_type
         view["agent_replied_at"] = instant(dispute.agent_replied_at)
@@ -218,15 +227,17 @@ def list_disputes(user_id: str, limit: int, start: dict | None) -> tuple[list[di
     return items, results.last_evaluated_key
 
 
-def require_open(dispute: Dispute) -> None:
-    if dispute.status not in OPEN_STATUSES:
+def require_open(dispute: Dispute, statuses: tuple[str, ...] = OPEN_STATUSES) -> None:
+    """409 dispute_closed unless the dispute is in `statuses` (default: what agents work on; a refund
+    awaiting approval is decided, so only the user may still write or withdraw)."""
+    if dispute.status not in statuses:
         raise OkpayError("dispute_closed", details={"status": dispute.status})
 
 
 def add_user_message(user_id: str, dispute_id: str, body: str, now: datetime) -> dict[str, Any]:
     rate_limits.hit(f"case_messages#{user_id}", limit=MESSAGES_PER_HOUR, window=timedelta(hours=1), now=now)
     dispute = own_dispute(user_id, dispute_id)
-    require_open(dispute)
+    require_open(dispute, UNSETTLED_STATUSES)
     message = new_message(thread_of(dispute_id), user_id, "user", body, now)
     view = message_view(message)
     try:
@@ -235,30 +246,30 @@ def add_user_message(user_id: str, dispute_id: str, body: str, now: datetime) ->
             transaction.update(
                 Dispute(dispute_id),
                 actions=[Dispute.updated_at.set(clock.stamp(now))],
-                condition=Dispute.status.is_in(*OPEN_STATUSES),
+                condition=Dispute.status.is_in(*UNSETTLED_STATUSES),
             )
             transaction.answer(201, view)
     except TransactWriteError:
-        require_open(own_dispute(user_id, dispute_id))
+        require_open(own_dispute(user_id, dispute_id), UNSETTLED_STATUSES)
         raise
     return view
 
 
 def withdraw(user_id: str, dispute_id: str, now: datetime) -> dict[str, Any]:
     dispute = own_dispute(user_id, dispute_id)
-    require_open(dispute)
+    require_open(dispute, UNSETTLED_STATUSES)  # withdrawing a refund awaiting approval cancels it
     stamp = clock.stamp(now)
     try:
         with unit_of_work(now) as transaction:
             transaction.update(
                 Dispute(dispute_id),
                 actions=[Dispute.status.set("withdrawn"), Dispute.updated_at.set(stamp), Dispute.sla_due.remove()],
-                condition=Dispute.status.is_in(*OPEN_STATUSES),
+                condition=Dispute.status.is_in(*UNSETTLED_STATUSES),
             )
             transaction.delete(Claim(dispute_claim(dispute.transaction_id)))
             transaction.save(audit_event(thread_of(dispute_id), user_id, "withdrawn", stamp))
     except TransactWriteError:
-        require_open(own_dispute(user_id, dispute_id))
+        require_open(own_dispute(user_id, dispute_id), UNSETTLED_STATUSES)
         raise
     dispute.status, dispute.updated_at, dispute.sla_due = "withdrawn", stamp, None
     case_notices.tell_user(user_id, "dispute_withdrawn", dispute_id)

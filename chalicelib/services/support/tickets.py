@@ -52,6 +52,7 @@ def ticket_view(ticket: Ticket, *, for_agent: bool = False) -> dict[str, Any]:
         "subject": ticket.subject,
         "category": ticket.category,
         "status": ticket.status,
+        "source": ticket.source or "app",
         "first_response_due": instant(ticket.first_response_due),
         "escalated": bool(ticket.escalated),
         "created_at": instant(ticket.created_at),
@@ -81,23 +82,10 @@ def open_ticket(
     """A new ticket with its first message; the user is sent an acknowledgement naming it."""
     rate_limits.hit(f"tickets#{user_id}", limit=OPENED_PER_DAY, window=timedelta(days=1), now=now)
     if transaction_id is not None:
-        _require_own_transaction(user_id, transaction_id)
+        require_own_transaction(user_id, transaction_id)
     stamp = clock.stamp(now)
-    due = now + FIRST_RESPONSE_WITHIN
-    ticket = Ticket(
-        f"tkt_{uuid.uuid4().hex}",
-        status="new",
-        user_id=user_id,
-        subject=subject,
-        category=category,
-        transaction_id=transaction_id,
-        first_response_due=clock.stamp(due),
-        sla_due=clock.stamp(sla.reminder_at(now, due)),
-        sla_stage="none",
-        escalated=False,
-        created_at=stamp,
-        updated_at=stamp,
-    )
+    ticket = new_ticket(user_id, subject, category, transaction_id, now, source="app")
+    due = clock.from_stamp(ticket.first_response_due)
     view = ticket_view(ticket)
     detail = {"category": category, **({"transaction_id": transaction_id} if transaction_id else {})}
     try:
@@ -115,7 +103,30 @@ def open_ticket(
     return view
 
 
-def _require_own_transaction(user_id: str, transaction_id: str) -> None:
+def new_ticket(
+    user_id: str, subject: str, category: str, transaction_id: str | None, now: datetime, *, source: str
+) -> Ticket:
+    """A ticket to write (in the caller's transaction): `new`, first response due in 24 hours."""
+    stamp = clock.stamp(now)
+    due = now + FIRST_RESPONSE_WITHIN
+    return Ticket(
+        f"tkt_{uuid.uuid4().hex}",
+        status="new",
+        user_id=user_id,
+        subject=subject,
+        category=category,
+        transaction_id=transaction_id,
+        source=source,
+        first_response_due=clock.stamp(due),
+        sla_due=clock.stamp(sla.reminder_at(now, due)),
+        sla_stage="none",
+        escalated=False,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+
+
+def require_own_transaction(user_id: str, transaction_id: str) -> None:
     """A ticket may name only a transaction the caller is a party to; anything else is 404."""
     header = None
     if transaction_id.startswith("txn_"):

@@ -19,7 +19,7 @@ from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.i18n.phrases import CARD_CHANGES, phrase
 from chalicelib.services.common.names import normalize_name
-from chalicelib.services.identity import notices, reauth
+from chalicelib.services.identity import notices, protection, reauth
 from chalicelib.store.users import User, claim_once, find_claim_owner, release_claim
 from chalicelib.store.wallet import FundingSource
 
@@ -59,6 +59,7 @@ def add_card(
     holder = normalize_name(holder_name)
     if not holder:
         raise OkpayError("validation_error", field="holder_name", reason="missing")
+    protection.refuse_if_frozen(user)  # right after validation (section 11)
     fingerprint = keyed_hash("card", number)
     if find_claim_owner(card_claim(user.user_id, fingerprint)):
         raise OkpayError("funding_source_exists")

@@ -132,3 +132,17 @@ def transaction_detail(user_id: str, transaction_id: str) -> dict[str, Any]:
         if leg["account_id"] != account
     ]
     return {**primary, "entries": entries, "legs": others}
+
+
+def debits_since(user_id: str, since: datetime, *, limit: int = 100) -> list[dict[str, Any]]:
+    """The wallet's debits posted at or after `since`, newest first, at most `limit` (a freeze's
+    security ticket lists them): one strongly consistent Query on the wallet's own partition."""
+    results = LedgerEntry.query(
+        user_account(user_id),
+        LedgerEntry.entry_key >= clock.stamp(since),
+        LedgerEntry.direction == "debit",
+        consistent_read=True,
+        scan_index_forward=False,
+        limit=limit,
+    )
+    return [transaction_item(entry) for entry in results]

@@ -6,10 +6,11 @@ and validation, the same way for all of them:
 
     one read (`load_payer`: payer, KYC case, balances, limit and step-up counters, FX rates, and
     what the route asked for, in ONE BatchGetItem)
-    → 403 kyc_required (and the step-up failures' block) → the route's own checks (403/404/409/422)
+    → 403 account_frozen → 403 kyc_required (and the step-up failures' block) → the route's own checks (403/404/409/422)
     → 422 insufficient_funds → 422 limit_exceeded → step-up (or the transfer's confirmation)
     → ONE TransactWriteItems: the ledger posting, the route's writes, the KYC limit counters, the
-      day's step-up budget and the request's answer under its Idempotency-Key
+      day's step-up budget, the request's answer under its Idempotency-Key, and a condition that
+      the payer's account is still not frozen (a freeze committed after the read refuses it all)
     → the large-debit notice.
 
 When the transaction is refused (a concurrent request changed something), everything is read again
@@ -30,7 +31,7 @@ from chalicelib.errors import OkpayError
 from chalicelib.i18n.phrases import DEBIT_KINDS, phrase
 from chalicelib.services.common.money import BASE_CURRENCY, EXPONENTS, format_amount
 from chalicelib.services.common.unit_of_work import Work
-from chalicelib.services.identity import notices, reauth
+from chalicelib.services.identity import notices, protection, reauth
 from chalicelib.services.wallet import ledger, limits, step_up
 from chalicelib.services.wallet.ledger import BalanceState, Posted, Posting, user_account
 from chalicelib.store.batch import batch_get
@@ -42,6 +43,8 @@ from chalicelib.store.wallet import Balance
 
 # Configuration: a debit above this many CNY minor units (CNY equivalent) sends a notice.
 NOTICE_ABOVE_CNY = 5_000_00
+
+PAYER_NOT_FROZEN = "payer_not_frozen"  # the label of the payer's ConditionCheck in the transaction
 
 Check = Callable[[], None]
 ReadKey = tuple[type, tuple]
@@ -153,6 +156,8 @@ def run(debit: Debit, now: datetime) -> Answer:
 
     def write(work: Work, posted: Posted) -> None:
         debit.write(work, payer, posted)
+        # A freeze landing between the read and this write refuses it; `recheck` then answers 403.
+        work.condition_check(User, debit.payer_id, condition=protection.not_frozen(), label=PAYER_NOT_FROZEN)
         if debit.counts_towards_limit:
             limits.count_in(work, debit.payer_id, payer.level, cny, now)
         if debit.uses_budget:
@@ -172,6 +177,7 @@ def run(debit: Debit, now: datetime) -> Answer:
 
 
 def _run_checks(debit: Debit, payer: Payer, cny: int) -> None:
+    protection.refuse_if_frozen(payer.user)  # right after validation, before kyc_required (section 11)
     if payer.level < 1:
         raise OkpayError("kyc_required")
     if debit.uses_budget and reauth.step_ups_blocked(payer.step_up_failures):
@@ -200,8 +206,8 @@ def load_payer(user_id: str, currency: str, now: datetime, extra: list[ReadKey] 
     ]
     found = batch_get(wanted)
     user = found[(User, (user_id,))]
-    if user is None or user.status != "active":
-        raise OkpayError("unauthorized")
+    if user is None or user.status == "closed":
+        raise OkpayError("unauthorized")  # a frozen payer is refused by the checks: 403 account_frozen
     rates = found[(CatalogItem, (FX_RATES, LATEST))]
     if rates is None:
         raise OkpayError("try_again", retry_after=60)

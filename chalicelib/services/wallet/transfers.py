@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib.adapters import clock, notify
 from chalicelib.adapters.keys import keyed_hash
@@ -28,7 +28,7 @@ from chalicelib.services.common.money import format_amount
 from chalicelib.services.common.names import mask_name
 from chalicelib.services.common.phones import normalize_phone
 from chalicelib.services.common.unit_of_work import Work, unit_of_work
-from chalicelib.services.identity import reauth, totp
+from chalicelib.services.identity import protection, reauth, totp
 from chalicelib.services.kyc.cases import level_of
 from chalicelib.services.wallet import ledger, money_out, step_up
 from chalicelib.services.wallet.ledger import Leg, Posted, Posting
@@ -80,7 +80,7 @@ def lookup(payer_id: str, ref: RecipientRef, now: datetime) -> dict[str, Any]:
     _count_lookup(payer_id, now)
     owner = resolve_recipient(ref, field_prefix="")
     user = get_user(owner) if owner else None
-    if user is None or user.status != "active":
+    if not _can_receive(user):
         raise OkpayError("recipient_not_found")
     return {"user_id": user.user_id, "masked_name": _masked_name_of(user.user_id), "display_name": user.display_name}
 
@@ -133,8 +133,9 @@ class _Transfer(Debit):
     def write(self, work: Work, payer: Payer, posted: Posted) -> None:
         stamp = clock.stamp(payer.now)
         work.save(Claim(payee_claim(self.payer_id, self.payee_id), user_id=self.payer_id, created_at=stamp))
-        # The payee may have closed since it was read: the money never lands on a closed account.
-        work.condition_check(User, self.payee_id, condition=User.status == "active")
+        # The payee may have closed since it was read: the money never lands on a closed account
+        # (a frozen one still receives: money can only come in, section 11).
+        work.condition_check(User, self.payee_id, condition=protection.still_open())
 
     def counterparty_for_notice(self, payer: Payer) -> str:
         return self.names.get("payee") or self.payee_id
@@ -202,7 +203,7 @@ class NewTransfer(_Transfer):
 
     def _payee(self, payer: Payer) -> None:
         payee = payer.extras.get((User, (self.payee_id,))) if self.payee_id else None
-        if payee is None or payee.status != "active":
+        if not _can_receive(payee):
             raise OkpayError("recipient_not_found")
         if self.record is None:
             payee_case = payer.extras.get((KycRecord, (self.payee_id, CURRENT)))
@@ -266,7 +267,7 @@ class ConfirmedTransfer(_Transfer):
 
     def _payee_active(self, payer: Payer) -> None:
         payee = payer.extras.get((User, (self.payee_id,)))
-        if payee is None or payee.status != "active":
+        if not _can_receive(payee):
             _cancel_for_payee(self.record, payer.now)
 
 
@@ -280,9 +281,12 @@ def send(payer_id: str, ref: RecipientRef, amount: int, currency: str, note: str
 
 
 def confirm(payer_id: str, transfer_id: str, code: str, method: str, now: datetime) -> dict[str, Any]:
+    payer_user = get_user(payer_id)
+    # Right after validation (section 11): a frozen payer's code is not even compared. The money-out
+    # pipeline checks it again, inside its transaction, for a freeze landing meanwhile.
+    protection.refuse_if_frozen(payer_user)
     record = _own_transfer(transfer_id, payer_id, payer_only=True)
     _ensure_pending(record, now)
-    payer_user = get_user(payer_id)
     # The try is counted before the code is compared: at most 5 comparisons however many race.
     record = _reserve_try(record, now)
     if method == "totp":
@@ -295,8 +299,9 @@ def confirm(payer_id: str, transfer_id: str, code: str, method: str, now: dateti
     return money_out.run(transfer, now).body
 
 
-def cancel_pending(user_id: str, now: datetime) -> int:
-    """Cancel the transfers waiting for confirmation to or from `user_id` (closing the account)."""
+def cancel_pending(user_id: str, now: datetime, *, outgoing_only: bool = False) -> int:
+    """Cancel the transfers waiting for confirmation to or from `user_id` (closing the account), or
+    only those from `user_id` (freezing it: money may still come in); how many were."""
     try:
         tracked = Counter.get(_pending_id(user_id), consistent_read=True).members or set()
     except Counter.DoesNotExist:
@@ -306,7 +311,8 @@ def cancel_pending(user_id: str, now: datetime) -> int:
         expires, transfer_id = entry.split("|", 1)
         if expires <= clock.stamp(now):
             continue
-        canceled += _cancel_if_pending(TransactionRecord(transfer_id))
+        only_from = TransactionRecord.payer == user_id if outgoing_only else None
+        canceled += _cancel_if_pending(TransactionRecord(transfer_id), also=only_from)
     logger.info("pending transfers canceled", extra={"user_id": user_id, "canceled": canceled})
     return canceled
 
@@ -380,9 +386,15 @@ def _await_confirmation(payer: User, record: TransactionRecord, now: datetime) -
     for user_id in (record.payer, record.payee):
         _track_pending(user_id, f"{record.expires_at}|{record.object_id}", now)
     view = view_of(record, now)
-    with unit_of_work(now) as work:  # a duplicate request gets this answer, and no second code
-        work.save(record, condition=TransactionRecord.object_id.does_not_exist())
-        work.answer(202, view)
+    try:
+        with unit_of_work(now) as work:  # a duplicate request gets this answer, and no second code
+            work.save(record, condition=TransactionRecord.object_id.does_not_exist())
+            # A freeze committed since the payer was read: no transfer waits on a frozen account.
+            work.condition_check(User, payer.user_id, condition=protection.not_frozen())
+            work.answer(202, view)
+    except TransactWriteError:
+        protection.refuse_if_frozen(get_user(payer.user_id))
+        raise
     _send_code(payer, record, code, (record.details or {}).get("masked_names", {}).get("payee"), now)
     logger.info("transfer awaits confirmation", extra={"user_id": payer.user_id, "transfer_id": record.object_id})
     return view
@@ -451,12 +463,13 @@ def _cancel_for_payee(record: TransactionRecord, now: datetime) -> None:
     raise OkpayError("recipient_unavailable")
 
 
-def _cancel_if_pending(record: TransactionRecord) -> bool:
-    """Cancel the transfer if it still waits for confirmation; False when it no longer does."""
+def _cancel_if_pending(record: TransactionRecord, also: Any = None) -> bool:
+    """Cancel the transfer if it still waits for confirmation (and `also` holds); False otherwise."""
+    condition = TransactionRecord.status == "requires_confirmation"
     try:
         record.update(
             actions=[TransactionRecord.status.set("canceled")],
-            condition=TransactionRecord.status == "requires_confirmation",
+            condition=condition if also is None else condition & also,
         )
     except UpdateError as error:
         if condition_failed(error):
@@ -510,6 +523,11 @@ def _send_code(payer: User, record: TransactionRecord, code: str, masked_payee: 
         payee=masked_payee or "—",
         minutes=int(CONFIRMATION_WINDOW.total_seconds() // 60),
     )
+
+
+def _can_receive(user: User | None) -> bool:
+    """Any account but a closed one receives: a frozen account's money can only come in (section 11)."""
+    return user is not None and user.status != "closed"
 
 
 def _masked_name_of(user_id: str) -> str | None:
