@@ -131,7 +131,16 @@ OPERATIONS.append(
         status=201,
         bare_label="GetItem + 1 TransactWriteItems + 1 PostToConnection",
         bare_matches_calls=False,
-        check_calls=False,
+        # session + user; the chat, the client_msg_id marker; the per-minute counter; ONE transaction
+        # (seq, message, marker); each party's connections, one post to each
+        calls={
+            "dynamodb.BatchGetItem": 1,
+            "dynamodb.GetItem": 2,
+            "dynamodb.UpdateItem": 1,
+            "dynamodb.TransactWriteItems": 1,
+            "dynamodb.Query": 2,
+            "apigatewaymanagementapi.PostToConnection": 2,
+        },
     )
 )
 

@@ -176,8 +176,8 @@ OPERATIONS.append(
         bare_label="claim + user + session (no argon2)",
         bare_matches_calls=False,
         # lock read and the attempt counted before the password (v1.2), claim, user; session, device
-        # seen (conditional); clear the failure counts
-        calls={"dynamodb.GetItem": 3, "dynamodb.UpdateItem": 1, "dynamodb.PutItem": 2, "dynamodb.DeleteItem": 2},
+        # seen (conditional); the `login` security event; clear the failure counts
+        calls={"dynamodb.GetItem": 3, "dynamodb.UpdateItem": 1, "dynamodb.PutItem": 3, "dynamodb.DeleteItem": 2},
     )
 )
 OPERATIONS.append(

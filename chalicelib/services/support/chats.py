@@ -412,13 +412,15 @@ def _stored_reply(chat_id: str, client_msg_id: str) -> dict[str, Any] | None:
 def send_user_message(user_id: str, chat_id: str, body: str, client_msg_id: str, now: datetime) -> tuple[dict, int]:
     """The user writes in their chat: `(message, 201)`, or the stored one `(message, 200)` for a
     `client_msg_id` already used in that chat. On a chat resolved < 24 h ago it reopens it."""
-    chat = get_chat(chat_id)
-    if chat is not None and chat.user_id == user_id:
+    chat = get_chat(chat_id)  # read once: the transaction below is conditioned on its version
+    mine = chat is not None and chat.user_id == user_id
+    if mine:
         stored = _stored_reply(chat_id, client_msg_id)
         if stored is not None:  # a resend: not a new message, so not counted either
             return stored, 200
-    _count_message(user_id, now)
-    chat = own_chat(user_id, chat_id)
+    _count_message(user_id, now)  # 429 before 404 (contract, section 1)
+    if not mine:
+        raise OkpayError("not_found")
     masked = mask_card_numbers(body)
     outcome: dict[str, Any] = {"read": chat}
 
