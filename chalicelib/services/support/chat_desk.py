@@ -32,6 +32,7 @@ from chalicelib.services.support.chats import (
     after_resolved,
     as_resolved,
     chat_view,
+    chat_write,
     lost_a_race,
     message_view,
     new_chat_message,
@@ -184,42 +185,37 @@ def accept(agent_id: str, chat_id: str, now: datetime) -> dict[str, Any]:
         if presence is not None and (presence.status != ONLINE or int(presence.active or 0) >= int(presence.max_chats)):
             raise OkpayError("chat_limit_reached")
         message = new_chat_message(chat, int(chat.last_seq) + 1, "system", system_text(chat, "joined", name=name), now)
-        try:
-            with unit_of_work(now) as work:
-                update_chat(
-                    work,
-                    chat,
-                    [
-                        Chat.status.set(ACTIVE),
-                        Chat.assignee_id.set(agent_id),
-                        Chat.assignee_name.set(name),
-                        Chat.active_assignee.set(agent_id),
-                        Chat.agent_read_count.set(int(chat.user_count or 0)),
-                    ],
-                    appended=[message],
-                )
-                work.update(
-                    AgentPresence(agent_id),
-                    actions=[
-                        AgentPresence.active.add(1),
-                        AgentPresence.status.set(AgentPresence.status | ONLINE),
-                        AgentPresence.max_chats.set(AgentPresence.max_chats | DEFAULT_MAX_CHATS),
-                        AgentPresence.display_name.set(name),
-                    ],
-                    condition=AgentPresence.agent_id.does_not_exist()
-                    | ((AgentPresence.status == ONLINE) & (AgentPresence.active < AgentPresence.max_chats)),
-                    label="presence",
-                )
-                chat.status, chat.assignee_id, chat.assignee_name = ACTIVE, agent_id, name
-                chat.active_assignee = agent_id
-                chat.agent_read_count = int(chat.user_count or 0)
-                chat.last_seq, chat.updated_at = message.seq, message.sent_at
-                chat.staff_count = int(chat.staff_count or 0) + 1
-                work.answer(200, chat_view(chat, for_agent=True))
-        except TransactWriteError as error:
-            if not lost_a_race(error):
-                raise
-            raise Retry from None
+        with chat_write(now) as work:
+            update_chat(
+                work,
+                chat,
+                [
+                    Chat.status.set(ACTIVE),
+                    Chat.assignee_id.set(agent_id),
+                    Chat.assignee_name.set(name),
+                    Chat.active_assignee.set(agent_id),
+                    Chat.agent_read_count.set(int(chat.user_count or 0)),
+                ],
+                appended=[message],
+            )
+            work.update(
+                AgentPresence(agent_id),
+                actions=[
+                    AgentPresence.active.add(1),
+                    AgentPresence.status.set(AgentPresence.status | ONLINE),
+                    AgentPresence.max_chats.set(AgentPresence.max_chats | DEFAULT_MAX_CHATS),
+                    AgentPresence.display_name.set(name),
+                ],
+                condition=AgentPresence.agent_id.does_not_exist()
+                | ((AgentPresence.status == ONLINE) & (AgentPresence.active < AgentPresence.max_chats)),
+                label="presence",
+            )
+            chat.status, chat.assignee_id, chat.assignee_name = ACTIVE, agent_id, name
+            chat.active_assignee = agent_id
+            chat.agent_read_count = int(chat.user_count or 0)
+            chat.last_seq, chat.updated_at = message.seq, message.sent_at
+            chat.staff_count = int(chat.staff_count or 0) + 1
+            work.answer(200, chat_view(chat, for_agent=True))
         done["message"] = message
         return chat
 
@@ -254,45 +250,40 @@ def agent_message(agent_id: str, chat_id: str, body: str, internal: bool, now: d
         _require_assignee(chat, agent_id)
         name = chat.assignee_name or agent_name(agent_id)
         stamp = clock.stamp(now)
-        try:
-            with unit_of_work(now) as work:
-                if internal:
-                    message_id = f"cmsg_{uuid.uuid4().hex}"
-                    message = ChatMessage(
-                        chat_id,
-                        note_key(int(chat.last_seq), stamp, message_id),
-                        message_id=message_id,
-                        seq=None,
-                        after_seq=int(chat.last_seq),
-                        internal=True,
-                        sender="agent",
-                        author_id=agent_id,
-                        agent_name=name,
-                        body=masked,
-                        sent_at=stamp,
-                    )
-                    work.save(message, condition=ChatMessage.message_key.does_not_exist(), label="message")
-                    # Still the assignee's active chat, and no message since: `after_seq` is exact.
-                    work.condition_check(
-                        Chat,
-                        chat_id,
-                        condition=(Chat.version == chat.version),
-                        label="chat",
-                    )
-                else:
-                    message = new_chat_message(
-                        chat, int(chat.last_seq) + 1, "agent", masked, now, author_id=agent_id, agent_name=name
-                    )
-                    actions = [Chat.last_agent_at.set(stamp), Chat.agent_read_count.set(int(chat.user_count or 0))]
-                    if not chat.first_response_at:
-                        actions.append(Chat.first_response_at.set(stamp))
-                    update_chat(work, chat, actions, appended=[message])
-                view = message_view(message, for_agent=True)
-                work.answer(201, view)
-        except TransactWriteError as error:
-            if not lost_a_race(error):
-                raise
-            raise Retry from None
+        with chat_write(now) as work:
+            if internal:
+                message_id = f"cmsg_{uuid.uuid4().hex}"
+                message = ChatMessage(
+                    chat_id,
+                    note_key(int(chat.last_seq), stamp, message_id),
+                    message_id=message_id,
+                    seq=None,
+                    after_seq=int(chat.last_seq),
+                    internal=True,
+                    sender="agent",
+                    author_id=agent_id,
+                    agent_name=name,
+                    body=masked,
+                    sent_at=stamp,
+                )
+                work.save(message, condition=ChatMessage.message_key.does_not_exist(), label="message")
+                # Still the assignee's active chat, and no message since: `after_seq` is exact.
+                work.condition_check(
+                    Chat,
+                    chat_id,
+                    condition=(Chat.version == chat.version),
+                    label="chat",
+                )
+            else:
+                message = new_chat_message(
+                    chat, int(chat.last_seq) + 1, "agent", masked, now, author_id=agent_id, agent_name=name
+                )
+                actions = [Chat.last_agent_at.set(stamp), Chat.agent_read_count.set(int(chat.user_count or 0))]
+                if not chat.first_response_at:
+                    actions.append(Chat.first_response_at.set(stamp))
+                update_chat(work, chat, actions, appended=[message])
+            view = message_view(message, for_agent=True)
+            work.answer(201, view)
         done["chat"], done["message"] = chat, message
         return view
 
@@ -317,15 +308,10 @@ def resolve(agent_id: str, chat_id: str, now: datetime) -> dict[str, Any]:
         if chat.status == RESOLVED:
             return chat
         _require_resolvable(chat, agent_id)
-        try:
-            with unit_of_work(now) as work:
-                message = resolve_in(work, chat, now, by="agent", text=system_text(chat, "resolved"))
-                as_resolved(chat, message, by="agent")
-                work.answer(200, chat_view(chat, for_agent=True))
-        except TransactWriteError as error:
-            if not lost_a_race(error):
-                raise
-            raise Retry from None
+        with chat_write(now) as work:
+            message = resolve_in(work, chat, now, by="agent", text=system_text(chat, "resolved"))
+            as_resolved(chat, message, by="agent")
+            work.answer(200, chat_view(chat, for_agent=True))
         done["message"] = message
         return chat
 

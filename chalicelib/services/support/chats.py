@@ -23,7 +23,8 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -142,6 +143,19 @@ def retrying(attempt: Callable[[], _T]) -> _T:
         except Retry:
             time.sleep(random.uniform(0, 0.004 * min(round_ + 1, 8)))  # noqa: S311 (jitter, not a secret)
     raise OkpayError("try_again", retry_after=1)
+
+
+@contextmanager
+def chat_write(now: datetime | None = None) -> Iterator[Work]:
+    """One TransactWriteItems on a chat; when the chat changed under us (a condition failed, a
+    conflict), `retrying` is asked for another round, which reads it again."""
+    try:
+        with unit_of_work(now) as work:
+            yield work
+    except TransactWriteError as error:
+        if not lost_a_race(error):
+            raise
+        raise Retry from None
 
 
 def lost_a_race(error: TransactWriteError) -> bool:
@@ -501,17 +515,12 @@ def mark_read(user_id: str, chat_id: str, up_to_seq: int) -> None:
         if target <= int(chat.user_read_seq or 0):
             return
         read = count_staff_messages(chat_id, target)
-        try:
-            with unit_of_work() as work:
-                work.update(
-                    Chat(chat_id),
-                    actions=[Chat.user_read_seq.set(target), Chat.user_read_count.set(read)],
-                    condition=(Chat.user_read_seq < target) | Chat.user_read_seq.does_not_exist(),
-                )
-        except TransactWriteError as error:
-            if not lost_a_race(error):
-                raise
-            raise Retry from None
+        with chat_write() as work:
+            work.update(
+                Chat(chat_id),
+                actions=[Chat.user_read_seq.set(target), Chat.user_read_count.set(read)],
+                condition=(Chat.user_read_seq < target) | Chat.user_read_seq.does_not_exist(),
+            )
 
     retrying(attempt)
 
@@ -526,15 +535,10 @@ def close_chat(user_id: str, chat_id: str, now: datetime) -> dict[str, Any]:
         chat = own_chat(user_id, chat_id)
         if chat.status == RESOLVED:
             return chat
-        try:
-            with unit_of_work(now) as work:
-                message = resolve_in(work, chat, now, by="user", text=system_text(chat, "closed_by_user"))
-                as_resolved(chat, message, by="user")
-                work.answer(200, chat_view(chat))
-        except TransactWriteError as error:
-            if not lost_a_race(error):
-                raise
-            raise Retry from None
+        with chat_write(now) as work:
+            message = resolve_in(work, chat, now, by="user", text=system_text(chat, "closed_by_user"))
+            as_resolved(chat, message, by="user")
+            work.answer(200, chat_view(chat))
         done["message"] = message
         return chat
 
