@@ -81,22 +81,23 @@ def bucket_location(region: str) -> dict[str, Any]:
 
 
 def create_stage_resources(session: Any, settings: Any) -> None:
-    """Tables, the private KYC bucket, the alert topic and a verified SES sender for `settings`, in
+    """Tables, the private KYC and support-mail buckets, the alert topic and a verified SES sender for `settings`, in
     its region (whatever region the shell has: the local stage runs in any)."""
     region = settings.region
     create_tables(session.client("dynamodb", region_name=region), settings.table_prefix)
     s3 = session.client("s3", region_name=region)
-    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
-        s3.create_bucket(Bucket=settings.kyc_bucket, **bucket_location(region))
-    s3.put_public_access_block(
-        Bucket=settings.kyc_bucket,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
+    for bucket in (settings.kyc_bucket, settings.mail_bucket):
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+            s3.create_bucket(Bucket=bucket, **bucket_location(region))
+        s3.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
     if settings.alert_topic_arn:
         session.client("sns", region_name=region).create_topic(Name=settings.alert_topic_arn.rsplit(":", 1)[1])
     session.client("ses", region_name=region).verify_email_identity(EmailAddress=settings.ses_sender)

@@ -16,6 +16,7 @@ _VARIABLES = (
     "OKPAY_STAGE",
     "OKPAY_TABLE_PREFIX",
     "OKPAY_KYC_BUCKET",
+    "OKPAY_MAIL_BUCKET",
     "OKPAY_ALERT_TOPIC_ARN",
     "OKPAY_SES_SENDER",
     "OKPAY_SMS_COUNTRY_CODES",
@@ -40,6 +41,8 @@ class Settings:
     stage: str
     table_prefix: str
     kyc_bucket: str
+    # Inbound support mail (contract, section 13): SES stores each raw message here; attachments too.
+    mail_bucket: str
     alert_topic_arn: str
     ses_sender: str
     sms_country_codes: tuple[str, ...]
@@ -84,6 +87,7 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         stage=stage,
         table_prefix=env["OKPAY_TABLE_PREFIX"] or f"okpay-{stage}-",
         kyc_bucket=env["OKPAY_KYC_BUCKET"] or f"okpay-{stage}-kyc-documents",
+        mail_bucket=env["OKPAY_MAIL_BUCKET"] or f"okpay-{stage}-support-mail",
         alert_topic_arn=alert_topic_arn,
         ses_sender=env["OKPAY_SES_SENDER"] or "no-reply@okpay.local",
         sms_country_codes=tuple(c.strip().lstrip("+") for c in codes.split(",") if c.strip()),
