@@ -82,6 +82,12 @@ def chat_queue(event):
     return run_job("chat_queue", clock.now())
 
 
+# Checkout orders (section 14): open orders past their expiry become expired, with their event.
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="order_expiry")
+def order_expiry(event):
+    return run_job("order_expiry", clock.now())
+
+
 # The live-chat WebSocket (contract, section 12; chalicelib/api/chat_socket.py). Deployed: API
 # Gateway's WebSocket API, one function per route; locally, localstage/ws_bridge.py sends the same
 # events here. Like an area, the module loads with the first WebSocket event, not with the REST API's
@@ -104,3 +110,17 @@ def websocket_message(event):
 @app.on_ws_disconnect()
 def websocket_disconnect(event):
     return importlib.import_module(CHAT_SOCKET).on_disconnect(event)
+
+
+# Inbound support mail (contract, section 13; chalicelib/api/inbound_mail.py). Deployed: SES stores
+# each message in the mail bucket and notifies a topic that feeds this queue (infra/resources.yaml,
+# which points the event source at its queue and turns on partial batch responses); locally,
+# POST /_local/inbound-email calls the same service. Like the WebSocket, loads with its first batch.
+INBOUND_MAIL = "chalicelib.api.inbound_mail"
+
+
+@app.on_sqs_message(
+    queue=f"okpay-{get_settings().stage}-support-mail", batch_size=5, maximum_concurrency=5, name="inbound_mail"
+)
+def inbound_mail(event):
+    return importlib.import_module(INBOUND_MAIL).handle_batch(event.to_dict())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from chalicelib.adapters import clock
 from chalicelib.services.identity.agents import create_agent
+from chalicelib.services.wallet import merchants
 from chalicelib.store import catalog
 
 AGENT_EMAIL = "agent@okpay.local"
@@ -22,7 +23,15 @@ MERCHANTS = [
     ("mer_city_telecom", "City Telecom (mobile top-up)", "城市通信（话费充值）", "telecom", ["CNY", "HKD"]),
     ("mer_harbour_books", "Harbour Books", "香江书店", "retail", ["HKD", "CNY"]),
     ("mer_global_travel", "Global Travel", "环球旅行", "travel", ["CNY", "USD", "EUR", "JPY", "HKD"]),
+    ("mch_demo", "Okpay Demo Shop", "Okpay 演示商店", "retail", ["CNY", "HKD", "USD"]),
 ]
+# The demo merchant's API key (contract, section 10): online checkout against the local stage.
+DEMO_MERCHANT = "mch_demo"
+DEMO_KEY = merchants.IssuedKey(
+    key_id="key_demo",
+    secret_key="sk_test_okpay_local_demo",  # noqa: S106 (the contract's local-stage key)
+    webhook_secret="whsec_okpay_local_demo",  # noqa: S106
+)
 
 # Units of each currency per 1 CNY.
 FX_RATES = {"CNY": "1", "HKD": "1.0850", "USD": "0.1380", "EUR": "0.1290", "JPY": "21.0500"}
@@ -36,4 +45,6 @@ def seed() -> dict[str, object]:
     for merchant_id, name_en, name_zh, category, currencies in MERCHANTS:
         catalog.put_merchant(merchant_id, name_en=name_en, name_zh=name_zh, category=category, currencies=currencies)
     catalog.put_latest_rates(FX_RATES, clock.isoformat(clock.now()))
+    if merchants.active_key(DEMO_MERCHANT, DEMO_KEY.key_id) is None:
+        merchants.install_key(DEMO_MERCHANT, DEMO_KEY, clock.now())
     return {"agent_id": agent_id, "agent_created": created, "merchants": len(MERCHANTS)}

@@ -17,20 +17,26 @@ from chalicelib.i18n.templates import render
 SMS_TYPE = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
 
 
-def send_email(to: str, template: str, locale: str, **params: Any) -> None:
+def send_email(to: str, template: str, locale: str, *, reply_to: str | None = None, **params: Any) -> str:
+    """Send; SES's MessageId (SES rewrites the Message-ID header to `<{MessageId}@{region}.amazonses.com>`)."""
     subject, body = render(template, locale, **params)
     settings = get_settings()
-    aws.client("ses").send_email(
+    extra = {"ReplyToAddresses": [reply_to]} if reply_to else {}
+    sent = aws.client("ses").send_email(
         Source=settings.ses_sender,
         Destination={"ToAddresses": [to]},
         Message={
             "Subject": {"Data": subject or "Okpay", "Charset": "UTF-8"},
             "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
         },
+        **extra,
     )
     logger.info("email sent", extra={"template": template, "locale": locale})
     if settings.is_local:
-        outbox.record(outbox.OutboxMessage("email", to, subject or "Okpay", body, clock.isoformat(clock.now())))
+        outbox.record(
+            outbox.OutboxMessage("email", to, subject or "Okpay", body, clock.isoformat(clock.now()), reply_to)
+        )
+    return sent.get("MessageId", "")
 
 
 def can_text(phone: str) -> bool:

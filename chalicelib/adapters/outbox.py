@@ -20,11 +20,13 @@ class OutboxMessage:
     subject: str | None
     body: str
     sent_at: str
+    reply_to: str | None = None  # emails about an email ticket: its signed reply address
 
     def as_dict(self) -> dict:
         data = asdict(self)
-        if data["subject"] is None:
-            del data["subject"]
+        for optional in ("subject", "reply_to"):
+            if data[optional] is None:
+                del data[optional]
         return data
 
 

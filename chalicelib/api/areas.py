@@ -74,6 +74,17 @@ AREAS: dict[str, Routes] = {
         ("POST", "/admin/users/{user_id}/freeze"),
         ("POST", "/admin/users/{user_id}/unfreeze"),
     ),
+    "chalicelib.api.account.protection": (
+        ("POST", "/me/freeze"),
+        ("POST", "/me/unfreeze/start"),
+        ("POST", "/me/unfreeze"),
+        ("GET", "/me/security-events"),
+    ),
+    "chalicelib.api.identity.freeze": (
+        ("POST", "/auth/freeze"),
+        ("POST", "/auth/freeze/confirm"),
+        ("POST", "/auth/freeze/link"),
+    ),
     "chalicelib.api.wallet.wallet": (
         ("GET", "/me/wallet"),
         ("POST", "/me/funding-sources"),
@@ -93,6 +104,22 @@ AREAS: dict[str, Routes] = {
         ("POST", "/payments"),
         ("POST", "/me/withdrawals"),
         ("POST", "/me/conversions"),
+    ),
+    "chalicelib.api.wallet.orders": (
+        ("GET", "/orders/{order_id}"),
+        ("POST", "/orders/{order_id}/pay"),
+    ),
+    "chalicelib.api.merchants.admin": (
+        ("POST", "/admin/merchants"),
+        ("PATCH", "/admin/merchants/{merchant_id}"),
+        ("POST", "/admin/merchants/{merchant_id}/keys"),
+        ("DELETE", "/admin/merchants/{merchant_id}/keys/{key_id}"),
+    ),
+    "chalicelib.api.merchants.checkout": (
+        ("POST", "/merchant/orders"),
+        ("GET", "/merchant/orders"),
+        ("GET", "/merchant/orders/{order_id}"),
+        ("POST", "/merchant/orders/{order_id}/close"),
     ),
     "chalicelib.api.wallet.history": (
         ("GET", "/me/transactions"),
@@ -152,6 +179,7 @@ LOCAL_ROUTES: Routes = (
     ("GET", "/_local/clock"),
     ("PUT", "/_local/clock"),
     ("DELETE", "/_local/clock"),
+    ("POST", "/_local/inbound-email"),
 )
 
 

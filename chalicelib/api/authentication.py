@@ -7,10 +7,16 @@ from typing import Any
 from chalicelib.adapters import clock
 from chalicelib.errors import OkpayError
 from chalicelib.services.identity import sessions
+from chalicelib.services.wallet import merchant_auth
 
 
 def authenticate(op: Any, call: Any) -> None:
-    principal = sessions.authenticate(call.headers.get("authorization"), clock.now())
+    authorization = call.headers.get("authorization")
+    if op.auth == "merchant":  # /merchant/*: a merchant's secret key, never a user's token
+        call.merchant = merchant_auth.authenticate_key(authorization)
+        return
+    refuse_merchant_key(authorization)
+    principal = sessions.authenticate(authorization, clock.now())
     call.user = principal
     call.scope.stored_locale = principal.locale
     if op.auth == "agent":
@@ -25,3 +31,9 @@ def agent_passed_totp(principal: Any) -> bool:
     an SMS or email code, or a session started before enrolling, is not enough (contract v1.2, section 9)."""
     account = principal.account
     return account is not None and account.totp_enabled and principal.second_factor in sessions.AGENT_SECOND_FACTORS
+
+
+def refuse_merchant_key(authorization: str | None) -> None:
+    """A merchant's secret key is good on `/merchant/*` only: anywhere else it is `401 unauthorized`."""
+    if merchant_auth.looks_like_secret_key(authorization):
+        raise OkpayError("unauthorized")

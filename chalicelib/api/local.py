@@ -1,4 +1,5 @@
-"""Local-stage tools: the outbox, running jobs on demand, and the test clock (contract, section 10).
+"""Local-stage tools: the outbox, running jobs on demand, the test clock and inbound support mail
+(contract, section 10).
 
 app.py registers this Blueprint only in the `local` stage: anywhere else these routes do not exist
 (not in the route table, the OpenAPI document or the packaged template), so API Gateway answers them
@@ -12,6 +13,7 @@ from chalicelib.api.routing import Call, operation
 from chalicelib.errors import OkpayError
 from chalicelib.jobs.registry import JOBS, run_job
 from chalicelib.services.common.phones import normalize_phone
+from chalicelib.services.support import inbound_email
 
 
 @operation(
@@ -108,6 +110,28 @@ def set_clock(call: Call) -> dict:
 def clear_clock(call: Call) -> dict:
     clock.clear_test_clock()
     return _clock_state()
+
+
+@operation(
+    "POST",
+    "/_local/inbound-email",
+    schemas="local",
+    summary="Receive a support email (local stage)",
+    tag="local",
+    body="InboundEmail",
+    response="InboundEmailResult",
+    local_only=True,
+    description=(
+        "Feeds a mail to the support address through the same code as the deployed inbound handler (section 13): "
+        "`200 {result, ticket_id?}` — `ticket_created`, `message_added` (threaded onto a ticket), `quarantined` "
+        "(spam, or DMARC `FAIL` with `dmarc_policy: reject`), `ignored` (a virus, an auto-reply or bounce, an "
+        "unreadable mail, past 10 new tickets a day from the sender) or `duplicate` (a Message-ID seen before). "
+        "Absent verdicts are `PASS`."
+    ),
+)
+def receive_inbound_email(call: Call) -> dict:
+    verdicts = call.body.verdicts.model_dump(exclude_none=True) if call.body.verdicts else {}
+    return inbound_email.receive(call.body.raw.encode("utf-8"), verdicts, clock.now())
 
 
 def _clock_state() -> dict:

@@ -75,6 +75,10 @@ TAGS: dict[str, str] = {
         "reconciliation report."
     ),
     "local": "Local stage only: the captured email/SMS outbox, running scheduled jobs, and the test clock.",
+    "merchant": (
+        "The merchant API of online checkout (在线购物), called by a shop's server with its secret key: create an "
+        "order, read it, close it; the user pays it in the app and the shop is told by a signed webhook."
+    ),
 }
 
 # Error codes every operation can answer: the app's own 500 and 503, and API Gateway's throttling
@@ -215,7 +219,17 @@ def _build(_operation_count: int, local: bool) -> dict[str, Any]:
                         "operations need an agent whose sign-in passed TOTP (or a recovery code), else "
                         "`403 mfa_required`."
                     ),
-                }
+                },
+                "merchantKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "sk_…",
+                    "description": (
+                        "A merchant's secret key (`POST /admin/merchants/{merchant_id}/keys`), on `/merchant/*` "
+                        "only: a user's token there, or a secret key anywhere else, is `401 unauthorized`; a "
+                        "suspended merchant's key is `403 forbidden`."
+                    ),
+                },
             },
             "parameters": {
                 "AcceptLanguage": {
@@ -339,6 +353,8 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     }
     if op.auth == "public":
         entry["security"] = []
+    elif op.auth == "merchant":
+        entry["security"] = [{"merchantKey": []}]
     if op.body is not None:
         media: dict[str, Any] = {"schema": {"$ref": _REF.format(model=op.body)}}
         example = _example(op, "request", _first_example(schemas.get(op.body)))

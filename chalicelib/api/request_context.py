@@ -7,6 +7,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.adapters import request_origin
 from chalicelib.i18n import locale_from_accept_language
 
 
@@ -39,6 +40,7 @@ def begin(request_context: dict[str, Any] | None, headers: Any, request: Any = N
     )
     _scope.set(scope)
     _request.set(request)
+    request_origin.begin(((request_context or {}).get("identity") or {}).get("sourceIp"))
     return scope
 
 
@@ -58,3 +60,4 @@ def current() -> RequestScope:
 def end() -> None:
     _scope.set(None)
     _request.set(None)
+    request_origin.end()

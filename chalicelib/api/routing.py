@@ -60,7 +60,7 @@ class Operation:
     path: str
     summary: str
     tag: str
-    auth: str = "public"  # "public" | "user" | "agent"
+    auth: str = "public"  # "public" | "user" | "agent" | "merchant" (a merchant's secret key, /merchant/*)
     # Models by name, in the module chalicelib.api.schemas.<schemas>; loaded on first use, so that
     # importing the app (a Lambda cold start) never imports pydantic.
     schemas: str | None = None
@@ -133,7 +133,15 @@ class Call:
     # not pass it on: the unit of work finds it (`idempotency.held()`) and stores the answer.
     idempotency: Any = None
     user: Any = None
+    merchant: Any = None  # on /merchant/* routes: the calling merchant (services.wallet.merchant_auth.MerchantCaller)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def caller_id(self) -> str | None:
+        """Whose Idempotency-Keys these are: the user, or the merchant of a merchant key (section 1)."""
+        if self.merchant is not None:
+            return f"merchant#{self.merchant.merchant_id}"
+        return self.user.user_id if self.user is not None else None
 
 
 @dataclass
@@ -202,7 +210,7 @@ def run(op: Operation, handler: Handler, request: Any, params: dict[str, str]) -
         )
         _authenticate(op, call)
         call.idempotency_key = _idempotency_key(op, request.headers)
-        claims_key = call.idempotency_key is not None and call.user is not None
+        claims_key = call.idempotency_key is not None and call.caller_id is not None
         body = _read_body(op, request.raw_body) if op.body is not None or claims_key else None
         if claims_key:
             replay = _claim_key(op, call, body.canonical, params)
@@ -260,7 +268,7 @@ def _claim_key(op: Operation, call: Call, body: Any, params: dict[str, str]) -> 
     """The key lookup (after 401/403/400-key, before validation): a replay, or hold the key."""
     path = op.path.format(**params)
     held = idempotency.begin(
-        call.user.user_id, op.method, path, call.idempotency_key, body, clock.now(), marker=op.key_marker
+        call.caller_id, op.method, path, call.idempotency_key, body, clock.now(), marker=op.key_marker
     )
     if isinstance(held, idempotency.Replay):
         return _replayed(held)
@@ -292,7 +300,7 @@ def _replayed(replay: idempotency.Replay) -> Response:
 
 def _authenticate(op: Operation, call: Call) -> None:
     """401, then 403 forbidden. Identity (sessions, roles) plugs in here."""
-    if op.auth == "public":
+    if op.auth == "public":  # needs no sign-in: any Authorization, a merchant key too, grants nothing
         return
     authenticate(op, call)
 

@@ -49,6 +49,18 @@ _MESSAGES: dict[str, Texts[str]] = {
     },
     "already_frozen": {"en": "This account is already frozen.", "zh-CN": "该账户已处于冻结状态。"},
     "not_frozen": {"en": "This account is not frozen.", "zh-CN": "该账户未被冻结。"},
+    "agent_review_required": {
+        "en": "This freeze can only be lifted by Okpay support after a review. Please contact support.",
+        "zh-CN": "此次冻结须由 Okpay 客服核实后解除，请联系客服。",
+    },
+    "freeze_too_recent": {
+        "en": "For your safety, a freeze can be lifted 1 hour after it started at the earliest.",
+        "zh-CN": "为保障安全，冻结 1 小时后才能解冻。",
+    },
+    "invalid_token": {
+        "en": "This link is no longer valid: it was used already or has expired.",
+        "zh-CN": "该链接已失效：已被使用或已过期。",
+    },
     "account_closed": {"en": "This account is closed.", "zh-CN": "该账户已注销。"},
     "recipient_unavailable": {
         "en": "The recipient's account can no longer receive money. The transfer was canceled.",
@@ -85,6 +97,8 @@ _MESSAGES: dict[str, Texts[str]] = {
         "zh-CN": "该转账已不在待确认状态。",
     },
     "already_paid": {"en": "This order has already been paid.", "zh-CN": "该订单已支付。"},
+    "order_exists": {"en": "An order with this out_order_no already exists.", "zh-CN": "该商户订单号已被使用。"},
+    "order_not_open": {"en": "This order can no longer be paid or closed.", "zh-CN": "该订单已无法支付或关闭。"},
     "dispute_exists": {
         "en": "There is already an open appeal for this transaction.",
         "zh-CN": "该交易已有处理中的申诉。",

@@ -18,6 +18,8 @@ PURPOSES: dict[str, Texts[str]] = {
     "verify_phone": {"en": "verify your phone number", "zh-CN": "验证手机号"},
     "change_email": {"en": "confirm your new email", "zh-CN": "确认新邮箱"},
     "change_phone": {"en": "confirm your new phone number", "zh-CN": "确认新手机号"},
+    "freeze": {"en": "freeze your account", "zh-CN": "冻结账户"},
+    "unfreeze": {"en": "unfreeze your account", "zh-CN": "解冻账户"},
 }
 
 # event -> (title, detail) of a security notice
@@ -115,6 +117,7 @@ FREEZE_TICKET: dict[str, Texts[str]] = {
     },
     "none": {"en": "There were no debits in the 72 hours before the freeze.", "zh-CN": "冻结前 72 小时内没有支出。"},
     "more": {"en": "… and more: see the transaction history.", "zh-CN": "……还有更多，请查看交易记录。"},
+    "note": {"en": "The user's note: {note}", "zh-CN": "用户补充说明：{note}"},
 }
 
 CHANNELS: dict[str, Texts[str]] = {

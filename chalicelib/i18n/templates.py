@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.i18n.chat_texts import CHAT_TEMPLATES
+from chalicelib.i18n.email_support_texts import EMAIL_SUPPORT_TEMPLATES
 from chalicelib.i18n.locale import Texts, pick
 from chalicelib.i18n.support_templates import SUPPORT_TEMPLATES
 
@@ -56,6 +57,22 @@ TEMPLATES: dict[str, Texts[tuple[str | None, str]]] = {
             "Okpay security notice: {event}",
             "Hello,\n\n{event} ({when}, Beijing time). {detail}\n\n"
             "If this was not you, change your password now and contact support at {support}.\n\nOkpay",
+        ),
+    },
+    # A security notice a user may not have caused: its "this wasn't me" line freezes the account
+    # (a single-use link, 7 days; contract v1.2, section 11). Email only: an SMS never carries it.
+    "security_notice_email_not_me": {
+        "zh-CN": (
+            "Okpay 安全提醒：{event}",
+            "您好，\n\n{event}（{when}，北京时间）。{detail}\n\n"
+            "不是我本人操作？请立即冻结账户（所有登录将退出，资金无法转出）：\n{link}\n"
+            "该链接 7 天内有效，仅可使用一次。然后请联系客服 {support}。\n\nOkpay",
+        ),
+        "en": (
+            "Okpay security notice: {event}",
+            "Hello,\n\n{event} ({when}, Beijing time). {detail}\n\n"
+            "This wasn't me: freeze my account now (every sign-in ends, no money can leave):\n{link}\n"
+            "The link works once, for 7 days. Then contact support at {support}.\n\nOkpay",
         ),
     },
     "password_age_email": {
@@ -136,6 +153,7 @@ TEMPLATES: dict[str, Texts[tuple[str | None, str]]] = {
 
 TEMPLATES.update(SUPPORT_TEMPLATES)
 TEMPLATES.update(CHAT_TEMPLATES)
+TEMPLATES.update(EMAIL_SUPPORT_TEMPLATES)
 
 
 def render(template: str, locale: str | None, **params: Any) -> tuple[str | None, str]:

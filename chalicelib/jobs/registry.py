@@ -19,6 +19,7 @@ JOBS: dict[str, str] = {
     "password_age": "chalicelib.jobs.password_age",
     "topup_settle": "chalicelib.jobs.topup_settle",
     "chat_queue": "chalicelib.jobs.chat_queue",
+    "order_expiry": "chalicelib.jobs.order_expiry",
 }
 
 

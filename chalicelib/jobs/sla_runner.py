@@ -342,7 +342,7 @@ def _reminder_line(cases: SlaCases, step: Taken, locale: str) -> str:
 
 def _users(user_ids: Iterable[str]) -> dict[str, User]:
     """The users found, by id; none when the read fails (the steps are taken: notices still go)."""
-    wanted = sorted(set(user_ids))
+    wanted = sorted({user_id for user_id in user_ids if user_id})  # an unverified sender's email ticket has none
     if not wanted:
         return {}
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from pynamodb.attributes import JSONAttribute, UnicodeAttribute
+from pynamodb.attributes import JSONAttribute, TTLAttribute, UnicodeAttribute
 
 from chalicelib.store.base import BaseModel, StageTable
 
@@ -25,6 +25,9 @@ class AuditEvent(BaseModel):
     request_id = UnicodeAttribute(null=True)
     detail = JSONAttribute(null=True)
     at = UnicodeAttribute(null=True)
+    # Set only on the security log's events (chalicelib.store.security_events): DynamoDB deletes them
+    # after 400 days. Every other audit event is kept (no TTL attribute, never deleted).
+    expires_ttl = TTLAttribute(null=True)
 
 
 def audit_event(subject: str, actor: str, action: str, at: str, detail: dict | None = None) -> AuditEvent:

@@ -23,7 +23,11 @@ class CatalogItem(BaseModel):
     name_zh = UnicodeAttribute(null=True)
     category = UnicodeAttribute(null=True)
     currencies = ListAttribute(of=UnicodeAttribute, null=True)
-    active = BooleanAttribute(default=True)
+    active = BooleanAttribute(default=True)  # what users may pay: false while suspended
+    # merchants administered by agents (section 14); the seeded ones have none of these
+    status = UnicodeAttribute(null=True)  # "active" | "suspended" (none: active)
+    webhook_url = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
 
     # fx rate set: currency -> decimal string, units per 1 CNY
     rates = MapAttribute(null=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import ListAttribute, UnicodeAttribute
 
 from chalicelib.store.base import BaseModel, StageTable
 
@@ -18,6 +18,11 @@ class Message(BaseModel):
     author_role = UnicodeAttribute()  # user | agent
     body = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    # Email tickets (section 13): files kept in the mail bucket [{name, content_type, size, key}], files
+    # refused [{name, content_type, size, reason}], and the raw message the text came from.
+    attachments = ListAttribute(null=True)
+    skipped_attachments = ListAttribute(null=True)
+    raw_key = UnicodeAttribute(null=True)
 
 
 def thread_messages(thread_id: str, limit: int = 500) -> list[Message]:

@@ -7,14 +7,17 @@ device name, the IP address and a short `detail` (never a secret) ride in `detai
 
 An event is appended next to the change it records: in the change's transaction where there is one
 (`security_event` builds the item), else right after it (`record_security_event`), never failing
-the request.
+the request. An event written while serving a request carries the client's source IP unless the
+writer names one (chalicelib.adapters.request_origin). Events are kept 400 days on the app's clock:
+only they set the audit table's TTL attribute (`expires_ttl`).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from chalicelib.adapters import clock
+from chalicelib.adapters import clock, request_origin
 from chalicelib.adapters.logging import logger
 from chalicelib.store.audit import AuditEvent, audit_event
 
@@ -33,6 +36,7 @@ TYPES = (
     "unfrozen",
     "role_changed",
 )
+KEPT = timedelta(days=400)
 
 
 def security_subject(user_id: str) -> str:
@@ -48,15 +52,18 @@ def security_event(
     ip: str | None = None,
     detail: str | None = None,
 ) -> AuditEvent:
-    """A new event of `user_id`'s log (not yet written: save it, or add it to the change's transaction)."""
-    facts = {"device_name": device_name, "ip": ip, "detail": detail}
-    return audit_event(
+    """A new event of `user_id`'s log (not yet written: save it, or add it to the change's transaction).
+    `ip` defaults to the source IP of the request being served."""
+    facts = {"device_name": device_name, "ip": ip or request_origin.client_ip(), "detail": detail}
+    event = audit_event(
         security_subject(user_id),
         user_id,
         event_type,
         at,
         {key: value for key, value in facts.items() if value is not None},
     )
+    event.expires_ttl = clock.from_stamp(at) + KEPT
+    return event
 
 
 def record_security_event(

@@ -5,7 +5,10 @@
 - `by_sla_due` (`status`, `sla_due`), sparse: the next SLA step (80 % reminder, then the due time)
   until the first agent reply; the `ticket_sla` job queries `new`, `open` and `pending` only, so a
   solved ticket keeps its step and picks it up again if the user reopens it.
-- `by_user` (`user_id`, `created_at`): the caller's tickets, newest first.
+- `by_user` (`user_id`, `created_at`): the caller's tickets, newest first. Sparse: an email ticket
+  from a sender who is not a verified account email has no `user_id` and belongs to nobody.
+
+`quarantined` (section 13): an email ticket held back as spam or failing DMARC; agents only.
 """
 
 from __future__ import annotations
@@ -50,12 +53,15 @@ class Ticket(BaseModel):
         table = "tickets"
 
     ticket_id = UnicodeAttribute(hash_key=True)
-    status = UnicodeAttribute()  # new | open | pending | solved | closed
-    user_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # new | open | pending | solved | closed | quarantined
+    user_id = UnicodeAttribute(null=True)  # absent: an email ticket from an unverified sender
     subject = UnicodeAttribute()
     category = UnicodeAttribute()
     transaction_id = UnicodeAttribute(null=True)
-    source = UnicodeAttribute(null=True)  # app | chat (absent: app)
+    source = UnicodeAttribute(null=True)  # app | chat | email (absent: app)
+    requester_email = UnicodeAttribute(null=True)  # email tickets: the From address, lower case
+    verified_sender = BooleanAttribute(null=True)  # email tickets: the sender owns `user_id`
+    locale = UnicodeAttribute(null=True)  # email tickets: the language we write to the requester in
     first_response_due = UnicodeAttribute()  # stamp: created_at + 24 h
     first_responded_at = UnicodeAttribute(null=True)
     sla_due = UnicodeAttribute(null=True)

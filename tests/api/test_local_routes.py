@@ -22,6 +22,7 @@ LOCAL_ROUTES = [
     ("GET", "/_local/clock"),
     ("PUT", "/_local/clock"),
     ("DELETE", "/_local/clock"),
+    ("POST", "/_local/inbound-email"),
 ]
 
 
@@ -36,7 +37,7 @@ def test_a_bad_body_is_still_404_outside_the_local_stage(deployed_client):
     assert_error(put_json(deployed_client, "/_local/clock", {"bogus": True}), 404, "not_found")
 
 
-LOCAL_PATHS = {"/_local/outbox", "/_local/jobs/{job}", "/_local/clock"}
+LOCAL_PATHS = {"/_local/outbox", "/_local/jobs/{job}", "/_local/clock", "/_local/inbound-email"}
 
 
 @pytest.mark.parametrize("stage_name", ["dev", "prod"])

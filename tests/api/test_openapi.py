@@ -182,10 +182,15 @@ def test_public_operations_need_no_token_and_the_others_a_bearer_token(document)
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     areas.load_all(local=True)
     public = {(op.method.lower(), op.path) for op in OPERATIONS if op.auth == "public"}
+    merchant = {(op.method.lower(), op.path) for op in OPERATIONS if op.auth == "merchant"}
+    assert merchant and all(path.startswith("/merchant/") for _, path in merchant)
     for path, method, entry in operations_of(document):
         if (method, path) in public:
             assert entry["security"] == [], path
             assert "unauthorized" not in error_codes_of(entry, "401"), path
+        elif (method, path) in merchant:  # a merchant's secret key, its own scheme
+            assert entry["security"] == [{"merchantKey": []}], path
+            assert "unauthorized" in error_codes_of(entry, "401"), path
         else:
             assert "security" not in entry, path  # the document's default: bearer
             assert "unauthorized" in error_codes_of(entry, "401"), path

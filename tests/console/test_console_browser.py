@@ -315,6 +315,37 @@ def test_the_agent_answers_a_ticket_and_sets_its_status(console, live_stage):
     assert seen["messages"][-1]["body"].startswith("Please sign in on the new phone")
 
 
+def test_an_email_ticket_shows_its_unverified_sender_and_quarantine_is_reachable(console, live_stage):
+    base, page = live_stage.base, console.page
+    sender = f"stranger{uuid.uuid4().hex[:8]}@example.com"
+
+    def mail(subject: str) -> str:
+        return (
+            f"From: Stranger <{sender}>\r\nTo: support@okpay.local\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{uuid.uuid4().hex}@example.com>\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n"
+            "Please call me back about my account.\r\n"
+        )
+
+    created = people.ok(people.call(base, "POST", "/_local/inbound-email", {"raw": mail("Call me back")}))
+    held = people.ok(
+        people.call(base, "POST", "/_local/inbound-email", {"raw": mail("Cheap pills"), "verdicts": {"spam": "FAIL"}})
+    )
+    assert (created["result"], held["result"]) == ("ticket_created", "quarantined")
+    console.refresh_queue()
+    console.open(f"ticket:{created['ticket_id']}")
+    head = page.inner_text("#case .case-head")
+    assert sender in head and "unverified sender" in head and "Email" in head
+    assert "Please call me back about my account." in page.inner_text("#case .thread")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "console-email-ticket.png"))
+    console.open(f"ticket:{held['ticket_id']}")
+    page.wait_for_selector("#case .case-head .status-quarantined", timeout=WAIT)
+    assert "left" not in page.inner_text(f'#queue-list li[data-key="ticket:{held["ticket_id"]}"]')  # no SLA clock
+    page.screenshot(path=str(SCREENSHOTS / "console-quarantined.png"))
+    page.click("#case .segmented button:has-text('Closed')")
+    page.wait_for_selector("#case .case-head .status-closed", timeout=WAIT)
+
+
 def test_a_refund_sends_a_fresh_idempotency_key_per_attempt(console, live_stage, second_agent):
     base, page = live_stage.base, console.page
     customer, transaction_id = people.paying_customer(base, second_agent, "Wu Fang", amount=4_550)

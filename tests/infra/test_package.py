@@ -35,7 +35,7 @@ DEPLOYED_STAGES = ("dev", "prod")
 ALL_STAGES = ("local", "dev", "prod")
 
 # Chalice's logical ids for this app (app.py): the API, the six scheduled jobs, the live-chat
-# WebSocket's three route functions, one role each.
+# WebSocket's three route functions, the inbound-mail queue's function, one role each.
 WEBSOCKET_FUNCTIONS = ("WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect")
 FUNCTIONS = (
     "APIHandler",
@@ -45,7 +45,9 @@ FUNCTIONS = (
     "PasswordAge",
     "TopupSettle",
     "ChatQueue",
+    "OrderExpiry",
     *WEBSOCKET_FUNCTIONS,
+    "InboundMail",
 )
 ROLES = (
     "ApiHandlerRole",
@@ -55,12 +57,15 @@ ROLES = (
     "PasswordAgeRole",
     "TopupSettleRole",
     "ChatQueueRole",
+    "OrderExpiryRole",
     *(f"{function}Role" for function in WEBSOCKET_FUNCTIONS),
+    "InboundMailRole",
 )
 
 # Variables whose values exist only once the stack does: the template puts them in every function.
 RESOURCE_ENVIRONMENT = {
     "OKPAY_KYC_BUCKET": {"Ref": "KycDocumentsBucket"},
+    "OKPAY_MAIL_BUCKET": {"Ref": "SupportMailBucket"},
     "OKPAY_ALERT_TOPIC_ARN": {"Ref": "AlertTopic"},
     "OKPAY_FIELD_KEY_ID": {"Ref": "FieldKey"},
     "OKPAY_JWT_SECRET_ARN": {"Ref": "JwtSigningSecret"},
@@ -337,7 +342,8 @@ def test_every_function_has_a_fixed_name_a_log_group_with_retention_and_the_reso
         assert properties["FunctionName"]["Fn::Sub"].startswith("okpay-${Stage}-"), logical
         assert log_groups[f"/aws/lambda/${{{logical}}}"]["RetentionInDays"] > 0, logical
         assert properties["Role"]["Fn::GetAtt"][0] in attached, logical
-        assert function.get("DependsOn") == "FunctionResourceAccess", logical
+        # The inbound-mail function also waits for its queue and bucket policy (InboundMailAccess).
+        assert "FunctionResourceAccess" in as_list(function.get("DependsOn")), logical
     assert attached == set(of_type(template, "AWS::IAM::Role"))
 
 

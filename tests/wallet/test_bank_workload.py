@@ -234,3 +234,45 @@ def test_concurrent_resolves_refund_a_dispute_exactly_once(live):
     assert cny_balance(live, payer) == 10_000  # 10,000 − 3,000 paid + 3,000 refunded, once
     status, _, history = live.call("/me/transactions?type=refund", headers=payer["auth"])
     assert status == 200 and [item["amount"] for item in history["data"]] == [3_000]
+
+
+def test_checkout_orders_paid_and_closed_at_once_are_paid_at_most_once_and_conserve_money(live):
+    """Three payers race for each of five checkout orders while the shop closes some of them."""
+    payers = seed_users(live, "ord", 3, START)
+    shop = {"Authorization": "Bearer sk_test_okpay_local_demo"}  # the seeded mch_demo (contract, section 10)
+    orders = []
+    for n in range(5):
+        body = {
+            "out_order_no": f"load-{uuid.uuid4().hex[:12]}",
+            "amount": 1_000 + n,
+            "currency": "CNY",
+            "description": "load",
+        }
+        status, _, order = live.call("/merchant/orders", "POST", body, {**shop, "Idempotency-Key": uuid.uuid4().hex})
+        assert status == 201, order
+        orders.append(order)
+    calls = [("pay", payer, order) for order in orders for payer in payers] + [("close", None, o) for o in orders[::2]]
+    barrier = threading.Barrier(len(calls))
+
+    def attempt(call):
+        kind, payer, order = call
+        barrier.wait()
+        if kind == "close":
+            return call, live.call(f"/merchant/orders/{order['order_id']}/close", "POST", {}, shop)
+        headers = {**payer["auth"], "Idempotency-Key": uuid.uuid4().hex}
+        return call, live.call(f"/orders/{order['order_id']}/pay", "POST", {}, headers)
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:  # one thread per call: the barrier needs them all
+        results = list(pool.map(attempt, calls))
+    paid_total = 0
+    for order in orders:
+        wins = [status for (_, _, o), (status, _, _) in results if o is order and status in (200, 201)]
+        assert len(wins) == 1, (order["order_id"], wins)  # one payment or the close, never both
+        refused = [body for (_, _, o), (status, _, body) in results if o is order and status not in (200, 201)]
+        assert all(body["error"]["code"] in ("order_not_open", "try_again") for body in refused), refused
+        status, _, final = live.call(f"/merchant/orders/{order['order_id']}", headers=shop)
+        assert final["status"] == ("paid" if wins == [201] else "closed")
+        paid_total += order["amount"] if wins == [201] else 0
+    balances = [cny_balance(live, payer) for payer in payers]
+    assert all(balance >= 0 for balance in balances)
+    assert sum(balances) + paid_total == len(payers) * START, "money was created or destroyed"

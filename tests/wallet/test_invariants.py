@@ -1,6 +1,7 @@
 """Invariants under random sequences of money movements (hypothesis).
 
-Whatever happens — top-ups, transfers, payments, conversions, withdrawals, replays of earlier
+Whatever happens — top-ups, transfers, payments, checkout orders paid (mch_demo, section 14),
+conversions, withdrawals, replays of earlier
 requests with their keys, refusals — afterwards:
 - money is conserved: for each currency the signed sum of every ledger entry is zero;
 - no user balance is negative;
@@ -39,6 +40,7 @@ operation = st.one_of(
     st.tuples(st.just("topup"), user_index, amount, currency),
     st.tuples(st.just("transfer"), user_index, user_index, amount, currency),
     st.tuples(st.just("payment"), user_index, amount, currency),
+    st.tuples(st.just("order"), user_index, amount, currency),
     st.tuples(st.just("conversion"), user_index, amount, currency, currency),
     st.tuples(st.just("withdrawal"), user_index, amount, currency),
     st.tuples(st.just("replay"), st.integers(min_value=0, max_value=50)),
@@ -53,8 +55,19 @@ def _post(http, path, body, headers, key):
     )
 
 
-def _request_for(op, users, cards):
+def _order_to_pay(http, value, cur, n):
+    """A checkout order of the seeded mch_demo (CNY, HKD, USD); an unknown one when it refuses `cur`."""
+    body = {"out_order_no": f"inv-{n}", "amount": value, "currency": cur, "description": "invariants"}
+    shop = {"Authorization": "Bearer sk_test_okpay_local_demo"}
+    response = _post(http, "/merchant/orders", body, shop, f"order{n}")
+    return json.loads(response.body)["order_id"] if response.status_code == 201 else "ord_refused"
+
+
+def _request_for(op, users, cards, http=None, n=0):
     kind = op[0]
+    if kind == "order":
+        _, who, value, cur = op
+        return who, f"/orders/{_order_to_pay(http, value, cur, n)}/pay", {"authorization": {"password": PASSWORD}}
     if kind == "topup":
         _, who, value, cur = op
         return who, "/me/topups", {"funding_source_id": cards[who], "amount": value, "currency": cur}
@@ -134,7 +147,7 @@ def test_random_sequences_keep_the_ledger_sound(operations):
                     if first.status_code != 503:  # a 503 is not stored: its replay is a new attempt
                         assert after == before, "a replay moved money"
                 else:
-                    who, path, body = _request_for(op, users, cards)
+                    who, path, body = _request_for(op, users, cards, http, n)
                     key = f"op{n}"
                     response = _post(http, path, body, users[who][1], key)
                     assert response.status_code < 500 or response.status_code == 503, response.body

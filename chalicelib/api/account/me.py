@@ -223,7 +223,7 @@ def list_sessions(call: Call) -> dict:
     errors=("not_found",),
 )
 def revoke_session(call: Call) -> Reply:
-    if not sessions.revoke(call.params["session_id"], call.user.user_id, reason="revoked_by_user"):
+    if not sessions.sign_out_device(call.params["session_id"], call.user.user_id, clock.now()):
         raise OkpayError("not_found")
     return Reply(None, 204)
 
@@ -242,7 +242,7 @@ def revoke_session(call: Call) -> Reply:
     status=204,
 )
 def revoke_other_sessions(call: Call) -> Reply:
-    sessions.revoke_all(call.user.user_id, except_session=call.user.session_id, reason="revoked_by_user")
+    sessions.sign_out_other_devices(call.user.user_id, call.user.session_id, clock.now())
     return Reply(None, 204)
 
 

@@ -197,6 +197,12 @@ class ChatExistsDetails(ResponseBody):
     chat_id: str = Field(description="The caller's chat that is still waiting or active.")
 
 
+class OrderExistsDetails(ResponseBody):
+    model_config = examples({"order_id": "ord_2b4d6f8a0c1e3a5b7d9f1b3d5f7a9c1e"})
+
+    order_id: str = Field(description="The merchant's order that already has this `out_order_no`.")
+
+
 class RefundableDetails(ResponseBody):
     model_config = examples({"refundable": {"amount": 2500, "currency": "CNY"}})
 
@@ -207,6 +213,12 @@ class RetryDetails(ResponseBody):
     model_config = examples({"retry_after": 30})
 
     retry_after: int = Field(description="Seconds; also in the Retry-After header.")
+
+
+class AvailableAtDetails(ResponseBody):
+    model_config = examples({"available_at": "2026-11-26T10:02:45+08:00"})
+
+    available_at: Timestamp = Field(description="The earliest time the request can succeed.")
 
 
 class MissingDetails(ResponseBody):
@@ -225,6 +237,8 @@ DETAILS_SCHEMAS: dict[str, type[ResponseBody]] = {
     "transfer_not_pending": StatusDetails,
     "kyc_not_pending": StatusDetails,
     "dispute_exists": DisputeExistsDetails,
+    "order_exists": OrderExistsDetails,
+    "order_not_open": StatusDetails,
     "chat_exists": ChatExistsDetails,
     "dispute_closed": StatusDetails,
     "dispute_not_awaiting_approval": StatusDetails,
@@ -233,6 +247,7 @@ DETAILS_SCHEMAS: dict[str, type[ResponseBody]] = {
     "account_locked": RetryDetails,
     "rate_limited": RetryDetails,
     "try_again": RetryDetails,
+    "freeze_too_recent": AvailableAtDetails,
 }
 # Codes whose `details` are sent only sometimes (a validation error has them only for missing documents).
 DETAILS_OPTIONAL = frozenset({"validation_error"})

@@ -47,6 +47,7 @@ class OutboxItem(ResponseBody):
     subject: str = omittable(description="Emails only: an SMS has none.")
     body: str
     sent_at: Timestamp
+    reply_to: str = omittable(description="Emails about an email ticket: its signed reply address (`Reply-To`).")
 
 
 class OutboxList(ResponseBody):
@@ -214,10 +215,35 @@ class TopupSettleJobResult(ResponseBody):
     result: TopupSettleOutcome
 
 
+_ORDER_EXPIRY = {"ran_at": _RAN_AT, "expired": 3, "skipped": 0}
+
+
+class OrderExpiryOutcome(ResponseBody):
+    """`order_expiry`: open checkout orders past `expires_at` marked `expired`, each with its event."""
+
+    model_config = examples(_ORDER_EXPIRY)
+
+    ran_at: Timestamp
+    expired: int = Field(description="Orders this run moved to `expired`.")
+    skipped: int = Field(description="Orders found due but paid, closed or expired meanwhile (by another run).")
+
+
+class OrderExpiryJobResult(ResponseBody):
+    model_config = examples({"job": "order_expiry", "result": _ORDER_EXPIRY})
+
+    job: Literal["order_expiry"]
+    result: OrderExpiryOutcome
+
+
 class JobResult(
     RootModel[
         Annotated[
-            SlaJobResult | ReconcileJobResult | PasswordAgeJobResult | TopupSettleJobResult | ChatQueueJobResult,
+            SlaJobResult
+            | ReconcileJobResult
+            | PasswordAgeJobResult
+            | TopupSettleJobResult
+            | ChatQueueJobResult
+            | OrderExpiryJobResult,
             Field(discriminator="job"),
         ]
     ]
@@ -253,3 +279,50 @@ class ClockState(ResponseBody):
 
     now: Timestamp
     test_clock: bool = Field(description="True while a test clock is set.")
+
+
+# --- inbound support mail (section 13) ---------------------------------------------------------------
+
+Verdict = Literal["PASS", "FAIL", "GRAY"]
+_RAW_MAIL = (
+    "From: Zhang San <zhang.san@example.com>\r\nTo: support@okpay.local\r\n"
+    "Subject: =?UTF-8?B?6L2s6LSm5rKh5pyJ5Yiw6LSm?=\r\n"
+    "Message-ID: <CAF1x2y3z@mail.example.com>\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n"
+    "我昨天的转账对方还没有收到，请帮忙查一下。\r\n"
+)
+
+
+class MailVerdicts(RequestBody):
+    """SES's receipt verdicts; an absent one is `PASS` (`dmarc_policy`: `none`)."""
+
+    spam: Verdict | None = None
+    virus: Verdict | None = None
+    spf: Verdict | None = None
+    dkim: Verdict | None = None
+    dmarc: Verdict | None = None
+    dmarc_policy: Literal["none", "quarantine", "reject"] | None = Field(
+        default=None, description="The sender domain's DMARC policy: DMARC `FAIL` with `reject` is quarantined."
+    )
+
+
+class InboundEmail(RequestBody):
+    model_config = examples(
+        {"raw": _RAW_MAIL},
+        {"raw": _RAW_MAIL, "verdicts": {"spam": "FAIL"}},
+    )
+
+    raw: Annotated[str, Field(min_length=1, max_length=15_000_000)] = Field(
+        description="The whole RFC 5322 message, headers and body (sent as UTF-8 bytes)."
+    )
+    verdicts: MailVerdicts | None = None
+
+
+class InboundEmailResult(ResponseBody):
+    model_config = examples(
+        {"result": "ticket_created", "ticket_id": "tkt_8e0a2c4e6b1d3f5a7c9e0b2d4f6a8c1e"},
+        {"result": "duplicate", "ticket_id": "tkt_8e0a2c4e6b1d3f5a7c9e0b2d4f6a8c1e"},
+        {"result": "ignored"},
+    )
+
+    result: Literal["ticket_created", "message_added", "quarantined", "ignored", "duplicate"]
+    ticket_id: str = omittable(description="The ticket the mail opened or was added to (quarantined: held in).")

@@ -25,7 +25,7 @@ from chalicelib.api.schemas.disputes import (
     SlaReminderEvent,
 )
 
-TicketStatus = Literal["new", "open", "pending", "solved", "closed"]
+TicketStatus = Literal["new", "open", "pending", "solved", "closed", "quarantined"]
 Category = Literal["account", "transfer", "payment", "security", "kyc", "other"]
 Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
@@ -105,7 +105,11 @@ class TicketStatusChange(RequestBody):
 
 
 class TicketQueueQuery(PageQuery):
-    status: TicketStatus | None = Field(default=None, description="Default: the active ones, new, open and pending.")
+    status: TicketStatus | None = Field(
+        default=None,
+        description="Default: the active ones, new, open and pending. `quarantined`: email tickets held back as "
+        "spam or failing DMARC with a reject policy.",
+    )
 
 
 # --- the ticket and its conversation -----------------------------------------------------------------
@@ -146,15 +150,21 @@ class Ticket(ResponseBody):
         description="`new` until the first agent reply, then `open`; `pending`: waiting for the customer; "
         "a user's message on a `pending` or `solved` ticket makes it `open` again; `closed` is final."
     )
-    source: Literal["app", "chat"] = Field(
-        description="Where it came from: `app` (opened with POST /support/tickets) or `chat` (a live chat turned "
-        "into a ticket by an agent or by the `chat_queue` job; its first message is the chat's transcript)."
+    source: Literal["app", "chat", "email"] = Field(
+        description="Where it came from: `app` (opened with POST /support/tickets), `chat` (a live chat turned "
+        "into a ticket by an agent or by the `chat_queue` job; its first message is the chat's transcript) or "
+        "`email` (a mail to the support address; its first message is the mail's text)."
     )
     first_response_due: Timestamp
     escalated: bool = Field(description="True once `ticket_sla` found the first response overdue.")
     created_at: Timestamp
     updated_at: Timestamp
     transaction_id: str = omittable(description="The transaction the ticket is about; left out when it names none.")
+    requester_email: str = omittable(description="Email tickets only: the address the mail came from (lower case).")
+    verified_sender: bool = omittable(
+        description="Email tickets only: true when that address is the owner's verified account email on a mail "
+        "that passed DKIM or SPF; false: an unverified sender, whose ticket belongs to no user."
+    )
 
 
 class TicketDetail(Ticket):
@@ -169,10 +179,38 @@ class TicketPage(Page):
     data: list[Ticket] = Field(description="Newest first.")
 
 
+class MailAttachment(ResponseBody):
+    """A file that came with an email (jpeg, png or pdf, at most 10 MB), kept in the private mail bucket."""
+
+    name: str = Field(description="The file name the mail gave.")
+    content_type: Literal["image/jpeg", "image/png", "application/pdf"] = Field(
+        description="Read from the file's first bytes, not from what the mail declared."
+    )
+    size: int = Field(description="Bytes.")
+    url: str = Field(description="A presigned download URL, valid for `expires_in` seconds.")
+    expires_in: int = Field(description="Seconds the URL stays valid (300).")
+
+
+class SkippedMailAttachment(ResponseBody):
+    """A file that came with an email and was not kept."""
+
+    name: str
+    content_type: str = Field(description="As the mail declared it.")
+    size: int = Field(description="Bytes.")
+    reason: Literal["type", "size"] = Field(description="`type`: not a jpeg, png or pdf; `size`: over 10 MB.")
+
+
 class AgentTicketMessage(TicketMessage):
     model_config = examples({**_AGENT_MESSAGE, "author_id": AGENT_ID})
 
-    author_id: str = Field(description="The user or agent who wrote it.")
+    author_id: str = Field(
+        description="The user or agent who wrote it; `email:<address>` for a mail from a sender who is not the "
+        "ticket's owner."
+    )
+    attachments: list[MailAttachment] = omittable(description="Email tickets: the files kept from the mail.")
+    skipped_attachments: list[SkippedMailAttachment] = omittable(
+        description="Email tickets: the files of the mail that were not kept, and why."
+    )
 
 
 class AgentTicket(Ticket):
@@ -181,7 +219,9 @@ class AgentTicket(Ticket):
 
     model_config = examples(_ANSWERED_FOR_AGENT, _NEW_FOR_AGENT)
 
-    user_id: str = Field(description="The user who opened it.")
+    user_id: str | None = Field(
+        description="The user who opened it; null for an email ticket from an unverified sender (it belongs to nobody)."
+    )
     first_responded_at: Timestamp | None = Field(description="The first agent reply; null until then.")
     assignee: str | None = Field(description="The agent who last replied; null until then.")
     overdue: bool = Field(description="`first_response_due` passed with no agent reply yet.")

@@ -25,6 +25,7 @@ A payment racing the freeze either committed before it (and is on the ticket) or
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,13 +76,20 @@ def audit_subject(user_id: str) -> str:
 
 
 def freeze(
-    user_id: str, reason: str, actor: Actor, now: datetime, *, keep_session: str | None = None
+    user_id: str,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    keep_session: str | None = None,
+    note: str | None = None,
 ) -> dict[str, Any]:
     """Freeze the account as described above: `{user_id, status: "frozen", freeze, ticket_id}`.
 
     `keep_session`: the caller's own session, left signed in (a user freezing from their device;
     every other session is revoked). Without it, every session of the user is revoked in the
-    freeze's own write (an agent's freeze, a freeze by code while signed out).
+    freeze's own write (an agent's freeze, a freeze by code while signed out). `note`: a user's own
+    words (section 11), kept on the ticket and the audit event, never logged.
     """
     user = account_of(user_id)
     _refuse_own_account(actor, user_id)
@@ -94,6 +102,8 @@ def freeze(
         user_id, phrase(FREEZE_TICKET, "subject", user.locale), "security", None, now, source="app"
     )
     body, listed = _ticket_body(user, actor, now)
+    if note:
+        body += "\n\n" + phrase(FREEZE_TICKET, "note", user.locale, note=note)
     author_role = "agent" if actor.by == "agent" else "user"
     fields = [
         User.status.set(protection.FROZEN),
@@ -105,6 +115,8 @@ def freeze(
     if keep_session is None:
         fields.append(sessions.revoke_all_action())
     detail = {"reason": reason, "by": actor.by, "ticket_id": ticket.ticket_id}
+    if note:
+        detail["note"] = note
     try:
         with unit_of_work(now) as work:
             work.update(User(user_id), actions=fields, condition=User.status == "active", label="user")
@@ -131,13 +143,30 @@ def freeze(
     return {"user_id": user_id, "status": "frozen", **freeze_view(user), "ticket_id": ticket.ticket_id}
 
 
-def unfreeze(user_id: str, reason: str, actor: Actor, now: datetime) -> dict[str, Any]:
-    """Lift the freeze, whoever set it: `{user_id, status: "active"}`; `409 not_frozen` otherwise.
-    (A user's own unfreeze has more rules, section 11; they are checked before this is called.)"""
+def unfreeze(
+    user_id: str,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    rules: Callable[[User], None] | None = None,
+) -> dict[str, Any]:
+    """Lift the freeze: `{user_id, status: "active"}`; `409 not_frozen` otherwise.
+
+    `rules`: what a user's own unfreeze must also pass (section 11), checked on the freeze as read.
+    The write is then conditioned on that same freeze (its `frozen_at`), so an agent's freeze that
+    replaced it meanwhile is never lifted by them: the rules are checked again on the freeze now in
+    force, and refuse (`403 agent_review_required`, `409 freeze_too_recent`).
+    """
     user = account_of(user_id)
     _refuse_own_account(actor, user_id)
     if user.status != protection.FROZEN:
         raise OkpayError("not_frozen")
+    if rules is not None:
+        rules(user)
+    condition = User.status == protection.FROZEN
+    if rules is not None:
+        condition &= User.frozen_at == user.frozen_at
     stamp = clock.stamp(now)
     was = {"reason": user.freeze_reason, "by": user.frozen_by, "at": user.frozen_at}
     try:
@@ -151,7 +180,7 @@ def unfreeze(user_id: str, reason: str, actor: Actor, now: datetime) -> dict[str
                     User.frozen_by.remove(),
                     User.frozen_by_agent.remove(),
                 ],
-                condition=User.status == protection.FROZEN,
+                condition=condition,
                 label="user",
             )
             detail = {"reason": reason, "by": actor.by, "freeze": was}
@@ -160,7 +189,7 @@ def unfreeze(user_id: str, reason: str, actor: Actor, now: datetime) -> dict[str
     except TransactWriteError as error:
         if not condition_failed(error):
             raise
-        _refuse_as_it_now_is(user_id, want=protection.FROZEN)
+        _refuse_as_it_now_is(user_id, want=protection.FROZEN, rules=rules)
         raise
     logger.info("account unfrozen", extra={"event": "account_unfrozen", "user_id": user_id, "by": actor.by})
     by = phrase(FREEZE_ACTORS, actor.by, user.locale)
@@ -185,9 +214,9 @@ def _refuse_own_account(actor: Actor, user_id: str) -> None:
         agents.refuse_own_case(actor.user_id, user_id)
 
 
-def _refuse_as_it_now_is(user_id: str, *, want: str) -> None:
+def _refuse_as_it_now_is(user_id: str, *, want: str, rules: Callable[[User], None] | None = None) -> None:
     """The user item's condition failed: the refusal its state now calls for (a concurrent freeze,
-    unfreeze or closing won)."""
+    unfreeze or closing won; or, with `rules`, another freeze replaced the one they passed on)."""
     user = get_user(user_id)
     if user is None:
         raise OkpayError("not_found")
@@ -197,6 +226,8 @@ def _refuse_as_it_now_is(user_id: str, *, want: str) -> None:
         raise OkpayError("already_frozen")
     if want == protection.FROZEN and user.status != protection.FROZEN:
         raise OkpayError("not_frozen")
+    if rules is not None:
+        rules(user)
     raise OkpayError("try_again", retry_after=1)  # it changed back meanwhile: the caller may repeat
 
 

@@ -13,6 +13,7 @@ from chalicelib.errors import OkpayError
 from chalicelib.services.common.emails import normalize_email
 from chalicelib.services.identity import sessions, totp
 from chalicelib.services.identity.passwords import hash_password
+from chalicelib.store.security_events import record_security_event
 from chalicelib.store.users import User, create_user_with_claims, email_claim, find_claim_owner, get_user
 
 ROLES = ("user", "agent")
@@ -73,5 +74,6 @@ def set_role(user_id: str, role: str) -> bool:
     if user.role == role:
         return False
     sessions.revoke_all(user_id, reason="role_changed", user_actions=[User.role.set(role)])
+    record_security_event(user_id, "role_changed", clock.stamp(clock.now()), detail=f"{user.role} -> {role}")
     logger.info("role changed", extra={"event": "role_changed", "user_id": user_id, "from": user.role, "to": role})
     return True

@@ -14,10 +14,15 @@ from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
 from chalicelib.i18n.locale import DEFAULT_LOCALE, pick
 from chalicelib.i18n.phrases import CHANNELS, EVENTS, PURPOSES
+from chalicelib.services.identity import freeze_links
 from chalicelib.store.users import User
 
 CODE_SMS = "verification_code_sms"
 CODE_EMAIL = "verification_code_email"
+# Notices whose email carries a "this wasn't me" line with a single-use freeze token (section 11).
+NOT_ME_EVENTS = frozenset(
+    {"new_device", "password_changed", "password_reset", "contact_change_requested", "contact_changed", "mfa_changed"}
+)
 
 
 def send_code_by_sms(phone: str, code: str, *, purpose: str, minutes: int, locale: str) -> bool:
@@ -49,13 +54,28 @@ def notify_security_event(
     to_phone = (phone or user.phone) if "sms" in channels else None
     try:
         if to_email:
-            notify.send_email(
-                to_email, "security_notice_email", locale, event=title, when=when, detail=detail, support=support
-            )
+            facts = {"event": title, "when": when, "detail": detail, "support": support}
+            link = _not_me_link(user, event, now)
+            if link:
+                notify.send_email(to_email, "security_notice_email_not_me", locale, **facts, link=link)
+            else:
+                notify.send_email(to_email, "security_notice_email", locale, **facts)
         if to_phone:
             notify.send_sms(to_phone, "security_notice_sms", locale, event=title, when=when, support=support)
     except Exception:
         logger.exception("security notice not sent", extra={"user_id": user.user_id, "event": event})
+
+
+def _not_me_link(user: User, event: str, now: datetime) -> str | None:
+    """The "this wasn't me" link of the notice's email (one token per email, bound to the user; the SMS
+    never carries one); None for other notices, or when no token could be stored (the notice still goes)."""
+    if event not in NOT_ME_EVENTS:
+        return None
+    try:
+        return freeze_links.link_for(freeze_links.issue(user.user_id, now))
+    except Exception:
+        logger.exception("freeze link not issued", extra={"user_id": user.user_id, "event": event})
+        return None
 
 
 def _localize(key: str, value: str, locale: str) -> str:

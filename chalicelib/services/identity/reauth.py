@@ -29,6 +29,7 @@ from chalicelib.services.identity import notices, sessions, totp
 from chalicelib.services.identity.passwords import verify_password
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.counters import Counter
+from chalicelib.store.security_events import record_security_event
 from chalicelib.store.sessions import Session
 from chalicelib.store.users import User
 
@@ -113,6 +114,7 @@ def _revoke(user: User, session_id: str, now: datetime) -> None:
         session = None
     sessions.revoke(session_id, user.user_id, reason="reauth_failures")
     device = (session.device_name or session.device_id or "") if session else ""
+    record_security_event(user.user_id, "session_revoked_reauth", clock.stamp(now), device_name=device[:64] or None)
     notices.notify_security_event(user, "reauth_revoked", now, device=device[:64] or "—")
 
 

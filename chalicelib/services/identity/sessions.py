@@ -37,6 +37,7 @@ from chalicelib.store import connections
 from chalicelib.store.base import shared_connection
 from chalicelib.store.batch import batch_get
 from chalicelib.store.conditions import condition_failed
+from chalicelib.store.security_events import record_security_event
 from chalicelib.store.sessions import Session
 from chalicelib.store.users import User, get_user
 
@@ -273,6 +274,26 @@ def revoke(session_id: str, user_id: str, *, reason: str) -> bool:
     )
     _close_websockets(session_id=session_id)
     return True
+
+
+def sign_out_device(session_id: str, user_id: str, now: datetime) -> bool:
+    """The user ends one of their sessions (`DELETE /me/sessions/{id}`); False if it is not theirs.
+    Their security log records it, with the device's name."""
+    try:
+        device = Session.get(session_id, consistent_read=True).device_name
+    except Session.DoesNotExist:
+        return False
+    if not revoke(session_id, user_id, reason="revoked_by_user"):
+        return False
+    record_security_event(user_id, "session_revoked", clock.stamp(now), device_name=device, detail="one")
+    return True
+
+
+def sign_out_other_devices(user_id: str, current_session: str, now: datetime) -> int:
+    """The user ends every session but this one (`DELETE /me/sessions`); their security log records it."""
+    revoked = revoke_all(user_id, except_session=current_session, reason="revoked_by_user")
+    record_security_event(user_id, "session_revoked", clock.stamp(now), detail="all_others")
+    return revoked
 
 
 def active_sessions(user_id: str, now: datetime | None = None) -> list[Session]:

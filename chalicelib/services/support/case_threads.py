@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters import clock
+from chalicelib.services.support.mail_files import attachment_view
 from chalicelib.store.audit import events_of
 from chalicelib.store.messages import Message
 
@@ -44,6 +45,12 @@ def message_view(message: Message, *, for_agent: bool = False) -> dict[str, Any]
     }
     if for_agent:
         view["author_id"] = message.author_id
+        if message.attachments:  # an email's files: agents open them through short-lived URLs
+            view["attachments"] = [attachment_view(dict(stored)) for stored in message.attachments]
+        if message.skipped_attachments:
+            view["skipped_attachments"] = [
+                {**dict(skipped), "size": int(skipped["size"])} for skipped in message.skipped_attachments
+            ]
     return view
 
 

@@ -4,6 +4,9 @@ The first agent reply is the first response the SLA measures: it sets `first_res
 removes `sla_due` (so `ticket_sla` leaves the ticket alone), moves `new → open` and makes the
 replying agent the assignee. `closed` is final: every later message or status change is
 `409 ticket_closed`. `solved` emails the user, who can reopen the ticket by replying.
+An email ticket (section 13) is answered by email to its requester, with its signed reply address
+(chalicelib.services.support.email_tickets); one from an unverified sender has no owner, so it is no
+agent's own case.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from chalicelib.services.common.unit_of_work import Work
 from chalicelib.services.identity.agents import refuse_own_case
 from chalicelib.services.support import case_notices
 from chalicelib.services.support.case_threads import events_view, message_view, new_message
+from chalicelib.services.support.email_tickets import is_email_ticket, write_to_requester
 from chalicelib.services.support.queue_pages import merge_page, pending_statuses
 from chalicelib.services.support.tickets import (
     status_event,
@@ -117,7 +121,10 @@ def reply(actor_id: str, ticket_id: str, body: str, now: datetime) -> dict[str, 
         transaction.answer(201, dict(view))
 
     ticket = write_on_ticket(ticket, lambda: agent_ticket(ticket_id), change)
-    case_notices.tell_user(ticket.user_id, "ticket_reply", ticket_id, subject=ticket.subject, body=body)
+    if is_email_ticket(ticket):  # answered by email, with the reply address: the requester may have no app
+        write_to_requester(ticket, "email_ticket_reply_email", now, body=body)
+    else:
+        case_notices.tell_user(ticket.user_id, "ticket_reply", ticket_id, subject=ticket.subject, body=body)
     return view
 
 
@@ -150,6 +157,8 @@ def set_status(actor_id: str, ticket_id: str, status: str, now: datetime) -> dic
         "ticket status changed",
         extra={"ticket_id": ticket_id, "from": changed[0], "to": status, "event": "ticket_status"},
     )
-    if status == "solved":
+    if status == "solved" and is_email_ticket(ticket):
+        write_to_requester(ticket, "email_ticket_solved_email", now)
+    elif status == "solved":
         case_notices.tell_user(ticket.user_id, "ticket_solved", ticket_id, subject=ticket.subject)
     return ticket_view(ticket, for_agent=True)

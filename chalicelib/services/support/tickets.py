@@ -60,11 +60,18 @@ def ticket_view(ticket: Ticket, *, for_agent: bool = False) -> dict[str, Any]:
     }
     if ticket.transaction_id:
         view["transaction_id"] = ticket.transaction_id
+    if ticket.source == "email":  # section 13: who wrote, and whether that address is the owner's
+        view["requester_email"] = ticket.requester_email
+        view["verified_sender"] = bool(ticket.verified_sender)
     if for_agent:
         view["user_id"] = ticket.user_id
         view["first_responded_at"] = instant(ticket.first_responded_at)
         view["assignee"] = ticket.assignee
-        view["overdue"] = ticket.first_responded_at is None and ticket.first_response_due < clock.stamp(clock.now())
+        view["overdue"] = (
+            ticket.first_responded_at is None
+            and ticket.status != "quarantined"  # held back: no SLA runs on it
+            and ticket.first_response_due < clock.stamp(clock.now())
+        )
     return view
 
 
@@ -104,7 +111,7 @@ def open_ticket(
 
 
 def new_ticket(
-    user_id: str, subject: str, category: str, transaction_id: str | None, now: datetime, *, source: str
+    user_id: str | None, subject: str, category: str, transaction_id: str | None, now: datetime, *, source: str
 ) -> Ticket:
     """A ticket to write (in the caller's transaction): `new`, first response due in 24 hours."""
     stamp = clock.stamp(now)

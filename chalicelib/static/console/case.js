@@ -330,7 +330,7 @@ function ticketView(ticket) {
       ticket.subject,
       ticket.ticket_id,
       ticket.status,
-      ticket.first_responded_at ? [[t("sla.first_reply"), null, null]] : [[t("sla.first_reply_due"), ticket.first_response_due, null]],
+      ticket.status === "quarantined" ? [] : ticket.first_responded_at ? [[t("sla.first_reply"), null, null]] : [[t("sla.first_reply_due"), ticket.first_response_due, null]],
       [
         h("span", {}, t(`category.${ticket.category}`)),
         ticket.source ? h("span", {}, t(`source.${ticket.source}`)) : null,

@@ -438,7 +438,7 @@ const ZH = {
   "ticket.replied": "回复已发送。",
   "ticket.set_status": "状态",
   "ticket.status_set": "状态已改为{status}。",
-  "ticket.unverified": "发件人未验证",
+  "ticket.unverified": "未验证发件人",
   "dispute.transaction": "交易",
   "dispute.description": "客户描述",
   "dispute.assign_me": "分配给我",

@@ -48,7 +48,7 @@ export function ticketItem(ticket) {
       .filter(Boolean)
       .join(" · "),
     status: ticket.status,
-    due: answered ? null : ticket.first_response_due,
+    due: answered || ticket.status === "quarantined" ? null : ticket.first_response_due, // quarantine runs no SLA
     since: ticket.created_at,
     escalated: ticket.escalated,
     raw: ticket,
@@ -98,7 +98,11 @@ const SOURCES = {
     const [waiting, mine] = await Promise.all([allPages("/admin/chats", { status: "waiting" }), allPages("/admin/chats", { status: "active", mine: "true" })]);
     return [...waiting, ...mine].map(chatItem);
   },
-  ticket: async () => (await allPages("/admin/tickets")).map(ticketItem),
+  ticket: async () => {
+    // Quarantined email (spam, DMARC reject) sits under the tickets too, for an agent to release or close.
+    const [active, quarantined] = await Promise.all([allPages("/admin/tickets"), allPages("/admin/tickets", { status: "quarantined" })]);
+    return [...active, ...quarantined].map(ticketItem);
+  },
   dispute: async () => {
     const open = await allPages("/admin/disputes");
     let approvals = [];

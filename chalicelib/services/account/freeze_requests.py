@@ -1,0 +1,130 @@
+"""Freezing an account without signing in (contract v1.2, section 11): a user who lost the phone, or
+who got a notice of a change they did not make, stops all money leaving in one step.
+
+- `POST /auth/freeze {login}` → `request_code`: one 6-digit freeze code (15 min, stored hashed,
+  5 comparisons in all) to each verified contact. Answers alike, in at least the same time, whether
+  or not the login has an account and whether or not anything was sent (the SMS per-number limits,
+  10 emails an hour, a code whose 5 tries are spent), as `/auth/password/forgot` does.
+- `POST /auth/freeze/confirm {login, code}` → `freeze_by_code`: reason `lost_device`.
+- `POST /auth/freeze/link {token}` → `freeze_by_link`: the single-use token of a notice's "this
+  wasn't me" line (chalicelib.services.identity.freeze_links), reason `suspected_fraud`.
+
+Both freeze with chalicelib.services.account.freezes (every session revoked in the freeze's own
+write). An account that is already frozen answers `200 {status: frozen}` too, and every session is
+revoked: whoever asks is signed out, in a panic, and needs exactly that state (frozen, nobody signed
+in), not an error. A freeze set by the user keeps its reason: a right code or a notice's token only
+proves access to a contact, which the freeze already assumed.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib.adapters import clock
+from chalicelib.adapters.logging import logger
+from chalicelib.errors import OkpayError
+from chalicelib.services.account import freezes
+from chalicelib.services.common import rate_limits
+from chalicelib.services.identity import freeze_links, notices, one_time_codes, sessions
+from chalicelib.services.identity.login_ids import parse_login
+from chalicelib.services.identity.password_reset import FORGOT_MIN_SECONDS
+from chalicelib.store.security_events import record_security_event
+from chalicelib.store.users import User
+
+CODE_LIFETIME = timedelta(minutes=15)
+EMAILS_PER_HOUR = 10
+# /auth/freeze takes at least this long, sent or not, so timing does not reveal accounts (as forgot).
+REQUEST_MIN_SECONDS = FORGOT_MIN_SECONDS
+
+
+def freeze_code_id(user_id: str) -> str:
+    return f"freeze#{user_id}"
+
+
+def request_code(login_text: str, now: datetime) -> None:
+    """Send a freeze code to the login's verified contacts, quietly nothing when it cannot be sent."""
+    started = time.monotonic()
+    try:
+        _send_freeze_code(login_text, now)
+    finally:
+        remaining = REQUEST_MIN_SECONDS - (time.monotonic() - started)
+        if remaining > 0:
+            time.sleep(remaining)
+
+
+def freeze_by_code(login_text: str, code: str, now: datetime) -> dict:
+    """`{status: frozen}` for the right code (used once); else `422 invalid_code` with attempts_left.
+    The attempt is counted before the comparison, so a burst compares at most 5 times."""
+    user = parse_login(login_text).find_user()
+    if user is None:
+        raise OkpayError("invalid_code", details={"attempts_left": 0})
+    try:
+        one_time_codes.check(freeze_code_id(user.user_id), code, now=now)
+    except OkpayError:
+        logger.info("freeze code wrong", extra={"event": "freeze_code_failed", "user_id": user.user_id})
+        raise
+    return _freeze_signed_out(user.user_id, "lost_device", now)
+
+
+def freeze_by_link(token: str, now: datetime) -> dict:
+    """`{status: frozen}` for a live token (used once); else `422 invalid_token`."""
+    redeemed = freeze_links.redeem(token, now)
+    try:
+        return _freeze_signed_out(redeemed.user_id, "suspected_fraud", now)
+    except (ClientError, PynamoDBException):
+        freeze_links.give_back(redeemed)  # nothing was frozen: the user's retry must still work
+        raise
+    except OkpayError as error:
+        if error.code == "try_again":
+            freeze_links.give_back(redeemed)
+        raise
+
+
+def _send_freeze_code(login_text: str, now: datetime) -> None:
+    user = parse_login(login_text).find_user()
+    if user is None:
+        return
+    by_sms = bool(user.phone and user.phone_verified)
+    by_email = bool(user.email and user.email_verified)
+    # Past a limit nothing is sent at all: a new code would void the one sent a moment ago.
+    if by_sms and rate_limits.reserve_sms_code(user.phone, freeze_code_id(user.user_id), now) is not None:
+        return
+    if by_email and not rate_limits.quietly_allowed(
+        f"freeze_email#{user.user_id}", limit=EMAILS_PER_HOUR, window=timedelta(hours=1), now=now
+    ):
+        by_email = False
+    if not (by_sms or by_email):
+        return
+    issued = one_time_codes.issue(freeze_code_id(user.user_id), lifetime=CODE_LIFETIME, now=now, user_id=user.user_id)
+    if issued is None:
+        return  # 5 wrong tries spent: no new code until this one expires
+    _send(user, issued.code, by_sms=by_sms, by_email=by_email)
+    logger.info("freeze code sent", extra={"event": "freeze_requested", "user_id": user.user_id})
+
+
+def _send(user: User, code: str, *, by_sms: bool, by_email: bool) -> None:
+    minutes = int(CODE_LIFETIME.total_seconds() // 60)
+    if by_sms:  # a code, never a link: the SMS is typed back into the app
+        notices.send_code_by_sms(user.phone, code, purpose="freeze", minutes=minutes, locale=user.locale)
+    if by_email:
+        notices.send_code_by_email(user.email, code, purpose="freeze", minutes=minutes, locale=user.locale)
+
+
+def _freeze_signed_out(user_id: str, reason: str, now: datetime) -> dict:
+    """Freeze with every session revoked; an account already frozen has every session revoked too."""
+    try:
+        freezes.freeze(user_id, reason, freezes.Actor.owner(user_id), now)
+    except OkpayError as error:
+        if error.code != "already_frozen":
+            raise
+        revoked = sessions.revoke_all(user_id, reason="freeze_request")
+        record_security_event(user_id, "session_revoked", clock.stamp(now), detail="all")
+        logger.info(
+            "freeze asked for a frozen account: sessions revoked",
+            extra={"event": "freeze_repeated", "user_id": user_id, "sessions_revoked": revoked},
+        )
+    return {"status": "frozen"}
