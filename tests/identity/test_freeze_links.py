@@ -167,3 +167,22 @@ def test_the_token_is_stored_only_as_a_keyed_hash_and_never_logged(client, seede
     assert token not in stored[0].code_id and token not in str(stored[0].attribute_values)
     assert _link(client, token).status_code == 200
     assert not any(token in line for line in log_lines())
+
+
+def test_a_link_on_a_freeze_i_set_myself_makes_it_need_an_agent(client, seeded):
+    """The token says someone else made a change: a user's own lost_device freeze becomes
+    suspected_fraud, so whoever holds the password and the phone cannot lift it alone."""
+    account = register_user(client)
+    kept = auth(account["access_token"])
+    _login(client, account)
+    (token,) = _tokens_in(account["email"])
+    assert post_json(client, "/me/freeze", {"reason": "lost_device"}, kept).status_code == 200
+
+    assert _link(client, token).status_code == 200
+
+    stored = get_user(account["user_id"])
+    assert (stored.status, stored.freeze_reason, stored.frozen_by) == ("frozen", "suspected_fraud", "user")
+    move_clock(timedelta(hours=2))
+    headers = _login(client, account, device_id="new-phone", device_name="Redmi K70")
+    answer = post_json(client, "/me/unfreeze", {"password": PASSWORD, "code": "123456", "method": "sms"}, headers)
+    assert_error(answer, 403, "agent_review_required")

@@ -12,8 +12,9 @@ who got a notice of a change they did not make, stops all money leaving in one s
 Both freeze with chalicelib.services.account.freezes (every session revoked in the freeze's own
 write). An account that is already frozen answers `200 {status: frozen}` too, and every session is
 revoked: whoever asks is signed out, in a panic, and needs exactly that state (frozen, nobody signed
-in), not an error. A freeze set by the user keeps its reason: a right code or a notice's token only
-proves access to a contact, which the freeze already assumed.
+in), not an error. A notice's token says "someone else made this change": a freeze the user set
+for another reason becomes `suspected_fraud` (so only an agent lifts it, section 11); a right code
+only proves access to a contact, so it keeps the reason.
 """
 
 from __future__ import annotations
@@ -22,16 +23,19 @@ import time
 from datetime import datetime, timedelta
 
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
 from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services.account import freezes
 from chalicelib.services.common import rate_limits
+from chalicelib.services.common.unit_of_work import unit_of_work
 from chalicelib.services.identity import freeze_links, notices, one_time_codes, sessions
 from chalicelib.services.identity.login_ids import parse_login
 from chalicelib.services.identity.password_reset import FORGOT_MIN_SECONDS
+from chalicelib.store.audit import audit_event
+from chalicelib.store.conditions import condition_failed
 from chalicelib.store.security_events import record_security_event
 from chalicelib.store.users import User
 
@@ -121,6 +125,8 @@ def _freeze_signed_out(user_id: str, reason: str, now: datetime) -> dict:
     except OkpayError as error:
         if error.code != "already_frozen":
             raise
+        if reason == freezes.NEEDS_AGENT_REVIEW:
+            _needs_agent_review(user_id, now)
         revoked = sessions.revoke_all(user_id, reason="freeze_request")
         record_security_event(user_id, "session_revoked", clock.stamp(now), detail="all")
         logger.info(
@@ -128,3 +134,22 @@ def _freeze_signed_out(user_id: str, reason: str, now: datetime) -> dict:
             extra={"event": "freeze_repeated", "user_id": user_id, "sessions_revoked": revoked},
         )
     return {"status": "frozen"}
+
+
+def _needs_agent_review(user_id: str, now: datetime) -> None:
+    """Raise a user's own freeze to `suspected_fraud`: conditioned on it still being that freeze by the
+    user, so an agent's freeze (already theirs to lift) or a lifted one is left as it is."""
+    stamp = clock.stamp(now)
+    try:
+        with unit_of_work(now) as work:
+            work.update(
+                User(user_id),
+                actions=[User.freeze_reason.set(freezes.NEEDS_AGENT_REVIEW)],
+                condition=(User.status == "frozen") & (User.frozen_by == "user"),
+                label="user",
+            )
+            detail = {"reason": freezes.NEEDS_AGENT_REVIEW, "by": "user", "cause": "freeze_link"}
+            work.save(audit_event(freezes.audit_subject(user_id), user_id, "freeze_reason_raised", stamp, detail))
+    except TransactWriteError as error:
+        if not condition_failed(error):
+            raise

@@ -52,6 +52,7 @@ from chalicelib.store.users import User, get_user
 DEBITS_LOOKED_BACK = timedelta(hours=72)
 DEBITS_LISTED = 100  # on the ticket; past that it says there are more (the history has them all)
 USER_REASONS = ("lost_device", "suspected_fraud", "other")  # a user's own freeze (section 11)
+NEEDS_AGENT_REVIEW = "suspected_fraud"  # a user's freeze for this reason is lifted only by an agent
 
 
 @dataclass(frozen=True)

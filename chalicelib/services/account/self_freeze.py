@@ -26,7 +26,7 @@ from chalicelib.store.users import User
 
 UNFREEZE_CODE_LIFETIME = timedelta(minutes=10)
 COOLING_OFF = timedelta(hours=1)  # a freeze stands at least this long (a thief cannot undo it at once)
-NEEDS_AGENT_REVIEW = "suspected_fraud"
+NEEDS_AGENT_REVIEW = freezes.NEEDS_AGENT_REVIEW
 
 
 def unfreeze_code_id(user_id: str) -> str:
