@@ -88,6 +88,12 @@ def order_expiry(event):
     return run_job("order_expiry", clock.now())
 
 
+# Webhooks (section 14): retries of undelivered events on their schedule, then `failed`.
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="webhook_dispatch")
+def webhook_dispatch(event):
+    return run_job("webhook_dispatch", clock.now())
+
+
 # The live-chat WebSocket (contract, section 12; chalicelib/api/chat_socket.py). Deployed: API
 # Gateway's WebSocket API, one function per route; locally, localstage/ws_bridge.py sends the same
 # events here. Like an area, the module loads with the first WebSocket event, not with the REST API's

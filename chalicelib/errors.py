@@ -50,6 +50,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "already_paid": 409,
     "order_exists": 409,
     "order_not_open": 409,
+    "refund_exists": 409,
     "dispute_exists": 409,
     "dispute_closed": 409,
     "dispute_not_awaiting_approval": 409,

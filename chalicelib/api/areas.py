@@ -120,6 +120,11 @@ AREAS: dict[str, Routes] = {
         ("GET", "/merchant/orders"),
         ("GET", "/merchant/orders/{order_id}"),
         ("POST", "/merchant/orders/{order_id}/close"),
+        ("POST", "/merchant/orders/{order_id}/refunds"),
+    ),
+    "chalicelib.api.merchants.events": (
+        ("GET", "/merchant/events"),
+        ("POST", "/merchant/events/{event_id}/redeliver"),
     ),
     "chalicelib.api.wallet.history": (
         ("GET", "/me/transactions"),

@@ -99,6 +99,10 @@ _MESSAGES: dict[str, Texts[str]] = {
     "already_paid": {"en": "This order has already been paid.", "zh-CN": "该订单已支付。"},
     "order_exists": {"en": "An order with this out_order_no already exists.", "zh-CN": "该商户订单号已被使用。"},
     "order_not_open": {"en": "This order can no longer be paid or closed.", "zh-CN": "该订单已无法支付或关闭。"},
+    "refund_exists": {
+        "en": "A different refund with this out_refund_no already exists.",
+        "zh-CN": "该商户退款单号已用于另一笔退款。",
+    },
     "dispute_exists": {
         "en": "There is already an open appeal for this transaction.",
         "zh-CN": "该交易已有处理中的申诉。",

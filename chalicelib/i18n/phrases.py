@@ -158,6 +158,7 @@ ENTRY_TEXTS: dict[str, Texts[str]] = {
     },
     "conversion": {"en": "Currency conversion {source} → {target}", "zh-CN": "货币兑换 {source} → {target}"},
     "dispute_refund": {"en": "Refund for appeal {dispute_id}", "zh-CN": "申诉退款（{dispute_id}）"},
+    "merchant_refund": {"en": "Refund from {name}", "zh-CN": "{name}退款"},
 }
 
 CARD_CHANGES: dict[str, Texts[str]] = {

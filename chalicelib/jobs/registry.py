@@ -20,6 +20,7 @@ JOBS: dict[str, str] = {
     "topup_settle": "chalicelib.jobs.topup_settle",
     "chat_queue": "chalicelib.jobs.chat_queue",
     "order_expiry": "chalicelib.jobs.order_expiry",
+    "webhook_dispatch": "chalicelib.jobs.webhook_dispatch",
 }
 
 

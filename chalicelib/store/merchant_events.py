@@ -55,3 +55,33 @@ def delivery_shard_of(event_id: str) -> str:
 def events_of(merchant_id: str, limit: int = 100) -> list[MerchantEvent]:
     """The merchant's latest events, newest first."""
     return list(MerchantEvent.query(merchant_id, scan_index_forward=False, limit=limit, consistent_read=True))
+
+
+def events_page(
+    merchant_id: str, limit: int, after: str | None, delivery: str | None
+) -> tuple[list[MerchantEvent], str | None]:
+    """Of the merchant's next `limit` events older than `after`, newest first, those in `delivery` when
+    given, and the position to go on from. ONE Query page: the filter applies after the read, so a
+    page may be short (even empty) while more follow, and a rare state never reads a whole partition."""
+    start = {"merchant_id": {"S": merchant_id}, "event_id": {"S": after}} if after else None
+    pages = MerchantEvent.query(
+        merchant_id,
+        scan_index_forward=False,
+        page_size=limit,
+        consistent_read=True,
+        filter_condition=(MerchantEvent.delivery == delivery) if delivery else None,
+        last_evaluated_key=start,
+    ).page_iter
+    page = next(pages)
+    items = [MerchantEvent.from_raw_data(raw) for raw in page.get("Items", [])]
+    following = page.get("LastEvaluatedKey")
+    return items, following["event_id"]["S"] if following else None
+
+
+def due_event_keys(shard: str, until: str) -> list[tuple[str, str]]:
+    """(merchant_id, event_id) of the events in `shard` whose next attempt is due by `until` (the
+    index may lag: each attempt is conditional on the item itself)."""
+    return [
+        (item.merchant_id, item.event_id)
+        for item in MerchantEvent.by_delivery_due.query(shard, MerchantEvent.delivery_due <= until)
+    ]

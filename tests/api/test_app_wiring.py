@@ -13,7 +13,16 @@ def test_each_contract_job_is_a_scheduled_function():
     handlers = {name for name, kind in _event_sources() if kind == "schedule"}
     assert (
         handlers
-        == {"dispute_sla", "ticket_sla", "reconcile", "password_age", "topup_settle", "chat_queue", "order_expiry"}
+        == {
+            "dispute_sla",
+            "ticket_sla",
+            "reconcile",
+            "password_age",
+            "topup_settle",
+            "chat_queue",
+            "order_expiry",
+            "webhook_dispatch",
+        }
         == set(JOBS)
     )
 

@@ -46,6 +46,7 @@ FUNCTIONS = (
     "TopupSettle",
     "ChatQueue",
     "OrderExpiry",
+    "WebhookDispatch",
     *WEBSOCKET_FUNCTIONS,
     "InboundMail",
 )
@@ -58,6 +59,7 @@ ROLES = (
     "TopupSettleRole",
     "ChatQueueRole",
     "OrderExpiryRole",
+    "WebhookDispatchRole",
     *(f"{function}Role" for function in WEBSOCKET_FUNCTIONS),
     "InboundMailRole",
 )

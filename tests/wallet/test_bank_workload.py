@@ -276,3 +276,52 @@ def test_checkout_orders_paid_and_closed_at_once_are_paid_at_most_once_and_conse
     balances = [cny_balance(live, payer) for payer in payers]
     assert all(balance >= 0 for balance in balances)
     assert sum(balances) + paid_total == len(payers) * START, "money was created or destroyed"
+
+
+def test_merchant_refunds_racing_conserve_money_and_never_pass_what_was_paid(live):
+    """Paid checkout orders refunded by many requests at once: partial refunds whose sum passes the
+    payment, and retries of one out_refund_no. Money is conserved, every order's refunds stay within
+    what it paid (so the merchant's account never goes below zero), and one number refunds once."""
+    payers = seed_users(live, "rfd", 3, START)
+    shop = {"Authorization": "Bearer sk_test_okpay_local_demo"}
+    orders = []
+    for n, payer in enumerate(payers * 2):
+        body = {"out_order_no": f"rfd-{uuid.uuid4().hex[:12]}", "amount": 3_000, "currency": "CNY", "description": "x"}
+        status, _, order = live.call("/merchant/orders", "POST", body, {**shop, "Idempotency-Key": uuid.uuid4().hex})
+        assert status == 201, order
+        headers = {**payer["auth"], "Idempotency-Key": uuid.uuid4().hex}
+        status, _, paid = live.call(f"/orders/{order['order_id']}/pay", "POST", {}, headers)
+        assert status == 201, paid
+        orders.append((order, payer, f"same-{n}"))
+    # Per order: four refunds of 1,000 (one too many) and the same out_refund_no of 500 three times.
+    calls = [(order, payer, 1_000, uuid.uuid4().hex) for order, payer, _ in orders for _ in range(4)]
+    calls += [(order, payer, 500, number) for order, payer, number in orders for _ in range(3)]
+    barrier = threading.Barrier(len(calls))
+
+    def attempt(call):
+        order, _, amount, number = call
+        barrier.wait()
+        body = {"amount": amount, "out_refund_no": number}
+        path = f"/merchant/orders/{order['order_id']}/refunds"
+        return call, live.call(path, "POST", body, {**shop, "Idempotency-Key": uuid.uuid4().hex})
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        results = list(pool.map(attempt, calls))
+    refunded_to: dict[str, int] = {payer["user_id"]: 0 for payer in payers}
+    for order, payer, number in orders:
+        mine = [(call, reply) for call, reply in results if call[0] is order]
+        created = [(call, body) for call, (status, _, body) in mine if status == 201]
+        refused = [body for _, (status, _, body) in mine if status not in (200, 201)]
+        assert all(b["error"]["code"] in ("amount_exceeds_refundable", "try_again") for b in refused), refused
+        same = {body["refund"]["refund_id"] for call, (status, _, body) in mine if call[3] == number and status < 300}
+        assert len(same) <= 1, "one out_refund_no refunded twice"
+        total = sum(call[2] for call, _ in created)
+        assert total <= order["amount"], "refunds passed what the order paid"
+        status, _, final = live.call(f"/merchant/orders/{order['order_id']}", headers=shop)
+        assert final["refunded_amount"] == total
+        assert final["status"] == ("refunded" if total == order["amount"] else "partially_refunded")
+        refunded_to[payer["user_id"]] += total
+    # Progress: at least two of the three 1,000s and the 500 fit into each order's 3,000.
+    assert sum(refunded_to.values()) >= len(orders) * 2_500 * 3 // 4
+    for payer in payers:
+        assert cny_balance(live, payer) == START - 2 * 3_000 + refunded_to[payer["user_id"]]

@@ -1,10 +1,10 @@
 """Invariants under random sequences of money movements (hypothesis).
 
-Whatever happens — top-ups, transfers, payments, checkout orders paid (mch_demo, section 14),
-conversions, withdrawals, replays of earlier
+Whatever happens — top-ups, transfers, payments, checkout orders paid (mch_demo, section 14) and
+refunded by the merchant, conversions, withdrawals, replays of earlier
 requests with their keys, refusals — afterwards:
 - money is conserved: for each currency the signed sum of every ledger entry is zero;
-- no user balance is negative;
+- no user balance is negative, and no merchant's account (the sum of its entries) either;
 - each user's history sums to their balance, and its newest entry's `balance_after` is it;
 - a replayed request moved nothing.
 """
@@ -44,7 +44,9 @@ operation = st.one_of(
     st.tuples(st.just("conversion"), user_index, amount, currency, currency),
     st.tuples(st.just("withdrawal"), user_index, amount, currency),
     st.tuples(st.just("replay"), st.integers(min_value=0, max_value=50)),
+    st.tuples(st.just("refund"), st.integers(min_value=0, max_value=50), amount),
 )
+SHOP = {"Authorization": "Bearer sk_test_okpay_local_demo"}
 
 
 def _post(http, path, body, headers, key):
@@ -98,15 +100,19 @@ def check_invariants(users):
     totals: dict[str, int] = defaultdict(int)
     per_user: dict[tuple[str, str], int] = defaultdict(int)
     newest: dict[tuple[str, str], LedgerEntry] = {}
+    merchants: dict[tuple[str, str], int] = defaultdict(int)
     for item in LedgerEntry.scan():
         signed = int(item.amount) if item.direction == "credit" else -int(item.amount)
         totals[item.currency] += signed
+        if item.account_type == "merchant":
+            merchants[(item.account_id.rsplit("#", 1)[0], item.currency)] += signed
         if item.account_type == "user_wallet":
             key = (item.account_id, item.currency)
             per_user[key] += signed
             if key not in newest or item.entry_key > newest[key].entry_key:
                 newest[key] = item
     assert all(total == 0 for total in totals.values()), f"money created or destroyed: {dict(totals)}"
+    assert all(net >= 0 for net in merchants.values()), f"a merchant account went negative: {dict(merchants)}"
     for balance in Balance.scan():
         key = (balance.account_id, balance.currency)
         assert int(balance.available) >= 0, key
@@ -134,7 +140,15 @@ def test_random_sequences_keep_the_ledger_sound(operations):
                 )
                 cards.append(json.loads(response.body)["funding_source_id"])
             sent = []
+            paid_orders: list[str] = []
             for n, op in enumerate(operations):
+                if op[0] == "refund":  # the merchant refunds one of the orders paid so far
+                    if paid_orders:
+                        order_id = paid_orders[op[1] % len(paid_orders)]
+                        body = {"amount": op[2], "out_refund_no": f"r{n}"}
+                        response = _post(http, f"/merchant/orders/{order_id}/refunds", body, SHOP, f"refund{n}")
+                        assert response.status_code in (201, 422, 503), response.body
+                    continue
                 if op[0] == "replay":
                     if not sent:
                         continue
@@ -151,5 +165,7 @@ def test_random_sequences_keep_the_ledger_sound(operations):
                     key = f"op{n}"
                     response = _post(http, path, body, users[who][1], key)
                     assert response.status_code < 500 or response.status_code == 503, response.body
+                    if op[0] == "order" and response.status_code == 201:
+                        paid_orders.append(path.split("/")[2])
                     sent.append((who, path, body, key, response))
             check_invariants(users)

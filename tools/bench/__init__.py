@@ -1,6 +1,6 @@
 """`make bench`: what a request costs, in AWS calls and in time, and what `import app` costs.
 
-For each operation (tools/bench/public.py, identity.py, wallet.py, support.py):
+For each operation (tools/bench/public.py, identity.py, wallet.py, support.py, chat.py, merchants.py):
 
 * AWS calls per request, counted with a botocore `before-call` hook on every botocore session
   (PynamoDB's per-thread sessions, boto3's, ours), so a request that starts making an extra call
@@ -18,6 +18,10 @@ over HTTP, N payers sending 1-fen transfers at once to ONE payee against N payer
 completed transfers per second in each, the answers that were not 201, the ledger's retries, and the
 ratio one/many (goal >= 0.5). Concurrent credits to one wallet conflict on its balance version and
 retry, which is what the ratio measures.
+
+Then the webhook dispatch (tools/bench/merchants.py, `--webhooks N`, default 1,000, 0 skips it): N
+pending events of one merchant delivered by one `webhook_dispatch` run to a receiver on 127.0.0.1;
+its time, events per second and AWS calls per event.
 
 Then the cold start: `import app` against a bare `import chalice, boto3`, each in fresh processes with
 only a region in the environment.

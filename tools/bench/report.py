@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import tools.bench
-from tools.bench import chat, hot_payee, identity, public, support, wallet
+from tools.bench import chat, hot_payee, identity, merchants, public, support, wallet
 from tools.bench import profile as profiling
 from tools.bench.cold_start import COLD_START_TARGET, import_costs, import_times
 from tools.bench.harness import PROJECT_DIR, REGION, AwsCalls, Bench, Operation, Result, format_calls, measure, ms
@@ -23,6 +23,7 @@ OPERATIONS: list[Operation] = [
     *wallet.OPERATIONS,
     *support.OPERATIONS,
     *chat.OPERATIONS,
+    *merchants.OPERATIONS,  # after wallet: paying an order uses the wallet's payer
 ]
 
 
@@ -57,8 +58,13 @@ def _bare_app() -> Any:
 
 
 def run_operations(
-    iterations: int, warmup: int, only: str | None = None, timing_samples: int = 0, profile: str | None = None
-) -> tuple[list[Result], list[tuple[str, float, float]]]:
+    iterations: int,
+    warmup: int,
+    only: str | None = None,
+    timing_samples: int = 0,
+    profile: str | None = None,
+    webhook_events: int = 0,
+) -> tuple[list[Result], list[tuple[str, float, float]], dict[str, Any] | None]:
     _prepare_environment()
     counter = AwsCalls()
     counter.install()  # before anything makes a botocore session
@@ -102,7 +108,8 @@ def run_operations(
                     profiling.report(profiler, iterations)
                     print()
         uniformity = timing_uniformity(bench, timing_samples) if timing_samples else []
-    return results, uniformity
+        dispatch = merchants.measure_dispatch(counter, webhook_events) if webhook_events else None
+    return results, uniformity, dispatch
 
 
 def print_table(results: list[Result], iterations: int, warmup: int) -> None:
@@ -144,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help="profile the first operation whose name contains NAME (its timings then read high)",
     )
+    parser.add_argument(
+        "--webhooks", type=int, default=1_000, metavar="N", help="webhook events one dispatch run delivers (0 skips)"
+    )
     parser.add_argument("--timing-samples", type=int, default=15, help="samples per timing-uniformity figure")
     parser.add_argument(
         "--hot-payee",
@@ -163,10 +173,15 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     samples = 0 if args.only else args.timing_samples
-    results, uniformity = run_operations(args.iterations, args.warmup, args.only, samples, args.profile)
+    results, uniformity, dispatch = run_operations(
+        args.iterations, args.warmup, args.only, samples, args.profile, args.webhooks
+    )
     print_table(results, args.iterations, args.warmup)
     if uniformity:
         print_uniformity(uniformity, samples)
+    if dispatch:
+        print()
+        merchants.print_dispatch(dispatch)
     if args.hot_payee > 0:
         print()
         one, spread = hot_payee.measure(args.hot_payee, args.hot_payee_transfers)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from chalicelib.adapters import clock
 from chalicelib.api.routing import Call, Reply, operation
-from chalicelib.services.wallet import orders
+from chalicelib.services.wallet import orders, refunds
 
 _FORBIDDEN = "`403 forbidden`: the merchant is suspended."
 
@@ -103,3 +103,44 @@ def get_order(call: Call) -> dict:
 )
 def close_order(call: Call) -> dict:
     return orders.close_order(call.merchant, call.params["order_id"], clock.now())
+
+
+@operation(
+    "POST",
+    "/merchant/orders/{order_id}/refunds",
+    schemas="merchants",
+    summary="Refund a paid order, in part or in full",
+    description=(
+        "Debits the merchant and credits the payer with a `refund` transaction, in one transaction with the "
+        "order's `refunded_amount` and status (`partially_refunded`, `refunded`) and a `refund.succeeded` event: "
+        "`201 {refund}`.\n\n"
+        "Checks after the key lookup and validation: `404 not_found` (another merchant's order) → the same "
+        "`out_refund_no` again: with the same amount `200` and the refund already made, with another amount (or "
+        "order) `409 refund_exists` (`details.refund_id`) → `409 order_not_open` (`details.status`: never paid) → "
+        "`422 amount_exceeds_refundable` (`details.refundable`: what was paid minus what was refunded, dispute "
+        "refunds of the payment included). Refunds racing each other or a dispute refund never together pass "
+        "what was paid.\n\n"
+        "**Idempotency:** `Idempotency-Key` is required, scoped to the merchant; the same key and body within 24 h "
+        "replays the stored answer (`Idempotent-Replayed: true`). " + _FORBIDDEN
+    ),
+    tag="merchant",
+    auth="merchant",
+    body="RefundCreateRequest",
+    response="RefundReply",
+    status=201,
+    other_statuses=(200,),
+    idempotency="required",
+    key_marker=False,
+    errors=("forbidden", "not_found", "refund_exists", "order_not_open", "amount_exceeds_refundable"),
+)
+def refund_order(call: Call) -> Reply:
+    body = call.body
+    status, reply = refunds.refund_order(
+        call.merchant,
+        call.params["order_id"],
+        amount=body.amount,
+        out_refund_no=body.out_refund_no,
+        reason=body.reason,
+        now=clock.now(),
+    )
+    return Reply(reply, status)

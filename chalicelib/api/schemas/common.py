@@ -203,10 +203,18 @@ class OrderExistsDetails(ResponseBody):
     order_id: str = Field(description="The merchant's order that already has this `out_order_no`.")
 
 
+class RefundExistsDetails(ResponseBody):
+    model_config = examples({"refund_id": "rfd_7a1c3e5b9d2f4a6c8e0b1d3f5a7c9e2b"})
+
+    refund_id: str = Field(description="The merchant's refund that already has this `out_refund_no`.")
+
+
 class RefundableDetails(ResponseBody):
     model_config = examples({"refundable": {"amount": 2500, "currency": "CNY"}})
 
-    refundable: MoneyAmount = Field(description="What can still be disputed: the amount not yet refunded.")
+    refundable: MoneyAmount = Field(
+        description="What can still be disputed or refunded: the amount not yet refunded (all refunds counted)."
+    )
 
 
 class RetryDetails(ResponseBody):
@@ -239,6 +247,7 @@ DETAILS_SCHEMAS: dict[str, type[ResponseBody]] = {
     "dispute_exists": DisputeExistsDetails,
     "order_exists": OrderExistsDetails,
     "order_not_open": StatusDetails,
+    "refund_exists": RefundExistsDetails,
     "chat_exists": ChatExistsDetails,
     "dispute_closed": StatusDetails,
     "dispute_not_awaiting_approval": StatusDetails,

@@ -235,6 +235,28 @@ class OrderExpiryJobResult(ResponseBody):
     result: OrderExpiryOutcome
 
 
+_WEBHOOK_DISPATCH = {"ran_at": _RAN_AT, "delivered": 4, "retrying": 1, "failed": 0, "skipped": 0}
+
+
+class WebhookDispatchOutcome(ResponseBody):
+    """`webhook_dispatch`: webhook events whose next attempt was due, each attempted once."""
+
+    model_config = examples(_WEBHOOK_DISPATCH)
+
+    ran_at: Timestamp
+    delivered: int = Field(description="Events delivered by this run (a 2xx within 10 s).")
+    retrying: int = Field(description="Attempts that failed, each with its next retry scheduled.")
+    failed: int = Field(description="Events whose last retry failed: now `failed`.")
+    skipped: int = Field(description="Events found due but attempted, delivered or claimed meanwhile.")
+
+
+class WebhookDispatchJobResult(ResponseBody):
+    model_config = examples({"job": "webhook_dispatch", "result": _WEBHOOK_DISPATCH})
+
+    job: Literal["webhook_dispatch"]
+    result: WebhookDispatchOutcome
+
+
 class JobResult(
     RootModel[
         Annotated[
@@ -243,7 +265,8 @@ class JobResult(
             | PasswordAgeJobResult
             | TopupSettleJobResult
             | ChatQueueJobResult
-            | OrderExpiryJobResult,
+            | OrderExpiryJobResult
+            | WebhookDispatchJobResult,
             Field(discriminator="job"),
         ]
     ]

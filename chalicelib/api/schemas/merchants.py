@@ -8,7 +8,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from chalicelib.api.schemas.common import Amount, Currency, Query, RequestBody, ResponseBody, Timestamp, examples
+from chalicelib.api.schemas.common import (
+    Amount,
+    Currency,
+    Page,
+    PageQuery,
+    Query,
+    RequestBody,
+    ResponseBody,
+    Timestamp,
+    examples,
+)
 from chalicelib.api.schemas.payments import StepUp
 from chalicelib.api.schemas.wallet import PAYMENT_EXAMPLE, Transaction  # noqa: F401 (the pay route's reply)
 
@@ -204,3 +214,135 @@ ORDER_PAYMENT_EXAMPLE = {
     "counterparty": {"kind": "merchant", "id": MERCHANT_ID, "name": "晨光咖啡 网上商城"},
     "description": "拿铁 大杯",
 }
+
+
+class RefundCreateRequest(RequestBody):
+    model_config = examples({"amount": 1_000, "out_refund_no": "MLC-R-20261124-0042-1", "reason": "少了一杯"})
+
+    amount: Amount = Field(description="At most what was paid minus what was refunded (dispute refunds included).")
+    out_refund_no: OutNo = Field(
+        description="The merchant's own refund number, unique per merchant: the same number and amount again "
+        "answers `200` with the same refund; another amount is `409 refund_exists`."
+    )
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)] | None = None
+
+
+REFUND_EXAMPLE = {
+    "refund_id": "rfd_7a1c3e5b9d2f4a6c8e0b1d3f5a7c9e2b",
+    "order_id": ORDER_ID,
+    "out_refund_no": "MLC-R-20261124-0042-1",
+    "amount": 1_000,
+    "currency": "CNY",
+    "status": "succeeded",
+    "transaction_id": "txn_9d1f3b5c7e2a4c6e8b0d2f4a6c8e0b1d",
+    "created_at": "2026-11-24T10:05:00+08:00",
+}
+
+
+class RefundBody(ResponseBody):
+    model_config = examples(REFUND_EXAMPLE)
+
+    refund_id: str = Field(description="`rfd_…`; for a dispute refund (in events only), the dispute's id.")
+    order_id: str
+    out_refund_no: str | None = Field(description="Null only for a dispute refund reported by an event.")
+    amount: int
+    currency: Currency
+    status: Literal["succeeded"]
+    transaction_id: str = Field(description="The `refund` transaction that debited the merchant.")
+    created_at: Timestamp
+
+
+class RefundReply(ResponseBody):
+    model_config = examples({"refund": REFUND_EXAMPLE})
+
+    refund: RefundBody
+
+
+class EventsQuery(PageQuery):
+    delivery: Literal["pending", "failed", "delivered"] | None = Field(
+        default=None, description="Only the events in this delivery state."
+    )
+
+
+EVENT_EXAMPLE = {
+    "event_id": "evt_20261124020500123456a1b2c3d4e5f60718",
+    "type": "order.paid",
+    "created_at": "2026-11-24T10:05:00+08:00",
+    "object_version": 2,
+    "data": {"order": {**ORDER_EXAMPLE, "status": "paid", "object_version": 2}},
+    "delivery": "delivered",
+    "attempts": 1,
+    "next_attempt_at": None,
+}
+
+
+class OrderEventData(ResponseBody):
+    """`order.paid`, `order.closed`, `order.expired`."""
+
+    order: Order = Field(description="The order as the change left it.")
+
+
+class RefundEventData(ResponseBody):
+    """`refund.succeeded`."""
+
+    refund: RefundBody
+    order: Order = Field(description="The order as the refund left it.")
+
+
+class _EventFields(ResponseBody):
+    event_id: str
+    created_at: Timestamp
+    object_version: int = Field(description="The order's version this event shows (refunds too): drop older ones.")
+    delivery: Literal["pending", "delivered", "failed"]
+    attempts: int = Field(description="Delivery attempts made so far.")
+    next_attempt_at: Timestamp | None = Field(description="When the next attempt is due while pending.")
+
+
+class OrderEvent(_EventFields):
+    """An order left `open` (or was paid): `data.order` as the change left it."""
+
+    model_config = examples(EVENT_EXAMPLE)
+
+    type: Literal["order.paid", "order.closed", "order.expired"]
+    data: OrderEventData
+
+
+class RefundEvent(_EventFields):
+    """A refund succeeded (the merchant's, or a dispute's): `data.refund` and the order after it."""
+
+    model_config = examples(
+        {
+            **EVENT_EXAMPLE,
+            "type": "refund.succeeded",
+            "object_version": 3,
+            "data": {
+                "refund": REFUND_EXAMPLE,
+                "order": {
+                    **ORDER_EXAMPLE,
+                    "status": "partially_refunded",
+                    "refunded_amount": 1_000,
+                    "object_version": 3,
+                },
+            },
+        }
+    )
+
+    type: Literal["refund.succeeded"]
+    data: RefundEventData
+
+
+MerchantEventBody = Annotated[OrderEvent | RefundEvent, Field(discriminator="type")]
+
+
+class EventPage(Page):
+    model_config = examples({"data": [EVENT_EXAMPLE], "next_cursor": None})
+
+    data: list[MerchantEventBody] = Field(description="Events as POSTed, with their delivery state; by `type`.")
+
+
+class Redelivery(ResponseBody):
+    model_config = examples({"event_id": EVENT_EXAMPLE["event_id"], "delivery": "delivered", "attempts": 2})
+
+    event_id: str
+    delivery: Literal["pending", "delivered", "failed"] = Field(description="After this attempt.")
+    attempts: int

@@ -5,7 +5,9 @@ in the dispute's currency from the `dispute_writeoff` system account, and in the
 TransactWriteItems the dispute moves to `refunded` on the condition that it is still open or
 under review, the original transaction's `refunded` grows on the condition that it stays within
 the debit, the claim on the transaction is released and the audit event and the Idempotency-Key's
-answer are written. A second resolve, even a concurrent one, fails that condition and answers
+answer are written. When the transaction paid a checkout order, the order's refunds grow in the same
+transaction (the cap merchant refunds share) with a `refund.succeeded` event for the merchant
+(chalicelib/services/wallet/refunds.py). A second resolve, even a concurrent one, fails that condition and answers
 `409 dispute_closed`, so the refund is applied exactly once.
 
 Four eyes (contract v1.2, section 9): a refund above 5,000 CNY equivalent (the refund amount at the
@@ -34,7 +36,7 @@ from chalicelib.services.support import case_notices
 from chalicelib.services.support.case_threads import events_view, message_view, new_message
 from chalicelib.services.support.disputes import dispute_view, require_open, thread_of
 from chalicelib.services.support.queue_pages import merge_page, pending_statuses
-from chalicelib.services.wallet import ledger
+from chalicelib.services.wallet import ledger, order_events, refunds, webhooks
 from chalicelib.services.wallet.catalog import current_rates
 from chalicelib.services.wallet.ledger import Leg, Posting, user_account
 from chalicelib.services.wallet.money_out import cny_equivalent
@@ -384,6 +386,8 @@ def _refund(
     from_statuses = (AWAITING_APPROVAL,) if approver else OPEN_STATUSES
     approval = [Dispute.approved_by.set(approver), Dispute.approved_at.set(stamp)] if approver else []
     refunded_detail: dict[str, Any] = {"amount": amount, "currency": dispute.currency, "note": note}
+    # A checkout order's payment: the order's refunds grow in this transaction too (the merchant's cap).
+    order_id = refunds.order_of_payment(dispute.transaction_id)
     if approver:
         refunded_detail["requested_by"] = actor_id
 
@@ -409,6 +413,8 @@ def _refund(
             actions=[TransactionRecord.refunded.add(amount)],
             condition=TransactionRecord.refunded.does_not_exist() | (TransactionRecord.refunded <= debit - amount),
         )
+        if order_id:
+            refunds.apply_dispute_refund(transaction, order_id, amount, dispute.dispute_id, posted)
         transaction.delete(Claim(dispute_claim(dispute.transaction_id)))
         transaction.save(
             audit_event(
@@ -432,7 +438,9 @@ def _refund(
             left = {"amount": max(debit - refunded, 0), "currency": dispute.currency}
             raise OkpayError("amount_exceeds_refundable", field="refund_amount", details={"refundable": left})
 
-    posted = ledger.post(posting, now, extra=finish, on_conflict=recheck)
+    with order_events.collecting() as new_events:
+        posted = ledger.post(posting, now, extra=finish, on_conflict=recheck)
+    webhooks.deliver_after_commit(new_events, now)
     view = closed_view(posted)
     logger.info(
         "dispute refunded",

@@ -8,6 +8,9 @@ commit, and the `webhook_dispatch` job's retries, read the sparse index `by_deli
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +21,23 @@ from chalicelib.store.merchant_events import MerchantEvent, delivery_shard_of
 ORDER_PAID = "order.paid"
 ORDER_CLOSED = "order.closed"
 ORDER_EXPIRED = "order.expired"
+REFUND_SUCCEEDED = "refund.succeeded"  # object_version: the order's, as the refund left it
+
+
+# The events recorded while a `collecting()` block runs: what to deliver once the change has committed.
+_collected: ContextVar[list[MerchantEvent] | None] = ContextVar("collected_events", default=None)
+
+
+@contextmanager
+def collecting() -> Iterator[list[MerchantEvent]]:
+    """Collect the events recorded inside the block (a refused attempt's too: its event does not
+    exist, so the delivery's conditional claim skips it)."""
+    found: list[MerchantEvent] = []
+    token = _collected.set(found)
+    try:
+        yield found
+    finally:
+        _collected.reset(token)
 
 
 def new_event_id(now: datetime) -> str:
@@ -51,4 +71,7 @@ def record(
         delivery_due=stamp,
     )
     work.save(event, condition=MerchantEvent.event_id.does_not_exist(), label="event")
+    collected = _collected.get()
+    if collected is not None:
+        collected.append(event)
     return event

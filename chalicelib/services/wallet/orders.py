@@ -24,7 +24,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.adapters import clock
 from chalicelib.errors import OkpayError
 from chalicelib.services.common.unit_of_work import Work, unit_of_work
-from chalicelib.services.wallet import money_out, order_events
+from chalicelib.services.wallet import money_out, order_events, webhooks
 from chalicelib.services.wallet.catalog import merchant_name
 from chalicelib.services.wallet.ledger import Posted, Posting
 from chalicelib.services.wallet.merchant_auth import MerchantCaller, get_merchant
@@ -160,7 +160,10 @@ def merchant_order_by_number(caller: MerchantCaller, out_order_no: str, now: dat
 def close_order(caller: MerchantCaller, order_id: str, now: datetime) -> dict[str, Any]:
     """`open → closed` with its `order.closed` event; `409 order_not_open` otherwise."""
     order = _own_order(caller, order_id)
-    if _leave_open(order, "closed", order_events.ORDER_CLOSED, now, still_payable=True):
+    with order_events.collecting() as new_events:
+        closed = _leave_open(order, "closed", order_events.ORDER_CLOSED, now, still_payable=True)
+    if closed:
+        webhooks.deliver_after_commit(new_events, now)
         return order_view(order, now)
     latest = get_order(order_id) or order
     raise _not_open(latest, now)
@@ -233,8 +236,12 @@ class OrderPayment(Payment):
 
 
 def pay_order(payment: OrderPayment, now: datetime) -> dict[str, Any]:
-    """Debit the payer, credit the order's merchant, mark the order paid: one transaction."""
-    return money_out.run(payment, now).body
+    """Debit the payer, credit the order's merchant, mark the order paid: one transaction; then the
+    first attempt to deliver its `order.paid` event."""
+    with order_events.collecting() as new_events:
+        body = money_out.run(payment, now).body
+    webhooks.deliver_after_commit(new_events, now)
+    return body
 
 
 def order_payment(order_id: str, **payer: Any) -> OrderPayment:
@@ -268,7 +275,10 @@ def expire_due(now: datetime) -> dict[str, int]:
         for order_id in open_until_ids(f"{shard:02d}", until):
             order = get_order(order_id)
             due = order is not None and order.status == OPEN and order.expires_at <= until
-            if due and _leave_open(order, "expired", order_events.ORDER_EXPIRED, now, still_payable=False):
+            with order_events.collecting() as new_events:
+                moved = due and _leave_open(order, "expired", order_events.ORDER_EXPIRED, now, still_payable=False)
+            if moved:
+                webhooks.deliver_after_commit(new_events, now)
                 expired += 1
             else:
                 skipped += 1

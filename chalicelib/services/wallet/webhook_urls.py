@@ -6,8 +6,9 @@ IPv6, including IPv4 carried inside IPv6 (mapped, NAT64, 6to4, Teredo). A host i
 the C resolver accepts (`2130706433`, `0x7f.1`, `127.1`) is read as the IPv4 address it is, not
 looked up. The local stage also allows `http://127.0.0.1:<port>` (a test receiver on this machine).
 
-The check runs when the URL is set; the delivery (next part) resolves again and connects only to an
-address that passes `is_public_address`, so a name re-pointed later (DNS rebinding) gains nothing.
+The check runs when the URL is set; the delivery (`delivery_addresses`) resolves again and connects
+only to an address that passes `is_public_address`, so a name re-pointed later (DNS rebinding) gains
+nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +31,22 @@ def checked_webhook_url(url: str, *, local: bool) -> str:
     if not _acceptable(url, local=local):
         raise OkpayError("validation_error", field="webhook_url")
     return url
+
+
+def delivery_addresses(url: str, *, local: bool) -> list[str]:
+    """The addresses a delivery to `url` may connect to, resolved now: empty when the URL is no
+    longer acceptable or any address the host now resolves to is not public (DNS rebinding)."""
+    if not _acceptable(url, local=local):
+        return []
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if local and parts.scheme == "http":
+        return [host]  # http is only ever the local stage's 127.0.0.1
+    literal = _literal_address(host)
+    addresses = [literal] if literal is not None else dns.resolve(host)
+    if not addresses or not all(is_public_address(address) for address in addresses):
+        return []
+    return addresses
 
 
 def is_public_address(text: str) -> bool:
