@@ -75,6 +75,12 @@ def _pay_setup(bench: Bench) -> None:
 
         wallet._wallet_setup(bench)
         post_json(bench, "/me/topups", {"funding_source_id": bench.state["card"], "amount": 100_000, "currency": "CNY"})
+    else:  # the transfer-confirmation row spent the day's step-up budget: a payment needs it back
+        from chalicelib.adapters import clock
+        from chalicelib.services.wallet.step_up import budget_counter_id
+        from chalicelib.store.counters import Counter
+
+        Counter(budget_counter_id(bench.state["payer"].user_id, clock.now())).update(actions=[Counter.count.set(0)])
     bench.state["orders"] = [json.loads(_create_order(bench).body)["order_id"] for _ in range(bench.state["requests"])]
 
 
