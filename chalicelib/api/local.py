@@ -50,7 +50,7 @@ def read_outbox(call: Call) -> dict:
     local_only=True,
     description=(
         "Runs a scheduled job (`dispute_sla`, `ticket_sla`, `reconcile`, `password_age`, `topup_settle`, "
-        "`chat_queue`, `order_expiry`, `webhook_dispatch`) at `now` "
+        "`chat_queue`, `order_expiry`, `webhook_dispatch`, `notify_dispatch`) at `now` "
         "(else the test clock, else real time) without moving the clock: `200 {job, result}` with what the job "
         "did. An unknown job is `404 not_found`."
     ),

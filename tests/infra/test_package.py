@@ -47,6 +47,7 @@ FUNCTIONS = (
     "ChatQueue",
     "OrderExpiry",
     "WebhookDispatch",
+    "NotifyDispatch",
     *WEBSOCKET_FUNCTIONS,
     "InboundMail",
 )
@@ -60,6 +61,7 @@ ROLES = (
     "ChatQueueRole",
     "OrderExpiryRole",
     "WebhookDispatchRole",
+    "NotifyDispatchRole",
     *(f"{function}Role" for function in WEBSOCKET_FUNCTIONS),
     "InboundMailRole",
 )

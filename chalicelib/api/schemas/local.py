@@ -257,6 +257,30 @@ class WebhookDispatchJobResult(ResponseBody):
     result: WebhookDispatchOutcome
 
 
+_NOTIFY_DISPATCH = {"ran_at": _RAN_AT, "sent": 12, "retrying": 1, "failed": 0, "skipped": 0}
+
+
+class NotifyDispatchOutcome(ResponseBody):
+    """`notify_dispatch`: notices (emails and SMS, never codes) whose next attempt was due, each attempted once."""
+
+    model_config = examples(_NOTIFY_DISPATCH)
+
+    ran_at: Timestamp
+    sent: int = Field(description="Notices SES or SNS took in this run.")
+    retrying: int = Field(description="Sends that failed, each with its next attempt scheduled.")
+    failed: int = Field(description="Notices whose attempt at their 24 h mark failed: now `failed`, alerted.")
+    skipped: int = Field(
+        description="Notices found due but sent or claimed meanwhile, or whose attempt DynamoDB refused to record."
+    )
+
+
+class NotifyDispatchJobResult(ResponseBody):
+    model_config = examples({"job": "notify_dispatch", "result": _NOTIFY_DISPATCH})
+
+    job: Literal["notify_dispatch"]
+    result: NotifyDispatchOutcome
+
+
 class JobResult(
     RootModel[
         Annotated[
@@ -266,7 +290,8 @@ class JobResult(
             | TopupSettleJobResult
             | ChatQueueJobResult
             | OrderExpiryJobResult
-            | WebhookDispatchJobResult,
+            | WebhookDispatchJobResult
+            | NotifyDispatchJobResult,
             Field(discriminator="job"),
         ]
     ]
