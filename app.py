@@ -136,3 +136,14 @@ INBOUND_MAIL = "chalicelib.api.inbound_mail"
 )
 def inbound_mail(event):
     return importlib.import_module(INBOUND_MAIL).handle_batch(event.to_dict())
+
+
+# The first attempt of a new webhook event (section 14; chalicelib/api/webhook_relay.py): the request
+# that made the change publishes the event's key to this topic (chalicelib/adapters/webhook_relay.py),
+# so no payer waits on a shop's receiver. Like the WebSocket, loads with its first message.
+WEBHOOK_RELAY = "chalicelib.api.webhook_relay"
+
+
+@app.on_sns_message(topic=f"okpay-{get_settings().stage}-webhook-relay", name="webhook_relay")
+def webhook_relay(event):
+    return importlib.import_module(WEBHOOK_RELAY).handle_message(event.message)

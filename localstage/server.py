@@ -75,6 +75,7 @@ def main() -> int:
     try:
         import boto3
 
+        from chalicelib.adapters import webhook_relay
         from chalicelib.adapters.config import get_settings
         from localstage import gateway, seed
         from localstage.resources import create_stage_resources
@@ -88,6 +89,7 @@ def main() -> int:
         from localstage.ws_bridge import WsBridge
 
         gateway.install()
+        webhook_relay.use_threads()  # a webhook's first attempt never holds up the response
         os.environ["OKPAY_WS_URL"] = f"ws://127.0.0.1:{ws_port}"  # the `url` of a ws-ticket
         factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
         config = factory.create_config_obj(chalice_stage_name=STAGE)

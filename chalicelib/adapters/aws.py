@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from botocore.config import Config  # already loaded: PynamoDB's client is botocore's
+
 from chalicelib.adapters.config import get_settings
 
 # Every AWS service the app calls (PynamoDB makes the DynamoDB client itself). The Lambda zip carries
@@ -17,13 +19,18 @@ from chalicelib.adapters.config import get_settings
 # (its endpoint is the stage's WebSocket API).
 SERVICES = frozenset({"apigatewaymanagementapi", "dynamodb", "kms", "s3", "secretsmanager", "ses", "sns"})
 
+# At most ~5 s in all: two tries, each 1 s to connect and 1.5 s to read.
+BRIEF = {"connect_timeout": 1, "read_timeout": 1.5, "retries": {"total_max_attempts": 2, "mode": "standard"}}
+
 _lock = threading.Lock()
-_clients: dict[tuple[str, str], Any] = {}
+_clients: dict[tuple[str, str, bool], Any] = {}
 
 
-def client(service: str) -> Any:
+def client(service: str, *, brief: bool = False) -> Any:
+    """`brief`: a client for a call made on a request's path that may fail rather than hold the
+    request up (seconds, not botocore's 60 s timeouts and retries)."""
     region = get_settings().region
-    key = (service, region)
+    key = (service, region, brief)
     found = _clients.get(key)
     if found is None:
         with _lock:
@@ -33,6 +40,7 @@ def client(service: str) -> Any:
                     raise ValueError(f"{service!r} is not in chalicelib.adapters.aws.SERVICES (docs/deploy.md)")
                 import boto3  # deferred: heavy (boto3 ~15 ms; only SES/SNS/S3/KMS calls)
 
-                found = boto3.session.Session().client(service, region_name=region)
+                config = Config(**BRIEF) if brief else None
+                found = boto3.session.Session().client(service, region_name=region, config=config)
                 _clients[key] = found
     return found

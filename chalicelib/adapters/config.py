@@ -29,6 +29,7 @@ _VARIABLES = (
     "OKPAY_FIELD_KEY_ID",
     "OKPAY_WS_ENDPOINT",
     "OKPAY_WS_URL",
+    "OKPAY_WEBHOOK_RELAY_TOPIC",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
 )
@@ -59,6 +60,9 @@ class Settings:
     # The local stage's server sets the URL (ws://127.0.0.1:<PORT+1>) and pushes through its bridge.
     ws_endpoint: str
     ws_url: str
+    # Deployed stages: the SNS topic that takes a new webhook event's first attempt off the request
+    # (chalicelib/adapters/webhook_relay.py); "" = the attempt runs in the caller (tests, local jobs).
+    webhook_relay_topic: str
 
     @property
     def is_local(self) -> bool:
@@ -101,6 +105,7 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         field_key_id=env["OKPAY_FIELD_KEY_ID"] or "",
         ws_endpoint=env["OKPAY_WS_ENDPOINT"] or "",
         ws_url=env["OKPAY_WS_URL"] or ("ws://127.0.0.1:8001" if stage == "local" else ""),
+        webhook_relay_topic=env["OKPAY_WEBHOOK_RELAY_TOPIC"] or "",
     )
 
 

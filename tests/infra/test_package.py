@@ -35,7 +35,8 @@ DEPLOYED_STAGES = ("dev", "prod")
 ALL_STAGES = ("local", "dev", "prod")
 
 # Chalice's logical ids for this app (app.py): the API, the six scheduled jobs, the live-chat
-# WebSocket's three route functions, the inbound-mail queue's function, one role each.
+# WebSocket's three route functions, the inbound-mail queue's function, the webhook relay topic's
+# function, one role each.
 WEBSOCKET_FUNCTIONS = ("WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect")
 FUNCTIONS = (
     "APIHandler",
@@ -50,6 +51,7 @@ FUNCTIONS = (
     "NotifyDispatch",
     *WEBSOCKET_FUNCTIONS,
     "InboundMail",
+    "WebhookRelay",
 )
 ROLES = (
     "ApiHandlerRole",
@@ -64,6 +66,7 @@ ROLES = (
     "NotifyDispatchRole",
     *(f"{function}Role" for function in WEBSOCKET_FUNCTIONS),
     "InboundMailRole",
+    "WebhookRelayRole",
 )
 
 # Variables whose values exist only once the stack does: the template puts them in every function.
@@ -75,6 +78,7 @@ RESOURCE_ENVIRONMENT = {
     "OKPAY_JWT_SECRET_ARN": {"Ref": "JwtSigningSecret"},
     "OKPAY_WS_ENDPOINT": {"Fn::Sub": "https://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"},
     "OKPAY_WS_URL": {"Fn::Sub": "wss://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"},
+    "OKPAY_WEBHOOK_RELAY_TOPIC": {"Ref": "WebhookRelayTopic"},
 }
 
 # Tables whose items expire (sessions, one-time codes, counters, idempotency records).

@@ -7,8 +7,11 @@ within `TIMEOUT_SECONDS` is delivery; anything else (another status, a timeout, 
 connection, a host that now resolves to a non-public address) is a failed attempt.
 
 Attempts:
-- the first right after the change commits, in the same request (`deliver_after_commit`, which never
-  raises: the change stands whatever the receiver does);
+- the first right after the change commits, off the caller's response path (`deliver_after_commit`
+  hands it to chalicelib/adapters/webhook_relay.py: deployed, an SNS message to the relay function,
+  `relay_first_attempts`; in the local stage's server, a thread; in tests, inline), so a payer never
+  waits on a shop's receiver; it never raises: the change stands whatever the receiver does, and
+  an event whose hand-off was lost is born due, so the job makes its first attempt;
 - then the `webhook_dispatch` job (every minute) makes retry n once `RETRY_DELAYS[n-1]` has passed
   since attempt n failed — 1 m, 5 m, 15 m, 1 h, 3 h, 6 h, 12 h, 24 h — and after the 8th retry fails
   the event is `failed` (out of the index);
@@ -16,7 +19,7 @@ Attempts:
 
 Each attempt first claims the event: a conditional update on the attempts counter read (and, for the
 job, on `pending` and the due time read) that counts the attempt and pushes `delivery_due` a lease
-ahead, so overlapping runs, or the job and the request, never send one event twice at once; a
+ahead, so overlapping runs, or the job and the hand-off, never send one event twice at once; a
 worker that dies mid-attempt leaves the event due again when the lease ends.
 
 A merchant without a `webhook_url`: its events are recorded and listed (`pending`) but not attempted;
@@ -41,7 +44,7 @@ from urllib.parse import urlsplit
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.adapters import clock, webhook_http
+from chalicelib.adapters import clock, webhook_http, webhook_relay
 from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
@@ -113,12 +116,34 @@ def list_events(
 
 
 def deliver_after_commit(events: list[MerchantEvent], now: datetime) -> None:
-    """The first attempt of events just committed; never raises (the change stands, the job retries)."""
+    """Start the first attempt of events just committed, off the caller's response path
+    (chalicelib/adapters/webhook_relay.py); never raises (the change stands, the job retries)."""
+    keys = [(event.merchant_id, event.event_id) for event in events]
+    webhook_relay.hand_off(keys, lambda: _first_attempts(events, now))
+
+
+def relay_first_attempts(keys: list[tuple[str, str]], now: datetime) -> dict[str, int]:
+    """The relay topic's side of `deliver_after_commit`: each event read again (consistent), and
+    attempted only while nobody has attempted it yet (a late or repeated message, or the job first,
+    leaves it to the retry schedule)."""
+    counts = {"delivered": 0, "retrying": 0, "failed": 0, "skipped": 0}
+    for merchant_id, event_id in keys:
+        event = _get_event(merchant_id, event_id)
+        first = event is not None and event.delivery == "pending" and not int(event.attempts or 0)
+        outcome = _first_attempts([event], now)[0] if first else None
+        counts[outcome or "skipped"] += 1
+    return counts
+
+
+def _first_attempts(events: list[MerchantEvent], now: datetime) -> list[str | None]:
+    outcomes: list[str | None] = []
     for event in events:
         try:
-            _attempt(event, now, due=event.delivery_due)
+            outcomes.append(_attempt(event, now, due=event.delivery_due))
         except Exception:
             logger.exception("webhook first attempt failed", extra={"event_id": event.event_id})
+            outcomes.append(None)
+    return outcomes
 
 
 def dispatch_due(now: datetime) -> dict[str, int]:
