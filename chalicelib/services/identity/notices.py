@@ -2,21 +2,27 @@
 
 Notices never fail the request that caused them: they go through the notice outbox
 (chalicelib/services/common/notice_outbox.py), so a failed send is retried by `notify_dispatch` and
-the change stands. Codes are different: if a code cannot be sent the caller must know, so those
-errors propagate.
+the change stands. Codes are different: if a code cannot be sent the caller must know. Its send
+answers `503 try_again` and gives back what was counted for it (contract v1.2, section 1, Faults), so
+the user's retry finds the SMS limits as they were.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
-from chalicelib.adapters import clock, notify
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.adapters import aws, clock, notify
 from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
+from chalicelib.errors import OkpayError
 from chalicelib.i18n.locale import DEFAULT_LOCALE, pick
 from chalicelib.i18n.phrases import CHANNELS, EVENTS, PURPOSES
 from chalicelib.services.common import notice_outbox
+from chalicelib.services.common.rate_limits import SmsCount, WindowCount
 from chalicelib.services.identity import freeze_links
 from chalicelib.store.notices import Notice
 from chalicelib.store.users import User
@@ -29,12 +35,72 @@ NOT_ME_EVENTS = frozenset(
 )
 
 
-def send_code_by_sms(phone: str, code: str, *, purpose: str, minutes: int, locale: str) -> bool:
-    return notify.send_sms(phone, CODE_SMS, locale, code=code, minutes=minutes, purpose=pick(PURPOSES[purpose], locale))
+# SES or SNS could not take a code: the user may ask again shortly (a brief outage or throttling).
+CODE_RETRY_AFTER = 5
+Counted = SmsCount | WindowCount
 
 
-def send_code_by_email(email: str, code: str, *, purpose: str, minutes: int, locale: str) -> None:
-    notify.send_email(email, CODE_EMAIL, locale, code=code, minutes=minutes, purpose=pick(PURPOSES[purpose], locale))
+class CodeNotSent(OkpayError):
+    """`503 try_again`: the code could not be sent, and was not counted."""
+
+    def __init__(self) -> None:
+        super().__init__("try_again", retry_after=CODE_RETRY_AFTER)
+
+
+@contextmanager
+def delivering_code(*counted: Counted) -> Iterator[None]:
+    """Around a code's send: if SES or SNS fails it (down, throttled, out of reach), what was
+    counted for it is given back and the request answers `503 try_again`."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+        code = code or type(error).__name__
+        logger.warning("code not sent", extra={"aws_error": code})
+        for count in counted:
+            try:
+                count.give_back()
+            except Exception:  # the 503 stands; the count lapses with its window
+                logger.exception("code count not given back")
+        raise CodeNotSent from None
+
+
+def send_code_by_sms(
+    phone: str, code: str, *, purpose: str, minutes: int, locale: str, counted: Collection[Counted] = ()
+) -> bool:
+    with delivering_code(*counted):
+        return notify.send_sms(
+            phone, CODE_SMS, locale, code=code, minutes=minutes, purpose=pick(PURPOSES[purpose], locale)
+        )
+
+
+def send_code_by_email(
+    email: str, code: str, *, purpose: str, minutes: int, locale: str, counted: Collection[Counted] = ()
+) -> None:
+    with delivering_code(*counted):
+        notify.send_email(
+            email, CODE_EMAIL, locale, code=code, minutes=minutes, purpose=pick(PURPOSES[purpose], locale)
+        )
+
+
+def ensure_channel_can_send(channel: str) -> None:
+    """`503 try_again` while SES ("email") or SNS ("sms") cannot take a message, known by one cheap
+    read of that service: busy (throttling, 5xx) or out of reach is down; any other answer, a
+    refusal included (the role need not be allowed the read: it proves the service answers), is up.
+
+    For the routes that answer every caller alike (forgot, register/start, freeze): called for
+    every caller before the account is looked up, so a known and an unknown login get the same
+    503 while the channel is down, with the same calls made.
+    """
+    try:
+        if channel == "email":
+            aws.client("ses").get_send_quota()
+        else:
+            aws.client("sns").get_sms_attributes(attributes=["DefaultSMSType"])
+    except (ClientError, BotoCoreError) as error:
+        if aws.is_busy(error):
+            logger.warning("code channel down", extra={"channel": channel})
+            raise CodeNotSent from None
 
 
 def notify_security_event(
