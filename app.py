@@ -94,6 +94,12 @@ def webhook_dispatch(event):
     return run_job("webhook_dispatch", clock.now())
 
 
+# Notices (section 1, Faults): retries of emails and SMS whose send failed, with backoff for 24 h.
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="notify_dispatch")
+def notify_dispatch(event):
+    return run_job("notify_dispatch", clock.now())
+
+
 # The live-chat WebSocket (contract, section 12; chalicelib/api/chat_socket.py). Deployed: API
 # Gateway's WebSocket API, one function per route; locally, localstage/ws_bridge.py sends the same
 # events here. Like an area, the module loads with the first WebSocket event, not with the REST API's

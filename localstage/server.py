@@ -65,6 +65,9 @@ def main() -> int:
     from localstage.moto_isolation import make_dynamodb_atomic
 
     make_dynamodb_atomic()
+    from localstage import faults
+
+    faults.install()  # PUT /_local/faults: before any botocore client is made
 
     port = int(os.environ.get("PORT", "8000"))
     ws_port = port + 1  # the contract's live-chat WebSocket (section 10)

@@ -19,12 +19,13 @@ import boto3  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from localstage import gateway  # noqa: E402
+from localstage import faults, gateway  # noqa: E402
 from localstage.moto_isolation import make_dynamodb_atomic  # noqa: E402
 from localstage.server import use_moto_environment  # noqa: E402
 
 use_moto_environment()  # the local stage's variables, .local emails allowed
 gateway.install()  # unknown routes answer like our API Gateway does
+faults.install()  # PUT /_local/faults: before any botocore client is made
 make_dynamodb_atomic()  # moto's DynamoDB isolated under threads, as the real service is
 
 from chalice.test import Client  # noqa: E402
@@ -40,12 +41,13 @@ from tests.helpers.paths import PROJECT_DIR  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _local_state():
-    """Each test starts on real time with an empty outbox."""
+    """Each test starts on real time with an empty outbox and no injected fault."""
     clock.clear_test_clock()
     outbox.clear()
     yield
     clock.clear_test_clock()
     outbox.clear()
+    faults.FAULTS.clear()
 
 
 @pytest.fixture

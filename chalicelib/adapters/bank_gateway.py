@@ -19,6 +19,7 @@ What the top-up flow (chalicelib/services/wallet/topups.py) relies on, and a rea
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -26,7 +27,7 @@ from typing import Protocol
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
 
-from chalicelib.adapters import clock
+from chalicelib.adapters import clock, local_faults
 from chalicelib.store.base import BaseModel, StageTable
 from chalicelib.store.conditions import condition_failed
 
@@ -39,6 +40,10 @@ DECLINE_CARDS = {"4000000000000002": "card_declined", "4000000000009995": "bank_
 # 503 try_again; its retry, or the `topup_settle` job, finds the charge by reference).
 TIMEOUT_CARD = "4000000000000119"
 SIMULATED_CARDS = {**DECLINE_CARDS, TIMEOUT_CARD: TIMEOUT}
+
+# How long a gateway call waits for the bank's answer: well inside the Lambda timeout (30 s). The
+# simulator under a `timeout` fault (PUT /_local/faults) hangs this long; the tests shorten it.
+TIMEOUT_SECONDS = 10.0
 
 # How long the simulator remembers a charge (a real acquirer keeps them for years).
 SIMULATOR_MEMORY = timedelta(days=400)
@@ -108,6 +113,7 @@ class SimulatedBank:
         return BoundCard(token=token, last4=card_number[-4:], bank_name=bank_name or _bank_from_bin(card_number))
 
     def charge(self, token: str, amount: int, currency: str, reference: str) -> str | None:
+        fault = _refuse_if_down()
         behaviour = _behaviour(token)
         now = clock.now()
         taken = SimulatedCharge(
@@ -126,11 +132,15 @@ class SimulatedBank:
                 raise
             # A repeated reference: the first charge stands, nothing more is taken.
             taken = SimulatedCharge.get(reference, consistent_read=True)
+        if fault == "timeout":  # the bank took it, its answer never comes
+            _hang(reference)
         if behaviour == TIMEOUT:
             raise GatewayTimeout(f"no answer from the bank for {reference}")
         return None if taken.outcome == APPROVED else taken.outcome
 
     def lookup_charge(self, reference: str) -> str | None:
+        if _refuse_if_down() == "timeout":
+            _hang(reference)
         try:
             return SimulatedCharge.get(reference, consistent_read=True).outcome
         except SimulatedCharge.DoesNotExist:
@@ -139,6 +149,20 @@ class SimulatedBank:
     def payout(self, token: str, amount: int, currency: str, reference: str) -> str | None:
         outcome = _outcome(token)
         return outcome if outcome == "card_declined" else None  # a payout needs no funds on the card
+
+
+def _refuse_if_down() -> str | None:
+    """The local stage's injected bank fault (section 10): `down` refuses the call, nothing taken;
+    "timeout" (returned) is the caller's to act out once the charge is taken."""
+    fault = local_faults.bank_fault()
+    if fault == "down":
+        raise GatewayError("the bank is unavailable")
+    return fault
+
+
+def _hang(reference: str) -> None:
+    time.sleep(TIMEOUT_SECONDS)
+    raise GatewayTimeout(f"no answer from the bank for {reference} within {TIMEOUT_SECONDS} s")
 
 
 def _behaviour(token: str) -> str:

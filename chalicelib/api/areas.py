@@ -185,6 +185,8 @@ LOCAL_ROUTES: Routes = (
     ("PUT", "/_local/clock"),
     ("DELETE", "/_local/clock"),
     ("POST", "/_local/inbound-email"),
+    ("PUT", "/_local/faults"),
+    ("DELETE", "/_local/faults"),
 )
 
 

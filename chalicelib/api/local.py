@@ -8,8 +8,8 @@ app.py registers this Blueprint only in the `local` stage: anywhere else these r
 
 from __future__ import annotations
 
-from chalicelib.adapters import clock, outbox
-from chalicelib.api.routing import Call, operation
+from chalicelib.adapters import clock, local_faults, outbox
+from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.errors import OkpayError
 from chalicelib.jobs.registry import JOBS, run_job
 from chalicelib.services.common.phones import normalize_phone
@@ -50,7 +50,7 @@ def read_outbox(call: Call) -> dict:
     local_only=True,
     description=(
         "Runs a scheduled job (`dispute_sla`, `ticket_sla`, `reconcile`, `password_age`, `topup_settle`, "
-        "`chat_queue`, `order_expiry`, `webhook_dispatch`) at `now` "
+        "`chat_queue`, `order_expiry`, `webhook_dispatch`, `notify_dispatch`) at `now` "
         "(else the test clock, else real time) without moving the clock: `200 {job, result}` with what the job "
         "did. An unknown job is `404 not_found`."
     ),
@@ -132,6 +132,51 @@ def clear_clock(call: Call) -> dict:
 def receive_inbound_email(call: Call) -> dict:
     verdicts = call.body.verdicts.model_dump(exclude_none=True) if call.body.verdicts else {}
     return inbound_email.receive(call.body.raw.encode("utf-8"), verdicts, clock.now())
+
+
+@operation(
+    "PUT",
+    "/_local/faults",
+    schemas="local",
+    summary="Inject faults (local stage)",
+    tag="local",
+    body="FaultsSet",
+    response="FaultsInForce",
+    local_only=True,
+    description=(
+        "Puts faults in force where the app meets the outside world, replacing any before (an absent one is "
+        "none): each DynamoDB call fails at the `throttle` rate with the service's own throttling error, each "
+        "write at the `conflict` rate with its transaction-conflict error; a `down` SES or SNS answers every "
+        "call 503; the bank simulator refuses as unavailable (`down`) or takes the charge and hangs past the "
+        "gateway timeout (`timeout`). The draws follow `seed` (absent: a random one, answered back), so a run "
+        "can be replayed. `200` the faults now in force."
+    ),
+)
+def set_faults(call: Call) -> dict:
+    return _fault_controller().configure(call.body.model_dump(exclude_none=True))
+
+
+@operation(
+    "DELETE",
+    "/_local/faults",
+    schemas="local",
+    summary="Clear every fault (local stage)",
+    description="Removes every injected fault: `204`.",
+    tag="local",
+    status=204,
+    local_only=True,
+)
+def clear_faults(call: Call) -> Reply:
+    _fault_controller().clear()
+    return Reply(None, 204)
+
+
+def _fault_controller() -> local_faults.Controller:
+    # Installed by the local stage's server and the tests (localstage/faults.py); never deployed.
+    controller = local_faults.controller()
+    if controller is None:
+        raise OkpayError("not_found")
+    return controller
 
 
 def _clock_state() -> dict:

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from chalice import Blueprint, Chalice, Response
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.adapters import clock
+from chalicelib.adapters import aws, clock
 from chalicelib.adapters.logging import logger
 from chalicelib.api import request_context
 from chalicelib.api.authentication import authenticate
@@ -38,18 +38,6 @@ from chalicelib.services.common import idempotency
 
 # 1–255 printable ASCII characters (contract, section 1).
 _IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
-# AWS errors that mean "busy, retry": the caller gets 503 try_again with Retry-After.
-_RETRYABLE_AWS = frozenset(
-    {
-        "ThrottlingException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "TransactionConflictException",
-        "TransactionInProgressException",
-        "InternalServerError",
-        "ServiceUnavailable",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -230,7 +218,7 @@ def run(op: Operation, handler: Handler, request: Any, params: dict[str, str]) -
     except OkpayError as error:
         scope.extra["error_code"] = error.code
         return _settle_key(call, error_response(error), error.code)
-    except (ClientError, PynamoDBException) as error:
+    except (ClientError, BotoCoreError, PynamoDBException) as error:
         return _settle_key(call, _aws_failure(error, scope), None)
     except Exception:
         logger.exception("unhandled error", extra={"path": op.path, "method": op.method})
@@ -329,11 +317,11 @@ def _to_response(result: Any, op: Operation) -> Response:
 
 
 def _aws_failure(error: Exception, scope: RequestScope) -> Response:
+    """An AWS call failed: `503 try_again` when it was only busy or out of reach (nothing was done,
+    the same request may be repeated: contract, section 1, Faults), else 500."""
     cause = getattr(error, "cause", None) or error
-    code = ""
-    if isinstance(cause, ClientError):
-        code = cause.response.get("Error", {}).get("Code", "")
-    if code in _RETRYABLE_AWS or getattr(error, "cause_response_code", None) in _RETRYABLE_AWS:
+    code = cause.response.get("Error", {}).get("Code", "") if isinstance(cause, ClientError) else type(cause).__name__
+    if aws.is_busy(error):
         logger.warning("aws busy", extra={"aws_error": code})
         scope.extra["error_code"] = "try_again"
         return error_response(OkpayError("try_again", retry_after=1))

@@ -13,8 +13,10 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.adapters import clock, notify
+from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
+from chalicelib.i18n.locale import DEFAULT_LOCALE
+from chalicelib.services.common import notice_outbox
 from chalicelib.services.identity.password_age import PERIOD, change_recommended
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.job_state import read_position, save_position
@@ -53,7 +55,7 @@ def _remind_due_on(day: date, now: datetime, *, budget: int) -> tuple[bool, int,
         if user is None or user.status != "active" or user.password_review_day != day.isoformat():
             continue
         if _claim_reminder(user, day) and change_recommended(user, now):
-            _send_reminder(user)
+            _send_reminder(user, now)
             reminded += 1
     return True, checked, reminded
 
@@ -72,13 +74,15 @@ def _claim_reminder(user: User, day: date) -> bool:
     return True
 
 
-def _send_reminder(user: User) -> None:
-    days = PERIOD.days
-    try:
-        if user.email and user.email_verified:
-            notify.send_email(user.email, "password_age_email", user.locale, days=days)
-        elif user.phone:
-            notify.send_sms(user.phone, "password_age_sms", user.locale, days=days)
-        logger.info("password age reminder sent", extra={"user_id": user.user_id, "event": "password_age_reminder"})
-    except Exception:
-        logger.exception("password age reminder not sent", extra={"user_id": user.user_id})
+def _send_reminder(user: User, now: datetime) -> None:
+    """Recorded in the notice outbox right after the claim that moved the review day (the change), then
+    sent; `notify_dispatch` retries a failed send."""
+    days, locale = PERIOD.days, user.locale or DEFAULT_LOCALE
+    if user.email and user.email_verified:
+        reminder = notice_outbox.email(user.email, "password_age_email", locale, now, days=days)
+    elif user.phone:
+        reminder = notice_outbox.sms(user.phone, "password_age_sms", locale, now, days=days)
+    else:
+        return
+    if notice_outbox.deliver([reminder], now):
+        logger.info("password age reminder recorded", extra={"user_id": user.user_id, "event": "password_age_reminder"})

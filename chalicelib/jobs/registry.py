@@ -21,6 +21,7 @@ JOBS: dict[str, str] = {
     "chat_queue": "chalicelib.jobs.chat_queue",
     "order_expiry": "chalicelib.jobs.order_expiry",
     "webhook_dispatch": "chalicelib.jobs.webhook_dispatch",
+    "notify_dispatch": "chalicelib.jobs.notify_dispatch",
 }
 
 

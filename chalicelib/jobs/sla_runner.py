@@ -39,6 +39,7 @@ from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
 from chalicelib.i18n.locale import pick
 from chalicelib.i18n.support_templates import CASE_KINDS, SLA_REMINDER_LINE
+from chalicelib.services.common import notice_outbox
 from chalicelib.services.support import case_notices, sla
 from chalicelib.store.audit import AuditEvent, audit_event
 from chalicelib.store.conditions import condition_failed
@@ -300,12 +301,15 @@ def _alert_lead(cases: SlaCases, escalated: list[Taken]) -> None:
     lead = get_settings().support_lead_email
     try:
         notify.alert_operators(title, "\n".join(lines))
-        if lead:  # a configured address as well as the topic (and what the local stage's outbox shows)
-            notify.send_email(lead, "ops_alert", QUEUE_LOCALE, title=title, detail="\n".join(lines))
     except Exception:
         logger.exception(
             "sla support lead not alerted",
             extra={"job": cases.job, "case_ids": [cases.case_id(step.case) for step in escalated]},
+        )
+    if lead:  # a configured address as well as the topic (and what the local stage's outbox shows)
+        now = clock.now()
+        notice_outbox.deliver(
+            [notice_outbox.email(lead, "ops_alert", QUEUE_LOCALE, now, title=title, detail="\n".join(lines))], now
         )
 
 
@@ -317,13 +321,11 @@ def _remind_staff(cases: SlaCases, reminded: list[Taken]) -> None:
         by_recipient[_recipient(agents.get(step.case.assignee or ""))].append(step)
     for (address, locale), steps in by_recipient.items():
         lines = [_reminder_line(cases, step, locale) for step in sorted(steps, key=lambda step: step.deadline)]
-        try:
-            notify.send_email(address, "sla_reminder_email", locale, count=len(steps), cases="\n".join(lines))
-        except Exception:
-            logger.exception(
-                "sla reminder not sent",
-                extra={"job": cases.job, "case_ids": [cases.case_id(step.case) for step in steps]},
-            )
+        now = clock.now()
+        digest = notice_outbox.email(
+            address, "sla_reminder_email", locale, now, count=len(steps), cases="\n".join(lines)
+        )
+        notice_outbox.deliver([digest], now)  # recorded right after the steps' writes; retried if not sent
 
 
 def _recipient(agent: User | None) -> tuple[str, str]:

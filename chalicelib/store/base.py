@@ -22,6 +22,8 @@ from pynamodb.models import Model
 
 from chalicelib.adapters.config import get_settings
 
+DYNAMODB_RETRIES = {"mode": "standard", "total_max_attempts": 4}
+
 _lock = threading.Lock()
 _shared: dict[str, Connection] = {}
 
@@ -35,7 +37,9 @@ def shared_connection() -> Connection:
             connection = _shared.get(region)
             if connection is None:
                 # host=None lets botocore honour AWS_ENDPOINT_URL (the local stage's moto server).
-                connection = Connection(region=region, max_retry_attempts=3)
+                # botocore's standard retry mode: a throttled call is retried with jittered backoff,
+                # at most 4 attempts in all, then the request answers 503 try_again (api/routing.py).
+                connection = Connection(region=region, retry_configuration=DYNAMODB_RETRIES)
                 _shared[region] = connection
     return connection
 

@@ -22,6 +22,7 @@ def test_each_contract_job_is_a_scheduled_function():
             "chat_queue",
             "order_expiry",
             "webhook_dispatch",
+            "notify_dispatch",
         }
         == set(JOBS)
     )

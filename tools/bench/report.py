@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import tools.bench
-from tools.bench import chat, hot_payee, identity, merchants, public, support, wallet
+from tools.bench import chat, hot_payee, identity, merchants, notices, public, support, wallet
 from tools.bench import profile as profiling
 from tools.bench.cold_start import COLD_START_TARGET, import_costs, import_times
 from tools.bench.harness import PROJECT_DIR, REGION, AwsCalls, Bench, Operation, Result, format_calls, measure, ms
@@ -64,7 +64,8 @@ def run_operations(
     timing_samples: int = 0,
     profile: str | None = None,
     webhook_events: int = 0,
-) -> tuple[list[Result], list[tuple[str, float, float]], dict[str, Any] | None]:
+    pending_notices: int = 0,
+) -> tuple[list[Result], list[tuple[str, float, float]], dict[str, Any] | None, dict[str, Any] | None]:
     _prepare_environment()
     counter = AwsCalls()
     counter.install()  # before anything makes a botocore session
@@ -109,7 +110,8 @@ def run_operations(
                     print()
         uniformity = timing_uniformity(bench, timing_samples) if timing_samples else []
         dispatch = merchants.measure_dispatch(counter, webhook_events) if webhook_events else None
-    return results, uniformity, dispatch
+        notice_run = notices.measure_notify_dispatch(counter, pending_notices) if pending_notices else None
+    return results, uniformity, dispatch, notice_run
 
 
 def print_table(results: list[Result], iterations: int, warmup: int) -> None:
@@ -154,6 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--webhooks", type=int, default=1_000, metavar="N", help="webhook events one dispatch run delivers (0 skips)"
     )
+    parser.add_argument(
+        "--notices",
+        type=int,
+        default=1_000,
+        metavar="N",
+        help="pending notices one notify_dispatch run sends (0 skips)",
+    )
     parser.add_argument("--timing-samples", type=int, default=15, help="samples per timing-uniformity figure")
     parser.add_argument(
         "--hot-payee",
@@ -173,8 +182,8 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     samples = 0 if args.only else args.timing_samples
-    results, uniformity, dispatch = run_operations(
-        args.iterations, args.warmup, args.only, samples, args.profile, args.webhooks
+    results, uniformity, dispatch, notice_run = run_operations(
+        args.iterations, args.warmup, args.only, samples, args.profile, args.webhooks, args.notices
     )
     print_table(results, args.iterations, args.warmup)
     if uniformity:
@@ -182,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     if dispatch:
         print()
         merchants.print_dispatch(dispatch)
+    if notice_run:
+        print()
+        notices.print_notify_dispatch(notice_run)
     if args.hot_payee > 0:
         print()
         one, spread = hot_payee.measure(args.hot_payee, args.hot_payee_transfers)

@@ -257,6 +257,30 @@ class WebhookDispatchJobResult(ResponseBody):
     result: WebhookDispatchOutcome
 
 
+_NOTIFY_DISPATCH = {"ran_at": _RAN_AT, "sent": 12, "retrying": 1, "failed": 0, "skipped": 0}
+
+
+class NotifyDispatchOutcome(ResponseBody):
+    """`notify_dispatch`: notices (emails and SMS, never codes) whose next attempt was due, each attempted once."""
+
+    model_config = examples(_NOTIFY_DISPATCH)
+
+    ran_at: Timestamp
+    sent: int = Field(description="Notices SES or SNS took in this run.")
+    retrying: int = Field(description="Sends that failed, each with its next attempt scheduled.")
+    failed: int = Field(description="Notices whose attempt at their 24 h mark failed: now `failed`, alerted.")
+    skipped: int = Field(
+        description="Notices found due but sent or claimed meanwhile, or whose attempt DynamoDB refused to record."
+    )
+
+
+class NotifyDispatchJobResult(ResponseBody):
+    model_config = examples({"job": "notify_dispatch", "result": _NOTIFY_DISPATCH})
+
+    job: Literal["notify_dispatch"]
+    result: NotifyDispatchOutcome
+
+
 class JobResult(
     RootModel[
         Annotated[
@@ -266,7 +290,8 @@ class JobResult(
             | TopupSettleJobResult
             | ChatQueueJobResult
             | OrderExpiryJobResult
-            | WebhookDispatchJobResult,
+            | WebhookDispatchJobResult
+            | NotifyDispatchJobResult,
             Field(discriminator="job"),
         ]
     ]
@@ -349,3 +374,63 @@ class InboundEmailResult(ResponseBody):
 
     result: Literal["ticket_created", "message_added", "quarantined", "ignored", "duplicate"]
     ticket_id: str = omittable(description="The ticket the mail opened or was added to (quarantined: held in).")
+
+
+# --- fault injection (section 10) ------------------------------------------------------------------
+
+Rate = Annotated[float, Field(ge=0, le=1, description="The share of calls that fail, 0–1.")]
+ServiceState = Literal["ok", "down"]
+
+
+class DynamoDbFaults(RequestBody):
+    throttle: Rate | None = Field(
+        default=None, description="Any call: `ThrottlingException` / `ProvisionedThroughputExceededException`."
+    )
+    conflict: Rate | None = Field(
+        default=None,
+        description="Writes: a transaction cancelled with `TransactionConflict`, a single write "
+        "`TransactionConflictException`.",
+    )
+
+
+class FaultsSet(RequestBody):
+    """The faults to put in force; a PUT replaces them all, and an absent one is none."""
+
+    model_config = examples(
+        {"dynamodb": {"throttle": 0.3, "conflict": 0.1}, "ses": "down", "bank": "timeout", "seed": 42}, {}
+    )
+
+    dynamodb: DynamoDbFaults | None = None
+    ses: ServiceState | None = Field(default=None, description="`down`: every SES call answers 503.")
+    sns: ServiceState | None = Field(default=None, description="`down`: every SNS call answers 503.")
+    bank: Literal["ok", "down", "timeout"] | None = Field(
+        default=None,
+        description="`down`: the bank simulator refuses as unavailable; `timeout`: it takes the charge and "
+        "hangs past the gateway timeout.",
+    )
+    seed: int | None = Field(default=None, description="Seeds the draws; absent: a random one, answered back.")
+
+
+class DynamoDbFaultsInForce(ResponseBody):
+    throttle: float
+    conflict: float
+
+
+class FaultsInForce(ResponseBody):
+    """The faults in force; `seed` replays the same draws (absent when none was ever set)."""
+
+    model_config = examples(
+        {
+            "dynamodb": {"throttle": 0.3, "conflict": 0.1},
+            "ses": "down",
+            "sns": "ok",
+            "bank": "timeout",
+            "seed": 42,
+        }
+    )
+
+    dynamodb: DynamoDbFaultsInForce
+    ses: ServiceState
+    sns: ServiceState
+    bank: Literal["ok", "down", "timeout"]
+    seed: int = omittable(description="The seed of the draws.")

@@ -67,11 +67,12 @@ def freeze_by_code(login_text: str, code: str, now: datetime) -> dict:
     if user is None:
         raise OkpayError("invalid_code", details={"attempts_left": 0})
     try:
-        one_time_codes.check(freeze_code_id(user.user_id), code, now=now)
+        record = one_time_codes.check(freeze_code_id(user.user_id), code, now=now)
     except OkpayError:
         logger.info("freeze code wrong", extra={"event": "freeze_code_failed", "user_id": user.user_id})
         raise
-    return _freeze_signed_out(user.user_id, "lost_device", now)
+    with one_time_codes.kept_if_busy(record):  # nothing frozen (503): the code works for the retry
+        return _freeze_signed_out(user.user_id, "lost_device", now)
 
 
 def freeze_by_link(token: str, now: datetime) -> dict:
@@ -89,33 +90,42 @@ def freeze_by_link(token: str, now: datetime) -> dict:
 
 
 def _send_freeze_code(login_text: str, now: datetime) -> None:
-    user = parse_login(login_text).find_user()
+    login_id = parse_login(login_text)
+    # Every caller alike, known or not: 503 while SMS or email cannot be sent (contract, section 1).
+    # Both channels, whatever the login: which ones a code goes to depends on the account.
+    notices.ensure_channel_can_send("sms")
+    notices.ensure_channel_can_send("email")
+    user = login_id.find_user()
     if user is None:
         return
-    by_sms = bool(user.phone and user.phone_verified)
-    by_email = bool(user.email and user.email_verified)
+    sms = rate_limits.SmsCount(user.phone, freeze_code_id(user.user_id), now)
+    if not (user.phone and user.phone_verified):
+        sms = None
+    email = rate_limits.WindowCount(f"freeze_email#{user.user_id}", timedelta(hours=1), now)
+    if not (user.email and user.email_verified):
+        email = None
     # Past a limit nothing is sent at all: a new code would void the one sent a moment ago.
-    if by_sms and rate_limits.reserve_sms_code(user.phone, freeze_code_id(user.user_id), now) is not None:
+    if sms and rate_limits.reserve_sms_code(sms.phone, sms.purpose_key, now) is not None:
         return
-    if by_email and not rate_limits.quietly_allowed(
-        f"freeze_email#{user.user_id}", limit=EMAILS_PER_HOUR, window=timedelta(hours=1), now=now
-    ):
-        by_email = False
-    if not (by_sms or by_email):
+    if email and not rate_limits.quietly_allowed(email.key, limit=EMAILS_PER_HOUR, window=email.window, now=now):
+        email = None
+    if not (sms or email):
         return
     issued = one_time_codes.issue(freeze_code_id(user.user_id), lifetime=CODE_LIFETIME, now=now, user_id=user.user_id)
     if issued is None:
         return  # 5 wrong tries spent: no new code until this one expires
-    _send(user, issued.code, by_sms=by_sms, by_email=by_email)
+    _send(user, issued.code, sms=sms, email=email)
     logger.info("freeze code sent", extra={"event": "freeze_requested", "user_id": user.user_id})
 
 
-def _send(user: User, code: str, *, by_sms: bool, by_email: bool) -> None:
+def _send(user: User, code: str, *, sms: rate_limits.SmsCount | None, email: rate_limits.WindowCount | None) -> None:
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
-    if by_sms:  # a code, never a link: the SMS is typed back into the app
-        notices.send_code_by_sms(user.phone, code, purpose="freeze", minutes=minutes, locale=user.locale)
-    if by_email:
-        notices.send_code_by_email(user.email, code, purpose="freeze", minutes=minutes, locale=user.locale)
+    if sms:  # a code, never a link: the SMS is typed back into the app
+        notices.send_code_by_sms(user.phone, code, purpose="freeze", minutes=minutes, locale=user.locale, counted=[sms])
+    if email:
+        notices.send_code_by_email(
+            user.email, code, purpose="freeze", minutes=minutes, locale=user.locale, counted=[email]
+        )
 
 
 def _freeze_signed_out(user_id: str, reason: str, now: datetime) -> dict:

@@ -53,7 +53,10 @@ def start_unfreeze(user: User, now: datetime) -> None:
     if issued is None:  # 5 wrong tries on this code: a new one once it expires
         raise OkpayError("rate_limited", retry_after=int(UNFREEZE_CODE_LIFETIME.total_seconds()))
     minutes = int(UNFREEZE_CODE_LIFETIME.total_seconds() // 60)
-    notices.send_code_by_sms(user.phone, issued.code, purpose="unfreeze", minutes=minutes, locale=user.locale)
+    counted = [rate_limits.SmsCount(user.phone, code_id, now)]
+    notices.send_code_by_sms(
+        user.phone, issued.code, purpose="unfreeze", minutes=minutes, locale=user.locale, counted=counted
+    )
 
 
 def unfreeze_own(user: User, password: str, code: str, method: str, *, session_id: str, now: datetime) -> dict:

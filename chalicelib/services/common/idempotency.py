@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -36,7 +38,7 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters import clock
+from chalicelib.adapters import aws, clock
 from chalicelib.adapters.keys import keyed_hash
 from chalicelib.errors import OkpayError
 from chalicelib.store.conditions import condition_failed
@@ -46,6 +48,7 @@ KEPT = timedelta(hours=24)
 ABANDONED_AFTER = timedelta(seconds=60)
 STORED_STATUSES = frozenset({402, 403, 404, 409, 422})
 NOT_STORED_CODES = frozenset({"step_up_required"})
+SETTLE_ATTEMPTS = 5
 
 
 @dataclass
@@ -173,6 +176,16 @@ def reopen_in(transaction: TransactWrite, hold: Hold) -> None:
     )
 
 
+def withdraw_in(transaction: TransactWrite, hold: Hold) -> None:
+    """Take back the answer this request stored (its work was undone: a transfer whose code could not
+    be sent), so the same key runs again instead of replaying it."""
+    if hold.attempt is not None:
+        ours = IdempotencyRecord.attempt == hold.attempt
+    else:
+        ours = (IdempotencyRecord.attempt == "transaction") & (IdempotencyRecord.fingerprint == hold.fingerprint)
+    transaction.delete(IdempotencyRecord(hold.record_id), condition=ours & (IdempotencyRecord.state == "done"))
+
+
 def settle(hold: Hold, status: int, code: str | None, body: Any, now: datetime) -> Replay | None:
     """After the handler: store the answer when the contract says so, else let the key go.
 
@@ -196,9 +209,13 @@ def is_stored_outcome(status: int, code: str | None) -> bool:
 def _store(hold: Hold, status: int, body: Any, now: datetime) -> Replay | None:
     try:
         if hold.attempt is not None:
-            IdempotencyRecord(hold.record_id).update(actions=_done(status, body, now), condition=_ours(hold))
+            _persisting(
+                lambda: IdempotencyRecord(hold.record_id).update(
+                    actions=_done(status, body, now), condition=_ours(hold)
+                )
+            )
         else:
-            _answer(hold, status, body, now).save(condition=_free(now))
+            _persisting(lambda: _answer(hold, status, body, now).save(condition=_free(now)))
     except (PutError, UpdateError) as error:
         if not condition_failed(error):
             raise
@@ -211,10 +228,24 @@ def _store(hold: Hold, status: int, body: Any, now: datetime) -> Replay | None:
 def _release(hold: Hold) -> None:
     try:
         # Only our own marker, and only while nothing was stored: a finished record is never lost.
-        IdempotencyRecord(hold.record_id).delete(condition=_ours(hold))
+        _persisting(lambda: IdempotencyRecord(hold.record_id).delete(condition=_ours(hold)))
     except DeleteError as error:
         if not condition_failed(error):
             raise
+
+
+def _persisting(write: Callable[[], Any]) -> None:
+    """Settle the key through a busy DynamoDB (throttled past botocore's own retries, a conflicting
+    transaction): a marker left behind would answer `409 request_in_progress` to the client's retry
+    for a minute, an unstored answer would let the work run twice. Conditional, so safe to repeat."""
+    for attempt in range(SETTLE_ATTEMPTS):
+        try:
+            write()
+            return
+        except (PutError, UpdateError, DeleteError) as error:
+            if attempt == SETTLE_ATTEMPTS - 1 or not aws.is_busy(error):
+                raise
+        time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 (jitter, not security)
 
 
 def stored_answer(hold: Hold, now: datetime) -> Replay | None:

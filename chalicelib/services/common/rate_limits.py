@@ -3,15 +3,20 @@
 - SMS codes, per phone number: one per purpose and object a minute, ten an hour (sliding).
   Notices are not counted here (they have their own quiet cap).
 - Fixed windows for everything else (per client IP, per account): `hit(...)`.
+
+A code that could not be sent is not counted (contract v1.2, section 1, Faults): the count taken
+before the send is given back (`SmsCount`, `WindowCount`), as atomically as it was taken.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.adapters import clock
+from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.counters import Counter
@@ -55,6 +60,69 @@ def reserve_sms_code(phone: str, purpose_key: str, now: datetime) -> int | None:
             if not condition_failed(error):
                 raise
     return 60
+
+
+def give_back_sms_code(phone: str, purpose_key: str, reserved_at: datetime) -> None:
+    """Undo `reserve_sms_code(phone, purpose_key, reserved_at)`: its send time leaves the hour's count
+    and the purpose's 60-second gap, written only if nobody wrote since the read (as reserving is)."""
+    counter_id = f"sms#{phone}"
+    stamp = clock.stamp(reserved_at)
+    for _ in range(_RETRIES):
+        try:
+            current = Counter.get(counter_id, consistent_read=True)
+        except Counter.DoesNotExist:
+            return
+        sent = list(current.sent_at or [])
+        if stamp not in sent:
+            return
+        sent.remove(stamp)  # one send: two reservations at the same instant stay one
+        last_sent = dict(current.last_sent.as_dict()) if current.last_sent else {}
+        if last_sent.get(purpose_key) == stamp:
+            del last_sent[purpose_key]
+        item = Counter(
+            counter_id, sent_at=sent, last_sent=last_sent, version=current.version + 1, expires_ttl=current.expires_ttl
+        )
+        try:
+            item.save(condition=Counter.version == current.version)
+            return
+        except PutError as error:
+            if not condition_failed(error):
+                raise
+    logger.warning("sms count not given back: kept changing")
+
+
+def give_back(key: str, *, window: timedelta, now: datetime) -> None:
+    """Undo one `hit(key, window=window, now=now)`, never below zero."""
+    slot = int(now.timestamp()) // int(window.total_seconds())
+    try:
+        Counter(f"{key}#{slot}").update(actions=[Counter.count.add(-1)], condition=Counter.count > 0)
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+
+
+@dataclass(frozen=True)
+class SmsCount:
+    """A code counted by `reserve_sms_code`, to give back if it is not sent."""
+
+    phone: str
+    purpose_key: str
+    at: datetime
+
+    def give_back(self) -> None:
+        give_back_sms_code(self.phone, self.purpose_key, self.at)
+
+
+@dataclass(frozen=True)
+class WindowCount:
+    """A use counted by `hit` (or `quietly_allowed`), to give back if the code is not sent."""
+
+    key: str
+    window: timedelta
+    at: datetime
+
+    def give_back(self) -> None:
+        give_back(self.key, window=self.window, now=self.at)
 
 
 def hit(key: str, *, limit: int, window: timedelta, now: datetime) -> None:

@@ -92,7 +92,8 @@ def verify(user: User, channel: str, code: str, now: datetime) -> User:
     stamp = clock.stamp(now)
     field, verified = (User.email, User.email_verified) if channel == "email" else (User.phone, User.phone_verified)
     try:
-        with TransactWrite(connection=shared_connection()) as transaction:
+        # Throttled or conflicting (503): the right code keeps its attempt for the user's retry.
+        with one_time_codes.kept_if_busy(record), TransactWrite(connection=shared_connection()) as transaction:
             if owner is None:
                 transaction.save(
                     Claim(claim, user_id=user.user_id, created_at=stamp), condition=Claim.claim.does_not_exist()
@@ -128,12 +129,16 @@ def verify(user: User, channel: str, code: str, now: datetime) -> User:
 def _send(user: User, channel: str, value: str, *, purpose: str, now: datetime) -> None:
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
     if channel == "phone":
+        counted: rate_limits.SmsCount | rate_limits.WindowCount = rate_limits.SmsCount(
+            value, f"{purpose}#{user.user_id}", now
+        )
         wait = rate_limits.reserve_sms_code(value, f"{purpose}#{user.user_id}", now)
         if wait is not None:
             raise OkpayError("rate_limited", retry_after=wait)
     else:
         # Email codes per account, like SMS per number: resend and change must not mail-bomb anyone.
-        rate_limits.hit(f"email_code#{user.user_id}", limit=EMAIL_CODES_PER_HOUR, window=timedelta(hours=1), now=now)
+        counted = rate_limits.WindowCount(f"email_code#{user.user_id}", timedelta(hours=1), now)
+        rate_limits.hit(counted.key, limit=EMAIL_CODES_PER_HOUR, window=counted.window, now=now)
     issued = one_time_codes.issue(
         code_id(user.user_id, channel),
         lifetime=CODE_LIFETIME,
@@ -143,10 +148,11 @@ def _send(user: User, channel: str, value: str, *, purpose: str, now: datetime) 
     )
     if issued is None:
         raise OkpayError("rate_limited", retry_after=int(CODE_LIFETIME.total_seconds()))
+    code, locale = issued.code, user.locale
     if channel == "email":
-        notices.send_code_by_email(value, issued.code, purpose=purpose, minutes=minutes, locale=user.locale)
+        notices.send_code_by_email(value, code, purpose=purpose, minutes=minutes, locale=locale, counted=[counted])
     else:
-        notices.send_code_by_sms(value, issued.code, purpose=purpose, minutes=minutes, locale=user.locale)
+        notices.send_code_by_sms(value, code, purpose=purpose, minutes=minutes, locale=locale, counted=[counted])
 
 
 def _claim(channel: str, value: str) -> str:

@@ -13,12 +13,15 @@ and is locked exactly like a serial one; an attempt that turns out right is forg
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DeleteError, UpdateError
 
-from chalicelib.adapters import clock
+from chalicelib.adapters import aws, clock
+from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.counters import Counter
@@ -69,6 +72,21 @@ def begin_attempt(login_key: str, now: datetime) -> Attempt:
             continue  # another attempt counted first: read again
         return Attempt(login_key, number)
     raise OkpayError("account_locked", retry_after=1)
+
+
+@contextmanager
+def forgiven_if_busy(attempt: Attempt) -> Iterator[None]:
+    """Around what follows a right password: if it fails only because AWS was busy (503 try_again),
+    the attempt is forgiven, so retrying through an outage never locks the owner out (section 1)."""
+    try:
+        yield
+    except Exception as error:
+        if aws.is_busy(error) or (isinstance(error, OkpayError) and error.code == "try_again"):
+            try:
+                forgive(attempt)
+            except Exception:  # the 503 stands; the streak lapses on its own
+                logger.exception("login attempt not forgiven after a busy failure")
+        raise
 
 
 def forgive(attempt: Attempt) -> None:

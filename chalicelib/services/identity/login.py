@@ -50,30 +50,31 @@ def login(login_text: str, password: str, *, device_id: str, device_name: str | 
         if user is not None:
             record_security_event(user.user_id, "login_failed", clock.stamp(now), device_name=device_name)
         raise OkpayError("invalid_credentials")
-    if needs_rehash(user.password_hash):
-        user.update(actions=[User.password_hash.set(hash_password(password))])
-    methods = user.mfa_methods()
-    if methods:
-        token = secrets.token_urlsafe(32)
-        Code(
-            _mfa_record_id(token),
-            code_hash="-",
-            expires_at=clock.stamp(now + MFA_TOKEN_LIFETIME),
-            expires_ttl=now + MFA_TOKEN_LIFETIME + timedelta(hours=1),
-            max_attempts=MFA_ATTEMPTS,
-            created_at=clock.stamp(now),
-            user_id=user.user_id,
-            data={
-                "login_key": login_id.key,
-                "device_id": device_id,
-                "device_name": device_name or "",
-                "methods": methods,
-            },
-        ).save()
-        lockout.forgive(attempt)  # the password was right; the second step counts on its own
-        logger.info("login needs second factor", extra={"event": "mfa_required", "user_id": user.user_id})
-        return MfaChallenge(token, methods)
-    return complete_login(user, login_id.key, device_id=device_id, device_name=device_name, now=now)
+    with lockout.forgiven_if_busy(attempt):  # the password was right: a 503 now is not a failure
+        if needs_rehash(user.password_hash):
+            user.update(actions=[User.password_hash.set(hash_password(password))])
+        methods = user.mfa_methods()
+        if methods:
+            token = secrets.token_urlsafe(32)
+            Code(
+                _mfa_record_id(token),
+                code_hash="-",
+                expires_at=clock.stamp(now + MFA_TOKEN_LIFETIME),
+                expires_ttl=now + MFA_TOKEN_LIFETIME + timedelta(hours=1),
+                max_attempts=MFA_ATTEMPTS,
+                created_at=clock.stamp(now),
+                user_id=user.user_id,
+                data={
+                    "login_key": login_id.key,
+                    "device_id": device_id,
+                    "device_name": device_name or "",
+                    "methods": methods,
+                },
+            ).save()
+            lockout.forgive(attempt)  # the password was right; the second step counts on its own
+            logger.info("login needs second factor", extra={"event": "mfa_required", "user_id": user.user_id})
+            return MfaChallenge(token, methods)
+        return complete_login(user, login_id.key, device_id=device_id, device_name=device_name, now=now)
 
 
 def send_mfa_code(mfa_token: str, method: str, now: datetime) -> None:
@@ -83,19 +84,21 @@ def send_mfa_code(mfa_token: str, method: str, now: datetime) -> None:
     code_id = _mfa_code_id(mfa_token, method)
     minutes = int(MFA_CODE_LIFETIME.total_seconds() // 60)
     if method == "sms":
+        counted: rate_limits.SmsCount | rate_limits.WindowCount = rate_limits.SmsCount(user.phone, code_id, now)
         wait = rate_limits.reserve_sms_code(user.phone, code_id, now)
         if wait is not None:
             raise OkpayError("rate_limited", retry_after=wait)
     else:  # email codes: the same hourly cap as SMS, so nobody can mail-bomb an address
-        hourly = rate_limits.SMS_PER_HOUR
-        rate_limits.hit(f"email_code#{user.user_id}", limit=hourly, window=timedelta(hours=1), now=now)
+        counted = rate_limits.WindowCount(f"email_code#{user.user_id}", timedelta(hours=1), now)
+        rate_limits.hit(counted.key, limit=rate_limits.SMS_PER_HOUR, window=counted.window, now=now)
     issued = one_time_codes.issue(code_id, lifetime=MFA_CODE_LIFETIME, now=now, user_id=user.user_id)
     if issued is None:
         raise OkpayError("invalid_code", details={"attempts_left": 0})
+    code, locale = issued.code, user.locale
     if method == "sms":
-        notices.send_code_by_sms(user.phone, issued.code, purpose="mfa", minutes=minutes, locale=user.locale)
+        notices.send_code_by_sms(user.phone, code, purpose="mfa", minutes=minutes, locale=locale, counted=[counted])
     else:
-        notices.send_code_by_email(user.email, issued.code, purpose="mfa", minutes=minutes, locale=user.locale)
+        notices.send_code_by_email(user.email, code, purpose="mfa", minutes=minutes, locale=locale, counted=[counted])
 
 
 def verify_mfa(mfa_token: str, method: str, code: str, now: datetime) -> sessions.TokenPair:

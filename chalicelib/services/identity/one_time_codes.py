@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
-from chalicelib.adapters import clock
+from chalicelib.adapters import aws, clock
 from chalicelib.adapters.keys import keyed_hash
+from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.store.codes import Code
 from chalicelib.store.conditions import condition_failed
@@ -117,6 +120,40 @@ def reserve_attempt(code_id: str, now: datetime) -> Code:
             raise _invalid(0) from None
         raise
     return record
+
+
+@contextmanager
+def kept_if_busy(record: Code) -> Iterator[None]:
+    """Around the work that follows a right code: if it fails only because AWS was busy (the request
+    answers 503 try_again), the code is left as before this try, its attempt given back or, when it
+    was used up already, put back; so the user's retry with the same code works (section 1,
+    Faults). Only a right code gets here: no guess is ever refunded."""
+    try:
+        yield
+    except Exception as error:
+        if aws.is_busy(error) or (isinstance(error, OkpayError) and error.code == "try_again"):
+            try:
+                _put_back(record)
+            except Exception:  # the 503 stands; the user asks for a new code
+                logger.exception("code not put back after a busy failure")
+        raise
+
+
+def _put_back(record: Code) -> None:
+    try:
+        record.update(
+            actions=[Code.attempts.add(-1)], condition=(Code.code_hash == record.code_hash) & (Code.attempts > 0)
+        )
+        return
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+    record.attempts = max(0, int(record.attempts) - 1)
+    try:  # used up before the work failed: back as it was, unless a new code took its place
+        record.save(condition=Code.code_id.does_not_exist())
+    except PutError as error:
+        if not condition_failed(error):
+            raise
 
 
 def attempts_left(record: Code) -> int:

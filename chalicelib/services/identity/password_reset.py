@@ -19,12 +19,15 @@ from chalicelib.services.identity.login_ids import parse_login
 from chalicelib.services.identity.password_age import schedule_review
 from chalicelib.services.identity.password_policy import check_password
 from chalicelib.services.identity.passwords import hash_password
+from chalicelib.store.codes import Code
 from chalicelib.store.security_events import record_security_event
 from chalicelib.store.users import User
 
 CODE_LIFETIME = timedelta(minutes=15)
 # forgot-password takes at least this long, sent or not, so timing does not reveal accounts
 FORGOT_MIN_SECONDS = 0.25
+RESET_EMAILS_PER_HOUR = 10
+RESET_EMAIL_WINDOW = timedelta(hours=1)
 
 
 def reset_code_id(user_id: str) -> str:
@@ -43,22 +46,28 @@ def forgot(login_text: str, *, locale: str, now: datetime) -> None:
 
 def _send_reset_code(login_text: str, now: datetime) -> None:
     login_id = parse_login(login_text)
+    # Every caller alike, known or not: 503 while the channel the login names cannot send (section 1).
+    notices.ensure_channel_can_send("sms" if login_id.kind == "phone" else "email")
     user = login_id.find_user()
     if user is None:
         return
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
     if login_id.kind == "phone":
-        if rate_limits.reserve_sms_code(user.phone, f"reset#{user.user_id}", now) is not None:
+        counted = rate_limits.SmsCount(user.phone, f"reset#{user.user_id}", now)
+        if rate_limits.reserve_sms_code(counted.phone, counted.purpose_key, now) is not None:
             return
-    elif not rate_limits.quietly_allowed(f"reset_email#{user.user_id}", limit=10, window=timedelta(hours=1), now=now):
-        return
+    else:
+        counted = rate_limits.WindowCount(f"reset_email#{user.user_id}", RESET_EMAIL_WINDOW, now)
+        if not rate_limits.quietly_allowed(counted.key, limit=RESET_EMAILS_PER_HOUR, window=counted.window, now=now):
+            return
     issued = one_time_codes.issue(reset_code_id(user.user_id), lifetime=CODE_LIFETIME, now=now, user_id=user.user_id)
     if issued is None:
         return  # attempts used up: the reset stays void until the code expires
+    code, locale = issued.code, user.locale
     if login_id.kind == "phone":
-        notices.send_code_by_sms(user.phone, issued.code, purpose="reset", minutes=minutes, locale=user.locale)
+        notices.send_code_by_sms(user.phone, code, purpose="reset", minutes=minutes, locale=locale, counted=[counted])
     else:
-        notices.send_code_by_email(user.email, issued.code, purpose="reset", minutes=minutes, locale=user.locale)
+        notices.send_code_by_email(user.email, code, purpose="reset", minutes=minutes, locale=locale, counted=[counted])
     logger.info("password reset code sent", extra={"event": "reset_requested", "user_id": user.user_id})
 
 
@@ -91,6 +100,13 @@ def reset(
         raise
     if user.totp_enabled:
         _check_second_factor(user, attempt, second_factor)
+    with one_time_codes.kept_if_busy(record):  # the password not changed (503): the code works for the retry
+        _reset_with_right_code(user, record, attempt, new_password, now)
+
+
+def _reset_with_right_code(
+    user: User, record: Code, attempt: lockout.Attempt, new_password: str, now: datetime
+) -> None:
     one_time_codes.use_up(record)
     lockout.forgive(attempt)  # not a failure; only a completed login clears the streak
     schedule_review(user, now)

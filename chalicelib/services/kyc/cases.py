@@ -15,13 +15,14 @@ from datetime import date, datetime
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters import clock, notify
+from chalicelib.adapters import clock
 from chalicelib.adapters.field_crypto import encrypt_field
 from chalicelib.adapters.keys import keyed_hash
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.i18n.locale import DEFAULT_LOCALE, pick
 from chalicelib.i18n.phrases import DOCUMENT_KINDS, LIST_SEPARATOR, phrase
+from chalicelib.services.common import notice_outbox
 from chalicelib.services.common.names import normalize_name
 from chalicelib.services.identity.agents import refuse_own_case
 from chalicelib.services.kyc import documents as kyc_documents
@@ -29,6 +30,7 @@ from chalicelib.services.kyc import identity_numbers
 from chalicelib.store.base import shared_connection
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.kyc import CURRENT, KycRecord, get_case
+from chalicelib.store.notices import Notice
 from chalicelib.store.users import Claim, User, find_claim_owner, get_user
 
 MAX_LEVEL = 3
@@ -173,11 +175,14 @@ def decide(
         user_id, f"decision#{stamp}", decision=decision, agent_id=agent_id, reason=reason, created_at=stamp
     )
     entry.level = granted if decision == "approve" else 0
+    notices = _decision_notices(user, decision, granted, reason, documents, now)
     try:
         with TransactWrite(connection=shared_connection()) as transaction:
             # Decided once: a second agent deciding the same case at the same time fails here.
             transaction.update(case, actions=actions, condition=KycRecord.status == "pending")
             transaction.save(entry, condition=KycRecord.record.does_not_exist())
+            for notice in notices:  # the user's notices commit with the decision (the notice outbox)
+                transaction.save(notice, condition=Notice.notice_id.does_not_exist())
             if decision == "approve" and case.id_hash:
                 transaction.save(
                     Claim(identity_claim(case.id_hash), user_id=user_id, created_at=stamp),
@@ -191,7 +196,7 @@ def decide(
             raise OkpayError("identity_in_use") from None
         raise OkpayError("kyc_not_pending", details={"status": status_of(get_case(user_id))}) from None
     logger.info("kyc decided", extra={"user_id": user_id, "agent_id": agent_id, "event": f"kyc_{decision}"})
-    _tell_user(user, decision, granted, reason, documents)
+    notice_outbox.send_after_commit(notices, now)
     return summary(user_id)
 
 
@@ -291,17 +296,19 @@ def _still_required(case: KycRecord | None, status: str, level: int) -> list[str
     return [kind for kind in REQUIRED_DOCUMENTS[id_type][target] if kind not in provided]
 
 
-def _tell_user(user: User, decision: str, level: int, reason: str | None, documents: list[str] | None) -> None:
+def _decision_notices(
+    user: User, decision: str, level: int, reason: str | None, documents: list[str] | None, now: datetime
+) -> list[Notice]:
+    """The decision's email (to a verified address) and SMS, to record with it."""
     locale = user.locale or DEFAULT_LOCALE
     kinds = pick(LIST_SEPARATOR, locale).join(phrase(DOCUMENT_KINDS, k, locale) for k in documents or [])
     params = {"level": level, "reason": reason or "", "documents": kinds}
-    try:
-        if user.email and user.email_verified:
-            notify.send_email(user.email, f"kyc_{decision}_email", locale, **params)
-        if user.phone:
-            notify.send_sms(user.phone, f"kyc_{decision}_sms", locale, **params)
-    except Exception:
-        logger.exception("kyc decision notice not sent", extra={"user_id": user.user_id})
+    notices = []
+    if user.email and user.email_verified:
+        notices.append(notice_outbox.email(user.email, f"kyc_{decision}_email", locale, now, **params))
+    if user.phone:
+        notices.append(notice_outbox.sms(user.phone, f"kyc_{decision}_sms", locale, now, **params))
+    return [notice for notice in notices if notice is not None]
 
 
 def new_document_id() -> str:

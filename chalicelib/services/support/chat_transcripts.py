@@ -1,18 +1,19 @@
 """Chat transcripts: the conversation as the user saw it (no internal notes), with Beijing times
 and who said what, in the user's language; emailed to a verified email only.
 
-Sent after the change that ends the chat commits, by the one request (or job run) whose
-conditional write resolved it, so parallel resolves send one email.
+Recorded in the notice outbox right after the change that ends the chat commits, by the one request
+(or job run) whose conditional write resolved it, so parallel resolves send one email; then sent, and
+retried by `notify_dispatch` if that fails.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters import clock, notify
-from chalicelib.adapters.logging import logger
+from chalicelib.adapters import clock
 from chalicelib.i18n.chat_texts import CHAT_SENDERS
 from chalicelib.i18n.locale import DEFAULT_LOCALE, pick
+from chalicelib.services.common import notice_outbox
 from chalicelib.services.support.case_notices import beijing_time
 from chalicelib.store.chats import all_messages
 from chalicelib.store.tickets import get_ticket
@@ -40,12 +41,12 @@ def _verified_recipient(user_id: str) -> User | None:
 
 
 def _send(user: User, template: str, **params: Any) -> bool:
-    try:
-        notify.send_email(user.email, template, user.locale or DEFAULT_LOCALE, **params)
-    except Exception:  # a failed email never fails the change that ended the chat
-        logger.exception("chat email not sent", extra={"user_id": user.user_id, "template": template})
-        return False
-    return True
+    """Record the email in the outbox, then send it: a failed send never fails the change that ended
+    the chat, `notify_dispatch` retries it."""
+    now = clock.now()
+    return notice_outbox.deliver(
+        [notice_outbox.email(user.email, template, user.locale or DEFAULT_LOCALE, now, **params)], now
+    )
 
 
 def email_transcript(chat: Any) -> bool:

@@ -21,7 +21,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.adapters import business_calendar, clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
-from chalicelib.services.common import rate_limits
+from chalicelib.services.common import notice_outbox, rate_limits
 from chalicelib.services.common.money import format_amount
 from chalicelib.services.common.unit_of_work import unit_of_work
 from chalicelib.services.support import case_notices, sla
@@ -129,6 +129,15 @@ def file_dispute(
         updated_at=stamp,
     )
     view = dispute_view(dispute)
+    filed = case_notices.plan(
+        user_id,
+        "dispute_filed",
+        dispute.dispute_id,
+        now,
+        transaction_id=transaction_id,
+        amount=format_amount(wanted, debit["currency"]),
+        when=case_notices.beijing_time(respond_by),
+    )
     try:
         with unit_of_work(now) as transaction:
             transaction.save(dispute, condition=Dispute.dispute_id.does_not_exist())
@@ -145,19 +154,14 @@ def file_dispute(
                     {"transaction_id": transaction_id, "amount": wanted, "currency": debit["currency"]},
                 )
             )
+            if filed is not None:  # recorded with the dispute: a replayed key sends nothing again
+                notice_outbox.record_in(transaction, filed.notices)
             transaction.answer(201, view)
     except TransactWriteError:
         _no_open_dispute_of(user_id, _claim_of(transaction_id))  # lost the race to a concurrent filing
         raise
     logger.info("dispute filed", extra={"user_id": user_id, "dispute_id": dispute.dispute_id, "event": "dispute_filed"})
-    case_notices.tell_user(
-        user_id,
-        "dispute_filed",
-        dispute.dispute_id,
-        transaction_id=transaction_id,
-        amount=format_amount(wanted, debit["currency"]),
-        when=case_notices.beijing_time(respond_by),
-    )
+    case_notices.send_planned(filed, now)
     return view
 
 

@@ -43,6 +43,7 @@ from chalicelib.adapters import clock
 from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
+from chalicelib.services.common import notice_outbox
 from chalicelib.services.common.unit_of_work import Work, unit_of_work
 from chalicelib.services.support import case_notices, email_tickets, mail_files, mail_parsing, reply_addresses
 from chalicelib.services.support.case_threads import new_message
@@ -300,6 +301,10 @@ def _open_ticket(
         ticket.status, ticket.sla_due, result = "quarantined", None, "quarantined"
     author_id = owner.user_id if owner else f"email:{mail.sender}"
     message = _message(ticket.ticket_id, author_id, mail, mail.text, inbound, now)
+    acknowledgement = None
+    if not quarantined:
+        when = case_notices.beijing_time(clock.from_stamp(ticket.first_response_due))
+        acknowledgement = email_tickets.mail_to_requester(ticket, "email_ticket_ack_email", now, when=when)
     with unit_of_work(now) as transaction:
         transaction.save(ticket, condition=Ticket.ticket_id.does_not_exist())
         transaction.save(message)
@@ -307,9 +312,8 @@ def _open_ticket(
             audit_event(thread_of(ticket.ticket_id), author_id, "created", clock.stamp(now), {"category": "other"})
         )
         inbound.complete(transaction, result, ticket.ticket_id)
-    if not quarantined:
-        due = clock.from_stamp(ticket.first_response_due)
-        email_tickets.write_to_requester(ticket, "email_ticket_ack_email", now, when=case_notices.beijing_time(due))
+        acknowledged = notice_outbox.record_in(transaction, [acknowledgement])  # once, with the ticket
+    notice_outbox.send_after_commit(acknowledged, now)
     return {"result": result, "ticket_id": ticket.ticket_id}
 
 

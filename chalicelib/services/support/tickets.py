@@ -23,7 +23,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.adapters import clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
-from chalicelib.services.common import rate_limits
+from chalicelib.services.common import notice_outbox, rate_limits
 from chalicelib.services.common.unit_of_work import Work, unit_of_work
 from chalicelib.services.support import case_notices, sla
 from chalicelib.services.support.case_threads import instant, message_view, new_message
@@ -95,18 +95,20 @@ def open_ticket(
     due = clock.from_stamp(ticket.first_response_due)
     view = ticket_view(ticket)
     detail = {"category": category, **({"transaction_id": transaction_id} if transaction_id else {})}
+    when = case_notices.beijing_time(due)
+    acknowledgement = case_notices.plan(user_id, "ticket_ack", ticket.ticket_id, now, subject=subject, when=when)
     try:
         with unit_of_work(now) as transaction:
             transaction.save(ticket, condition=Ticket.ticket_id.does_not_exist())
             transaction.save(new_message(thread_of(ticket.ticket_id), user_id, "user", body, now))
             transaction.save(audit_event(thread_of(ticket.ticket_id), user_id, "created", stamp, detail))
+            if acknowledgement is not None:  # recorded with the ticket: a replayed key sends nothing again
+                notice_outbox.record_in(transaction, acknowledgement.notices)
             transaction.answer(201, view)
     except TransactWriteError:
         raise
     logger.info("ticket opened", extra={"user_id": user_id, "ticket_id": ticket.ticket_id, "event": "ticket_opened"})
-    case_notices.tell_user(
-        user_id, "ticket_ack", ticket.ticket_id, subject=subject, when=case_notices.beijing_time(due)
-    )
+    case_notices.send_planned(acknowledgement, now)
     return view
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.adapters import clock
+from chalicelib.adapters import aws, clock
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.services.common.unit_of_work import Work, unit_of_work
@@ -130,10 +130,14 @@ def post(
     conflicts = balance_conflicts = 0
     while conflicts < MAX_ATTEMPTS and balance_conflicts < MAX_BALANCE_ATTEMPTS:
         _ensure_funds(posting, states)
-        posted = _entries(posting, now, states)
+        # Stamped after the balances it is conditioned on were read: a wallet's entries then sort in
+        # the order they committed, so the newest one's balance_after is the balance, even when a
+        # request that started earlier (slowed by throttling, or retrying a conflict) commits later.
+        moment = max(now, clock.now())
+        posted = _entries(posting, moment, states)
         try:
             with unit_of_work(now) as work:
-                _write(work, posting, posted, states, now)
+                _write(work, posting, posted, states, moment)
                 if extra is not None:
                     extra(work, posted)
             return posted
@@ -266,7 +270,9 @@ def _write(
 
 
 def _is_conflict(error: TransactWriteError) -> bool:
+    """Refused for a condition, a conflicting transaction or throttling: nothing was written, so the
+    same posting may be tried again (bounded, with jitter)."""
     reasons = getattr(error, "cancellation_reasons", None) or []
     codes = {reason.code for reason in reasons if reason is not None}
     busy = ("TransactionConflictException", "TransactionInProgressException")
-    return bool(codes & {"ConditionalCheckFailed", "TransactionConflict"}) or error.cause_response_code in busy
+    return bool(codes & {"ConditionalCheckFailed", *aws.BUSY_REASONS}) or error.cause_response_code in busy

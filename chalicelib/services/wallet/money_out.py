@@ -10,8 +10,9 @@ and validation, the same way for all of them:
     → 422 insufficient_funds → 422 limit_exceeded → step-up (or the transfer's confirmation)
     → ONE TransactWriteItems: the ledger posting, the route's writes, the KYC limit counters, the
       day's step-up budget, the request's answer under its Idempotency-Key, and a condition that
-      the payer's account is still not frozen (a freeze committed after the read refuses it all)
-    → the large-debit notice.
+      the payer's account is still not frozen (a freeze committed after the read refuses it all),
+      and the large-debit notice's rows in the notice outbox
+    → the large-debit notice's first send (retried by `notify_dispatch` if it fails).
 
 When the transaction is refused (a concurrent request changed something), everything is read again
 in one call and the same checks run in the same order, so the answer is the refusal that now
@@ -29,6 +30,7 @@ from typing import Any, ClassVar
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.i18n.phrases import DEBIT_KINDS, phrase
+from chalicelib.services.common import notice_outbox
 from chalicelib.services.common.money import BASE_CURRENCY, EXPONENTS, format_amount
 from chalicelib.services.common.unit_of_work import Work
 from chalicelib.services.identity import notices, protection, reauth
@@ -38,6 +40,7 @@ from chalicelib.store.batch import batch_get
 from chalicelib.store.catalog import FX_RATES, LATEST, CatalogItem
 from chalicelib.store.counters import Counter
 from chalicelib.store.kyc import CURRENT, KycRecord
+from chalicelib.store.notices import Notice
 from chalicelib.store.users import User
 from chalicelib.store.wallet import Balance
 
@@ -146,6 +149,7 @@ def run(debit: Debit, now: datetime) -> Answer:
     except AwaitConfirmation:
         return debit.hold(payer, cny)
     capped = debit.uses_budget and not proved
+    large_debit = _large_debit_notices(payer, debit, cny, now)
 
     def recheck() -> dict[tuple[str, str], BalanceState]:
         fresh = load()
@@ -162,6 +166,7 @@ def run(debit: Debit, now: datetime) -> Answer:
             limits.count_in(work, debit.payer_id, payer.level, cny, now)
         if debit.uses_budget:
             step_up.count_budget(work, debit.payer_id, cny, now, capped=capped)
+        notice_outbox.record_in(work, large_debit)  # the notice commits with the money, or not at all
         answer = debit.answer(payer, posted)
         work.answer(answer.status, answer.body)  # stored if and only if the money moves
 
@@ -172,7 +177,7 @@ def run(debit: Debit, now: datetime) -> Answer:
         return debit.hold(payer, cny)
     debit.after_posting(payer, posted, cny)
     logger.info(f"{debit.kind} completed", extra={"user_id": debit.payer_id, "event": debit.kind})
-    _notify_if_large(payer, debit, cny, now)
+    notice_outbox.send_after_commit(large_debit, now, notices.LATE_PARAMS)
     return debit.answer(payer, posted)
 
 
@@ -244,15 +249,16 @@ def cny_equivalent(amount: int, currency: str, rates: dict[str, str]) -> int:
     return int(exact.to_integral_value(rounding=ROUND_CEILING))
 
 
-def _notify_if_large(payer: Payer, debit: Debit, cny: int, now: datetime) -> None:
-    """Email and SMS the user about a debit above the threshold, so activity they do not recognise
-    reaches them at once; never fails the request (the money has moved)."""
+def _large_debit_notices(payer: Payer, debit: Debit, cny: int, now: datetime) -> list[Notice]:
+    """The email and SMS telling the user of a debit above the threshold, so activity they do not
+    recognise reaches them at once; recorded in the debit's own transaction (the notice outbox), and
+    never in the way of the money (a notice that cannot be built is logged, the debit goes on)."""
     if cny <= NOTICE_ABOVE_CNY:
-        return
+        return []
     user = payer.user
     try:
         what = phrase(DEBIT_KINDS, debit.kind, user.locale, counterparty=debit.counterparty_for_notice(payer))
-        notices.notify_security_event(
+        return notices.security_notices(
             user,
             "large_debit",
             now,
@@ -261,4 +267,5 @@ def _notify_if_large(payer: Payer, debit: Debit, cny: int, now: datetime) -> Non
             threshold=format_amount(NOTICE_ABOVE_CNY, BASE_CURRENCY),
         )
     except Exception:
-        logger.exception("large-debit notice not sent", extra={"user_id": user.user_id})
+        logger.exception("large-debit notice not built", extra={"user_id": user.user_id})
+        return []

@@ -221,12 +221,12 @@ def _carry_on(attempt: TopUpAttempt, fresh: bool, now: datetime) -> dict[str, An
     if attempt.status != PENDING:
         raise OkpayError("try_again", retry_after=1)
     if fresh:
-        outcome = _send(attempt)
+        outcome = _send(attempt, now)
     else:
         outcome = _ask(attempt)
         if outcome is None:  # the bank holds no charge under this reference
             _claim_resend(attempt, now)
-            outcome = _send(attempt)
+            outcome = _send(attempt, now)
     if outcome == APPROVED:
         try:
             return _complete(attempt, now, "request")
@@ -236,17 +236,25 @@ def _carry_on(attempt: TopUpAttempt, fresh: bool, now: datetime) -> dict[str, An
     raise OkpayError(outcome)
 
 
-def _send(attempt: TopUpAttempt) -> str:
+def _send(attempt: TopUpAttempt, now: datetime) -> str:
     """Charge the card under the attempt's reference: APPROVED or the decline code."""
     try:
         declined = gateway().charge(attempt.card_token, int(attempt.amount), attempt.currency, attempt.bank_reference)
-    except GatewayTimeout:
+    except GatewayTimeout:  # the charge may have been taken: the attempt stays pending, to be asked about
         logger.warning("bank charge timed out", extra={"event": "topup_unknown", "attempt_id": attempt.object_id})
         raise OkpayError("try_again", retry_after=RETRY_AFTER_SECONDS) from None
     except GatewayError:
+        # The bank refused the call: nothing was taken, so the attempt is failed now (only if nobody
+        # sent it again since) and the retry with the same key charges afresh, without waiting
+        # RESEND_AFTER for a send that cannot be on its way.
         logger.warning("bank charge refused", extra={"event": "topup_bank_down", "attempt_id": attempt.object_id})
+        _close(attempt, FAILED, NO_CHARGE, now, "request", extra_condition=_same_send(attempt))
         raise OkpayError("try_again", retry_after=RETRY_AFTER_SECONDS) from None
     return declined or APPROVED
+
+
+def _same_send(attempt: TopUpAttempt) -> Any:
+    return TopUpAttempt.charge_sent_at == attempt.charge_sent_at
 
 
 def _ask(attempt: TopUpAttempt) -> str | None:

@@ -17,22 +17,24 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters import clock, notify
 from chalicelib.adapters.keys import keyed_hash
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
-from chalicelib.services.common import rate_limits
+from chalicelib.services.common import idempotency, rate_limits
 from chalicelib.services.common.emails import normalize_email
 from chalicelib.services.common.money import format_amount
 from chalicelib.services.common.names import mask_name
 from chalicelib.services.common.phones import normalize_phone
 from chalicelib.services.common.unit_of_work import Work, unit_of_work
-from chalicelib.services.identity import protection, reauth, totp
+from chalicelib.services.identity import notices, protection, reauth, totp
 from chalicelib.services.kyc.cases import level_of
 from chalicelib.services.wallet import ledger, money_out, step_up
 from chalicelib.services.wallet.ledger import Leg, Posted, Posting
 from chalicelib.services.wallet.money_out import Answer, AwaitConfirmation, Debit, Payer
+from chalicelib.store.base import shared_connection
 from chalicelib.store.conditions import condition_failed
 from chalicelib.store.counters import Counter
 from chalicelib.store.kyc import CURRENT, KycRecord
@@ -335,7 +337,11 @@ def resend(payer_id: str, transfer_id: str, now: datetime) -> None:
         if condition_failed(error):
             raise OkpayError("transfer_not_pending", details={"status": _status(record, now)}) from None
         raise
-    _send_code(payer, record, code, (record.details or {}).get("masked_names", {}).get("payee"), now)
+    try:
+        _send_code(payer, record, code, (record.details or {}).get("masked_names", {}).get("payee"), now)
+    except notices.CodeNotSent:
+        _give_back_resend(record)
+        raise
 
 
 def cancel(payer_id: str, transfer_id: str, now: datetime) -> dict[str, Any]:
@@ -395,7 +401,11 @@ def _await_confirmation(payer: User, record: TransactionRecord, now: datetime) -
     except TransactWriteError:
         protection.refuse_if_frozen(get_user(payer.user_id))
         raise
-    _send_code(payer, record, code, (record.details or {}).get("masked_names", {}).get("payee"), now)
+    try:
+        _send_code(payer, record, code, (record.details or {}).get("masked_names", {}).get("payee"), now)
+    except notices.CodeNotSent:
+        _withdraw_unsent(record)
+        raise
     logger.info("transfer awaits confirmation", extra={"user_id": payer.user_id, "transfer_id": record.object_id})
     return view
 
@@ -511,18 +521,47 @@ def _code_hash(record: TransactionRecord, code: str) -> str:
 
 
 def _send_code(payer: User, record: TransactionRecord, code: str, masked_payee: str | None, now: datetime) -> None:
-    wait = rate_limits.reserve_sms_code(payer.phone, f"transfer#{record.object_id}", now)
+    """Text the code; `notices.CodeNotSent` (503, the SMS not counted) when SNS cannot take it."""
+    counted = rate_limits.SmsCount(payer.phone, f"transfer#{record.object_id}", now)
+    wait = rate_limits.reserve_sms_code(payer.phone, counted.purpose_key, now)
     if wait is not None:
         raise OkpayError("rate_limited", retry_after=wait)
-    notify.send_sms(
-        payer.phone,
-        "transfer_code_sms",
-        payer.locale,
-        code=code,
-        amount=format_amount(int(record.amount), record.currency),
-        payee=masked_payee or "—",
-        minutes=int(CONFIRMATION_WINDOW.total_seconds() // 60),
-    )
+    with notices.delivering_code(counted):
+        notify.send_sms(
+            payer.phone,
+            "transfer_code_sms",
+            payer.locale,
+            code=code,
+            amount=format_amount(int(record.amount), record.currency),
+            payee=masked_payee or "—",
+            minutes=int(CONFIRMATION_WINDOW.total_seconds() // 60),
+        )
+
+
+def _withdraw_unsent(record: TransactionRecord) -> None:
+    """The new transfer's code could not be sent: cancel the transfer and take back its stored 202,
+    so the retry with the same key starts afresh (a new transfer, a new code) instead of replaying
+    a transfer nobody can confirm."""
+    hold = idempotency.held()
+    with TransactWrite(connection=shared_connection()) as transaction:
+        transaction.update(
+            record,
+            actions=[TransactionRecord.status.set("canceled")],
+            condition=TransactionRecord.status == "requires_confirmation",
+        )
+        if hold is not None and hold.stored:
+            idempotency.withdraw_in(transaction, hold)
+    if hold is not None:
+        hold.stored = False
+
+
+def _give_back_resend(record: TransactionRecord) -> None:
+    """A resent code that could not be sent does not use up one of the 3 resends."""
+    try:
+        record.update(actions=[TransactionRecord.resends.add(-1)], condition=TransactionRecord.resends > 0)
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
 
 
 def _can_receive(user: User | None) -> bool:
