@@ -4,7 +4,8 @@ failed attempt), then `failed`.
 
 The work is `chalicelib.services.wallet.webhooks.dispatch_due`: one Query per shard of the sparse GSI
 `merchant-events.by_delivery_due` (never a Scan), then per event a conditional claim, so overlapping
-runs never deliver one event twice at once.
+runs never deliver one event twice at once; up to `webhooks.WORKERS` attempts at once (the loop
+`notify_dispatch` uses too, chalicelib/services/common/dispatch.py).
 """
 
 from __future__ import annotations

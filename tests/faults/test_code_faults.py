@@ -5,8 +5,10 @@ answer every caller alike (forgot, register/start, freeze) answer the same 503 f
 from __future__ import annotations
 
 import pytest
+from botocore.awsrequest import AWSResponse
 
-from chalicelib.adapters import clock, outbox
+from chalicelib.adapters import aws, clock, outbox
+from chalicelib.services.identity import notices
 from localstage.faults import FAULTS
 from tests.helpers.auth import start_registration
 from tests.helpers.clock import move_clock
@@ -151,3 +153,34 @@ def test_a_contact_code_ses_could_not_send_is_503_and_the_email_cap_is_untouched
     clear_faults(client)
     assert post_json(client, "/me/contacts/change", payload, headers).status_code == 202
     assert len(codes_sent(new_address)) == 1
+
+
+@pytest.mark.parametrize(
+    "service, operation, refusal, kind",
+    [("ses", "GetSendQuota", "AccessDenied", "email"), ("sns", "GetSMSAttributes", "AuthorizationError", "phone")],
+)
+def test_a_channel_probe_refused_by_iam_counts_as_up_and_is_warned_about_once(
+    client, user, monkeypatch, service, operation, refusal, kind
+):
+    """A role without the probe's grant (infra/resources.yaml `CodeChannelProbe`): the requests go on,
+    and the process says once, not per request, that an outage of that channel would go unseen."""
+    outbox.clear()
+    warned: list[str] = []
+    monkeypatch.setattr(notices, "_probes_denied", set())
+    monkeypatch.setattr(notices.logger, "warning", lambda message, *args, **kwargs: warned.append(message))
+    event = f"before-call.{service}.{operation}"
+
+    def refused(**_):
+        body = {"Error": {"Code": refusal, "Message": "not authorized"}, "ResponseMetadata": {"HTTPStatusCode": 403}}
+        return AWSResponse(f"https://{service}.example", 403, {}, None), body
+
+    events = aws.client(service).meta.events
+    events.register(event, refused)
+    try:
+        logins = [user[kind], *(new_email() if kind == "email" else new_phone() for _ in range(2))]
+        answers = [forgot(client, login) for login in logins]
+    finally:
+        events.unregister(event, refused)
+    assert [answer.status_code for answer in answers] == [202, 202, 202]
+    assert len(codes_sent(user[kind])) == 1
+    assert len([message for message in warned if "probe refused" in message]) == 1

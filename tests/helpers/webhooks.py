@@ -22,11 +22,14 @@ class Received:
 @dataclass
 class Receiver:
     """Answers each POST with the next planned reply (a status, or ("sleep", seconds) then 200);
-    `status` once the plan is used up. Everything received is kept in `received`."""
+    `status` once the plan is used up. Everything received is kept in `received`; `most_at_once` is
+    the most requests it was answering at the same time."""
 
     status: int = 200
     plan: list[Any] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
+    in_flight: int = 0
+    most_at_once: int = 0
     server: ThreadingHTTPServer | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -52,13 +55,19 @@ def start_receiver() -> Receiver:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with receiver.lock:
                 receiver.received.append(Received(self.path, dict(self.headers.items()), body))
-            reply = receiver.next_reply()
-            if isinstance(reply, tuple):  # ("sleep", seconds): answer too late
-                time.sleep(reply[1])
-                reply = 200
-            self.send_response(reply)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+                receiver.in_flight += 1
+                receiver.most_at_once = max(receiver.most_at_once, receiver.in_flight)
+            try:
+                reply = receiver.next_reply()
+                if isinstance(reply, tuple):  # ("sleep", seconds): answer too late
+                    time.sleep(reply[1])
+                    reply = 200
+                self.send_response(reply)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            finally:
+                with receiver.lock:
+                    receiver.in_flight -= 1
 
         def log_message(self, *args: Any) -> None:
             pass

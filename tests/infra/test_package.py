@@ -16,6 +16,7 @@ import subprocess
 import sys
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -384,6 +385,38 @@ def test_the_resource_policy_grants_only_the_template_resources(packaged):
         "kms:GenerateDataKey": {"Fn::GetAtt": ["FieldKey", "Arn"]},
         "secretsmanager:GetSecretValue": {"Ref": "JwtSigningSecret"},
     }
+
+
+# The one statement allowed to grant on every resource: the code-channel probe's two reads, which
+# support no resource-level permissions (infra/resources.yaml, `CodeChannelProbe`).
+PROBE_ACTIONS = {"ses:GetSendQuota", "sns:GetSMSAttributes"}
+
+
+def iam_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(logical id, statement) of every IAM policy in the package: the template's own policies and
+    each role's inline ones (the stage policy file)."""
+    for logical, policy in of_type(template, "AWS::IAM::Policy").items():
+        yield from ((logical, s) for s in as_list(policy["Properties"]["PolicyDocument"]["Statement"]))
+    for logical, role in of_type(template, "AWS::IAM::Role").items():
+        for inline in role["Properties"].get("Policies", []):
+            yield from ((logical, s) for s in as_list(inline["PolicyDocument"]["Statement"]))
+
+
+def test_only_the_code_channel_probe_grants_on_every_resource_and_only_to_the_api(packaged):
+    _, template = packaged
+    everywhere = [(logical, s) for logical, s in iam_statements(template) if "*" in as_list(s.get("Resource", []))]
+    assert [(logical, s["Effect"], set(as_list(s["Action"]))) for logical, s in everywhere] == [
+        ("CodeChannelProbe", "Allow", PROBE_ACTIONS)
+    ]
+    [(_, statement)] = everywhere
+    assert set(statement) == {"Sid", "Effect", "Action", "Resource"}  # no NotAction, no other resource
+    probe = template["Resources"]["CodeChannelProbe"]
+    assert probe["Type"] == "AWS::IAM::Policy"
+    assert probe["Properties"]["Roles"] == [{"Ref": "ApiHandlerRole"}]  # the function behind the routes
+    assert "CodeChannelProbe" in as_list(template["Resources"]["APIHandler"]["DependsOn"])
+    # Nothing else grants these two (they stay out of the stage policy file, too).
+    granting = {logical for logical, s in iam_statements(template) if PROBE_ACTIONS & set(as_list(s.get("Action")))}
+    assert granting == {"CodeChannelProbe"}
 
 
 # --- the routes -----------------------------------------------------------------------------------

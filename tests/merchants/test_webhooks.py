@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from botocore.exceptions import ClientError
 
 from chalicelib.adapters import clock, webhook_http
 from chalicelib.services.wallet import webhooks
@@ -303,3 +304,89 @@ def test_an_expiry_is_posted_by_the_job_that_makes_it(client, shop, receiver, fr
         order["order_id"],
     )
     assert events(client, headers)["data"][0]["delivery"] == "delivered"
+
+
+SLOW = 1.0  # seconds a slow receiver takes to answer (well within the timeout)
+
+
+@pytest.fixture
+def slow_shops(client, agent):
+    """Two merchants, each with its own receiver, each with 3 events whose first attempt failed:
+    [(receiver, event ids)]."""
+    shops = []
+    for _ in range(2):
+        receiver = start_receiver()
+        receiver.status = 500
+        _, headers = new_shop(client, agent, webhook_url=receiver.url)
+        shops.append((receiver, {closed_order_event(client, headers) for _ in range(3)}))
+    yield shops
+    for receiver, _ in shops:
+        stop_receiver(receiver)
+
+
+def retried_ids(receiver) -> list[str]:
+    return sorted(json.loads(body)["event_id"] for body in receiver.bodies()[3:])
+
+
+def test_a_run_waits_on_slow_receivers_several_at_once(client, slow_shops, frozen_clock):
+    for receiver, _ in slow_shops:
+        assert receiver.most_at_once == 1  # the first attempts, one per request
+        receiver.status = 200
+        receiver.plan = [("sleep", SLOW)] * 3
+    move_clock(timedelta(minutes=1))
+    assert run_dispatch(client)["delivered"] == 6
+    for receiver, ids in slow_shops:
+        assert retried_ids(receiver) == sorted(ids)  # each event once
+        assert receiver.most_at_once > 1  # its events overlapped, not one after another
+
+
+def test_overlapping_pooled_runs_deliver_each_event_of_each_merchant_once(client, slow_shops, frozen_clock):
+    for receiver, _ in slow_shops:
+        receiver.status = 200
+        receiver.plan = [("sleep", SLOW)] * 3
+    move_clock(timedelta(minutes=1))
+    results = run_together(*(lambda: run_dispatch(client) for _ in range(3)))
+    assert sum(result["delivered"] for result in results) == 6
+    assert sum(result["retrying"] + result["failed"] for result in results) == 0
+    for receiver, ids in slow_shops:
+        assert retried_ids(receiver) == sorted(ids)
+    move_clock(timedelta(days=2))
+    assert run_dispatch(client)["delivered"] == 0  # nothing left due
+
+
+def test_a_run_has_at_most_its_workers_in_flight(client, shop, receiver, frozen_clock, monkeypatch):
+    _, headers, _ = shop
+    receiver.status = 500
+    ids = {closed_order_event(client, headers) for _ in range(5)}
+    monkeypatch.setattr(webhooks, "WORKERS", 2)
+    receiver.status = 200
+    receiver.plan = [("sleep", 0.5)] * 5
+    move_clock(timedelta(minutes=1))
+    assert run_dispatch(client)["delivered"] == 5
+    assert sorted(json.loads(body)["event_id"] for body in receiver.bodies()[5:]) == sorted(ids)
+    assert receiver.most_at_once == 2
+
+
+def test_an_event_dynamodb_refuses_is_left_for_the_next_run_and_the_run_goes_on(
+    client, shop, receiver, frozen_clock, monkeypatch
+):
+    _, headers, _ = shop
+    receiver.status = 500
+    ids = [closed_order_event(client, headers) for _ in range(3)]
+    receiver.status = 200
+    read = webhooks._get_event
+
+    def throttled_for_one(merchant_id, event_id):
+        if event_id == ids[1]:
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "GetItem"
+            )
+        return read(merchant_id, event_id)
+
+    monkeypatch.setattr(webhooks, "_get_event", throttled_for_one)
+    move_clock(timedelta(minutes=1))
+    result = run_dispatch(client)
+    assert (result["delivered"], result["skipped"]) == (2, 1)
+    monkeypatch.setattr(webhooks, "_get_event", read)
+    assert run_dispatch(client)["delivered"] == 1
+    assert sorted(json.loads(body)["event_id"] for body in receiver.bodies()[3:]) == sorted(ids)

@@ -2,8 +2,10 @@
 Scan, no hot partition), within a run budget, attempted a few at once, and a backoff schedule bounded
 by a deadline.
 
-`notify_dispatch` (chalicelib/services/common/notice_outbox.py) uses it; `webhook_dispatch` keeps its
-own copy of the same loop for now (chalicelib/services/wallet/webhooks.py `dispatch_due`).
+Both outbox jobs use it: `notify_dispatch` (chalicelib/services/common/notice_outbox.py) and
+`webhook_dispatch` (chalicelib/services/wallet/webhooks.py `dispatch_due`). What differs stays with
+each: its claim and lease, how an outcome is recorded, and its retry schedule (webhooks keep the
+contract's fixed one and do not use `next_attempt_at`).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ the user's retry finds the SMS limits as they were.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -38,6 +39,11 @@ NOT_ME_EVENTS = frozenset(
 # SES or SNS could not take a code: the user may ask again shortly (a brief outage or throttling).
 CODE_RETRY_AFTER = 5
 Counted = SmsCount | WindowCount
+
+# How SES ("AccessDenied") and SNS ("AuthorizationError") refuse a call the role is not allowed.
+PROBE_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "AuthorizationError"})
+_probes_denied: set[str] = set()  # channels whose refused probe this process has warned about
+_probes_lock = threading.Lock()
 
 
 class CodeNotSent(OkpayError):
@@ -85,12 +91,16 @@ def send_code_by_email(
 
 def ensure_channel_can_send(channel: str) -> None:
     """`503 try_again` while SES ("email") or SNS ("sms") cannot take a message, known by one cheap
-    read of that service: busy (throttling, 5xx) or out of reach is down; any other answer, a
-    refusal included (the role need not be allowed the read: it proves the service answers), is up.
+    read of that service: busy (throttling, 5xx) or out of reach is down; any other answer is up.
 
     For the routes that answer every caller alike (forgot, register/start, freeze): called for
     every caller before the account is looked up, so a known and an unknown login get the same
     503 while the channel is down, with the same calls made.
+
+    The API's role is granted these two reads (infra/resources.yaml, `CodeChannelProbe`). Refused,
+    the probe cannot see an outage: an unknown login would then get 202 where a known one gets the
+    code's 503. It still counts as up (failing every such request would be worse), and the process
+    warns once per channel.
     """
     try:
         if channel == "email":
@@ -101,6 +111,20 @@ def ensure_channel_can_send(channel: str) -> None:
         if aws.is_busy(error):
             logger.warning("code channel down", extra={"channel": channel})
             raise CodeNotSent from None
+        code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+        if code in PROBE_DENIED_CODES:
+            _warn_probe_denied(channel, code)
+
+
+def _warn_probe_denied(channel: str, code: str | None) -> None:
+    with _probes_lock:
+        if channel in _probes_denied:
+            return
+        _probes_denied.add(channel)
+    logger.warning(
+        "code channel probe refused by IAM: an outage of this channel goes unseen (infra/resources.yaml)",
+        extra={"channel": channel, "aws_error": code},
+    )
 
 
 def notify_security_event(

@@ -36,7 +36,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,6 +49,7 @@ from chalicelib.adapters import clock, webhook_http, webhook_relay
 from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
+from chalicelib.services.common.dispatch import RunBudget, due_keys, in_pool
 from chalicelib.services.wallet.merchant_auth import get_merchant
 from chalicelib.services.wallet.merchants import webhook_secrets
 from chalicelib.services.wallet.webhook_urls import delivery_addresses
@@ -66,6 +68,7 @@ RETRY_DELAYS = tuple(
 )  # retry n is due RETRY_DELAYS[n-1] after attempt n failed
 MAX_ATTEMPTS = 1 + len(RETRY_DELAYS)
 RUN_BUDGET_SECONDS = 240.0  # a job run starts no attempt after this (the function's timeout is 300 s)
+WORKERS = 8  # attempts at once in a job run: each mostly waits on a receiver; bounds the connections open
 LEASE = timedelta(seconds=60)  # a claimed attempt holds the event this long (well past the timeout)
 SIGNATURE_HEADER = "Okpay-Signature"
 
@@ -148,23 +151,27 @@ def _first_attempts(events: list[MerchantEvent], now: datetime) -> list[str | No
 
 def dispatch_due(now: datetime) -> dict[str, int]:
     """The `webhook_dispatch` job: every pending event whose next attempt is due, from the sparse index
-    `by_delivery_due` shard by shard (never a Scan)."""
+    `by_delivery_due` shard by shard (never a Scan), within the run budget, `WORKERS` at once
+    (chalicelib/services/common/dispatch.py), so one slow receiver does not hold up the others. A
+    merchant's events may go out in parallel: each is claimed, and `object_version` orders them."""
     counts = {"delivered": 0, "retrying": 0, "failed": 0, "skipped": 0}
     until = clock.stamp(now)
-    started = time.monotonic()
-    targets: dict[str, _Target] = {}  # per merchant, read once a run (a run lasts minutes at most)
-    for shard in range(DELIVERY_SHARDS):
-        for merchant_id, event_id in due_event_keys(f"{shard:02d}", until):
-            if time.monotonic() - started > RUN_BUDGET_SECONDS:
-                return counts  # the rest stay due: the next run (a minute on) takes them
+    due = due_keys(due_event_keys, DELIVERY_SHARDS, until, RunBudget(RUN_BUDGET_SECONDS))
+    targets = _Targets()
+
+    def attempt(key: tuple[str, str]) -> str | None:
+        merchant_id, event_id = key
+        try:
             event = _get_event(merchant_id, event_id)  # the index may lag; the claim is on the item
-            due = event is not None and event.delivery == "pending" and (event.delivery_due or "~") <= until
-            if due and event.merchant_id not in targets:
-                targets[event.merchant_id] = _target_of(event.merchant_id)
-            outcome = (
-                _attempt(event, now, due=event.delivery_due, target=targets.get(event.merchant_id)) if due else None
-            )
-            counts[outcome or "skipped"] += 1
+            if event is None or event.delivery != "pending" or (event.delivery_due or "~") > until:
+                return None
+            return _attempt(event, now, due=event.delivery_due, target=targets.of(merchant_id))
+        except Exception:  # DynamoDB refused a read, the claim or the outcome: the event is due again later
+            logger.exception("webhook attempt not recorded", extra={"event_id": event_id})
+            return None
+
+    for outcome in in_pool(due, attempt, WORKERS):
+        counts[outcome or "skipped"] += 1
     return counts
 
 
@@ -182,6 +189,30 @@ def redeliver(merchant_id: str, event_id: str, now: datetime) -> dict[str, Any]:
 class _Target:
     url: str | None
     secrets: tuple[str, ...]
+
+
+class _Targets:
+    """Each merchant's target, read once a run (a run lasts minutes at most) however many workers ask
+    for it at once; a read that failed is tried again by the next event that needs it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reads: dict[str, Future[_Target]] = {}
+
+    def of(self, merchant_id: str) -> _Target:
+        with self._lock:
+            read = self._reads.get(merchant_id)
+            mine = read is None
+            if read is None:
+                read = self._reads[merchant_id] = Future()
+        if mine:
+            try:
+                read.set_result(_target_of(merchant_id))
+            except Exception as error:
+                with self._lock:
+                    del self._reads[merchant_id]
+                read.set_exception(error)
+        return read.result()
 
 
 def _target_of(merchant_id: str) -> _Target:
