@@ -276,9 +276,13 @@ def _settle_key(call: Call | None, response: Response, code: str | None) -> Resp
         replay = idempotency.settle(hold, response.status_code, code, stored, clock.now())
     except OkpayError as error:  # the key was used for another body
         return error_response(error)
-    except Exception:  # the answer still goes out; an unsettled marker is abandoned after 60 s
+    except Exception:  # DynamoDB refused the key's record past its retries
         logger.exception("idempotency record not settled")
-        return response
+        if 200 <= response.status_code < 300:
+            return response  # the work is done: its answer still goes out (a marker is abandoned after 60 s)
+        # An unstored refusal may contradict the answer stored under the key (a replayed payment runs
+        # again and is refused `already_paid`; only its stored 201 may answer): nothing moved, so 503.
+        return error_response(OkpayError("try_again", retry_after=1))
     return _replayed(replay) if replay is not None else response
 
 

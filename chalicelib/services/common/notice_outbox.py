@@ -25,13 +25,15 @@ the attempt at that deadline fails too, the notice is `failed` and ONE alert goe
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.adapters import clock, notify
+from chalicelib.adapters import aws, clock, notify
 from chalicelib.adapters.config import get_settings
 from chalicelib.adapters.logging import logger
 from chalicelib.adapters.phone_numbers import mask_phone
@@ -45,6 +47,10 @@ RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (1, 2, 5, 15, 30, 60, 120, 24
 GIVE_UP_AFTER = timedelta(hours=24)  # after its creation: the last attempt, then `failed` and an alert
 RUN_BUDGET_SECONDS = 240.0  # a job run starts no attempt after this (the function's timeout is 300 s)
 WORKERS = 8  # attempts at once in a job run: each mostly waits on SES or SNS (a throttled one is retried)
+# Recording a send that went out, through a busy DynamoDB (botocore's retries spent): tries, and the
+# first pause (doubling). A notice left `pending` after its send would be sent again by the job.
+SENT_RECORD_TRIES = 8
+SENT_RECORD_PAUSE = 0.01
 
 # A value made only when the message is sent, never stored (a "this wasn't me" freeze token):
 # name -> (notice, now) -> (template, extra params). The funnel that records such notices passes it.
@@ -160,7 +166,7 @@ def _attempt(notice: Notice, now: datetime, *, due: str | None, late: LateParams
         )
         return _after_failure(notice, attempt, now)
     sent = [Notice.status.set("sent"), Notice.sent_at.set(clock.stamp(now))]
-    _settle(notice, attempt, sent + ([Notice.ses_message_id.set(message_id)] if message_id else []))
+    _record_sent(notice, attempt, sent + ([Notice.ses_message_id.set(message_id)] if message_id else []))
     if notice.ticket_id and message_id:
         _remember_for_threading(notice, message_id, now)
     logger.info("notice sent", extra={"notice_id": notice.notice_id, "attempt": attempt, "event": "notice_sent"})
@@ -186,6 +192,20 @@ def _claim(notice: Notice, attempts: int, due: str | None, now: datetime) -> boo
             return False
         raise
     return True
+
+
+def _record_sent(notice: Notice, attempt: int, actions: list[Any]) -> None:
+    """`_settle` for a message that went out: throttled or conflicting writes are tried again (the
+    update is conditional on the attempt, so a repeat is harmless); only an outage longer than the
+    tries leaves it `pending`, to be sent a second time once the lease ends."""
+    for tries in range(SENT_RECORD_TRIES):
+        try:
+            _settle(notice, attempt, actions)
+            return
+        except UpdateError as error:
+            if tries == SENT_RECORD_TRIES - 1 or not aws.is_busy(error):
+                raise
+        time.sleep(random.uniform(0, SENT_RECORD_PAUSE * 2**tries))  # noqa: S311 (jitter, not security)
 
 
 def _after_failure(notice: Notice, attempt: int, now: datetime) -> str:
