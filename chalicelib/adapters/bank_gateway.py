@@ -147,7 +147,10 @@ class SimulatedBank:
             return None
 
     def payout(self, token: str, amount: int, currency: str, reference: str) -> str | None:
+        fault = _refuse_if_down()  # `down`: refused, nothing paid out
         outcome = _outcome(token)
+        if fault == "timeout":  # the bank pays it out, its answer never comes
+            _hang(reference)
         return outcome if outcome == "card_declined" else None  # a payout needs no funds on the card
 
 

@@ -7,15 +7,19 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from chalicelib.adapters import bank_gateway, clock
+from chalicelib.adapters import bank_gateway, clock, notify
 from chalicelib.jobs.registry import run_job
+from chalicelib.services.wallet import step_up
+from chalicelib.store.wallet import LedgerEntry
 from tests.faults.test_dynamodb_faults import _ledger_size
 from tests.helpers.faults import clear_faults, set_faults
 from tests.helpers.http import assert_error, body_of
 from tests.helpers.users import make_user, signed_in
 from tests.helpers.wallet import add_card, balances, top_up
 from tests.wallet.test_invariants import check_invariants
+from tests.wallet.test_payments import counter, funded
 from tests.wallet.test_topup_attempts import BankSpy, attempt_of, bank_charges
+from tests.wallet.test_withdrawals import card_of, withdraw
 
 
 def _busy(response):
@@ -89,4 +93,55 @@ def test_a_charge_lost_in_a_bank_timeout_is_settled_once_by_the_job_and_the_retr
     assert retried.status_code == 201 and body_of(retried)["amount"] == 3_300
     assert balances(client, headers)["CNY"] == 3_300
     assert len(spy.sent) == 1 and len(bank_charges()) == 1
+    check_invariants([])
+
+
+# --- withdrawals: money first, then the payout ------------------------------------------------------
+
+
+def _withdrawal_entries(user) -> list[tuple[str, int]]:
+    return sorted(
+        (entry.direction, int(entry.amount))
+        for entry in LedgerEntry.query(f"user#{user.user_id}")
+        if entry.type == "withdrawal"
+    )
+
+
+def test_a_withdrawal_while_the_bank_is_down_is_503_the_money_comes_back_and_its_key_then_pays_out_once(client, seeded):
+    user, headers = funded(client, 100_000)
+    card = card_of(client, headers)
+    set_faults(client, bank="down")
+    _busy(withdraw(client, headers, card, 30_000, key="w"))
+    assert balances(client, headers)["CNY"] == 100_000  # debited, refused, returned: nothing lost
+    assert _withdrawal_entries(user) == [("credit", 30_000), ("debit", 30_000)]
+    assert counter(step_up.budget_counter_id(user.user_id, clock.now())) == 0  # the day's budget given back
+    clear_faults(client)
+
+    done = withdraw(client, headers, card, 30_000, key="w")  # the 503 was not stored: the key runs again
+    assert done.status_code == 201, done.body
+    assert done.headers.get("Idempotent-Replayed") is None
+    replay = withdraw(client, headers, card, 30_000, key="w")
+    assert replay.headers.get("Idempotent-Replayed") == "true" and body_of(replay) == body_of(done)
+    assert balances(client, headers)["CNY"] == 70_000
+    assert _withdrawal_entries(user) == [("credit", 30_000), ("debit", 30_000), ("debit", 30_000)]
+    check_invariants([])
+
+
+def test_a_withdrawal_whose_payout_goes_unanswered_stands_and_operators_are_told(client, seeded, monkeypatch):
+    user, headers = funded(client, 100_000)
+    card = card_of(client, headers)
+    alerts = []
+    monkeypatch.setattr(notify, "alert_operators", lambda title, detail: alerts.append((title, detail)))
+    monkeypatch.setattr(bank_gateway, "TIMEOUT_SECONDS", 0.3)
+    set_faults(client, bank="timeout")
+    response = withdraw(client, headers, card, 20_000, key="t")
+    clear_faults(client)
+    assert response.status_code == 201, response.body  # maybe paid: never returned on a guess
+    transaction_id = body_of(response)["transaction_id"]
+    assert balances(client, headers)["CNY"] == 80_000
+    assert _withdrawal_entries(user) == [("debit", 20_000)]
+    assert [title for title, _ in alerts] == ["Withdrawal payout unanswered"]
+    assert transaction_id in alerts[0][1]
+    replay = withdraw(client, headers, card, 20_000, key="t")
+    assert replay.headers.get("Idempotent-Replayed") == "true" and balances(client, headers)["CNY"] == 80_000
     check_invariants([])

@@ -12,6 +12,12 @@ that a concurrent payment has just spent. When the bank declines the payout, a s
 returns the money from bank clearing to the wallet (a reversal is a new transaction, never an
 edit), gives the budget back and reopens the key's record, so the answer `402 card_declined` is
 what is stored and replayed.
+
+A bank that is down (refused the payout, nothing paid) is handled the same way, except that the
+answer is `503 try_again`, which is never stored: the key is free again and the user's retry with it
+debits and pays out afresh (contract v1.2, section 1, Faults). A payout whose answer never came may
+have been paid: the withdrawal stands (`201`) and operators are alerted to confirm it with the bank
+under its reference (the bank takes at most one payout per reference).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters import notify
-from chalicelib.adapters.bank_gateway import gateway
+from chalicelib.adapters.bank_gateway import GatewayError, GatewayTimeout, gateway
 from chalicelib.adapters.logging import logger
 from chalicelib.errors import OkpayError
 from chalicelib.i18n.phrases import ENTRY_TEXTS, phrase
@@ -83,9 +89,25 @@ class Withdrawal(Debit):
 
     def after_posting(self, payer: Payer, posted: Posted, cny: int) -> None:
         card = self._card(payer)
-        declined = gateway().payout(card.token, self.amount, self.currency, posted.transaction_id)
+        try:
+            declined = gateway().payout(card.token, self.amount, self.currency, posted.transaction_id)
+        except GatewayTimeout:
+            # Maybe paid: never returned on a guess. The money is in bank clearing under this reference.
+            unanswered = {"transaction_id": posted.transaction_id, "event": "payout_unknown"}
+            logger.warning("withdrawal payout unanswered", extra=unanswered)
+            try:
+                notify.alert_operators(
+                    "Withdrawal payout unanswered",
+                    f"{posted.transaction_id}: confirm the payout of {self.amount} {self.currency} with the bank.",
+                )
+            except Exception:  # the log line above stands for it: the withdrawal itself is done
+                logger.exception("payout alert not sent", extra={"transaction_id": posted.transaction_id})
+            return
+        except GatewayError:  # refused: nothing was paid out
+            self._return_to_wallet(card, posted, cny, payer.now, reason="bank_unavailable")
+            raise OkpayError("try_again", retry_after=30) from None
         if declined:
-            self._return_to_wallet(card, posted, cny, payer.now)
+            self._return_to_wallet(card, posted, cny, payer.now, reason=declined)
             raise OkpayError(declined)
 
     def counterparty_for_notice(self, payer: Payer) -> str:
@@ -101,8 +123,11 @@ class Withdrawal(Debit):
         if not payer.real_name or not same_holder(self._card(payer).holder_name, payer.real_name):
             raise OkpayError("card_holder_mismatch")
 
-    def _return_to_wallet(self, card: FundingSource, withdrawal: Posted, cny: int, now: datetime) -> None:
-        """The bank declined the payout: bank clearing → wallet, the budget given back, the key reopened."""
+    def _return_to_wallet(
+        self, card: FundingSource, withdrawal: Posted, cny: int, now: datetime, *, reason: str
+    ) -> None:
+        """The bank declined or refused the payout: bank clearing → wallet, the budget given back, the
+        key reopened."""
         text = phrase(ENTRY_TEXTS, "withdrawal_returned", self.locale, last4=card.last4)
         reversal = Posting(
             type="withdrawal",
@@ -118,7 +143,7 @@ class Withdrawal(Debit):
                 ),
             ],
             parties=[self.payer_id],
-            details={"reverses": withdrawal.transaction_id, "reason": "card_declined"},
+            details={"reverses": withdrawal.transaction_id, "reason": reason},
         )
 
         def undo(work: Work, posted: Posted) -> None:
@@ -127,7 +152,7 @@ class Withdrawal(Debit):
             work.update(
                 TransactionRecord(withdrawal.transaction_id), actions=[TransactionRecord.refunded.add(self.amount)]
             )
-            work.reopen_key()  # the edge then stores the 402 as the key's answer
+            work.reopen_key()  # the edge then stores the 402 as the key's answer (a 503 lets the key go)
 
         try:
             ledger.post(reversal, now, extra=undo)
@@ -141,7 +166,7 @@ class Withdrawal(Debit):
             )
             raise
         logger.warning(
-            "withdrawal returned: payout declined",
+            f"withdrawal returned: payout {reason}",
             extra={
                 "user_id": self.payer_id,
                 "transaction_id": withdrawal.transaction_id,
