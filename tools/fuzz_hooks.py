@@ -3,6 +3,7 @@
 * The test clock: `PUT /_local/clock` is fuzzed with any date the schema allows, and the clock is
   process-wide: left at year 9999 it would move every later request. So each PUT is followed at once
   by `DELETE /_local/clock`, and the next request runs on real time again (the run uses one worker).
+  The same for `PUT /_local/faults`: left at throttle 1.0 every later request would be a 503.
 * Signed-in routes get an access token: /admin the seeded agent's (password, then TOTP), the others
   a customer's registered by the hook. They are fetched here, outside what schemathesis sees (its own
   dynamic auth would hand the logins to the fuzzer, whose wrong passwords then lock the accounts),
@@ -20,6 +21,7 @@ import requests
 import schemathesis
 
 CLOCK_PATH = "/_local/clock"
+FAULTS_PATH = "/_local/faults"
 DEVICE_ID = "okpay-fuzz"
 
 
@@ -29,8 +31,8 @@ def _base_url(case: Any) -> str:
 
 @schemathesis.hook
 def after_call(context: Any, case: Any, response: Any) -> None:
-    if case.operation.path == CLOCK_PATH and case.method.upper() == "PUT":
-        requests.delete(_base_url(case) + CLOCK_PATH, timeout=10)
+    if case.operation.path in (CLOCK_PATH, FAULTS_PATH) and case.method.upper() == "PUT":
+        requests.delete(_base_url(case) + case.operation.path, timeout=10)
 
 
 def _signed_in(case: Any) -> bool:
