@@ -37,7 +37,7 @@ def test_a_bad_body_is_still_404_outside_the_local_stage(deployed_client):
     assert_error(put_json(deployed_client, "/_local/clock", {"bogus": True}), 404, "not_found")
 
 
-LOCAL_PATHS = {"/_local/outbox", "/_local/jobs/{job}", "/_local/clock", "/_local/inbound-email"}
+LOCAL_PATHS = {"/_local/outbox", "/_local/jobs/{job}", "/_local/clock", "/_local/inbound-email", "/_local/faults"}
 
 
 @pytest.mark.parametrize("stage_name", ["dev", "prod"])

@@ -169,7 +169,10 @@ def _attempt(notice: Notice, now: datetime, *, due: str | None, late: LateParams
     _record_sent(notice, attempt, sent + ([Notice.ses_message_id.set(message_id)] if message_id else []))
     if notice.ticket_id and message_id:
         _remember_for_threading(notice, message_id, now)
-    logger.info("notice sent", extra={"notice_id": notice.notice_id, "attempt": attempt, "event": "notice_sent"})
+    sent_to = {"user_id": notice.user_id} if notice.user_id else {}  # the user the notice is about, if any
+    logger.info(
+        "notice sent", extra={"notice_id": notice.notice_id, "attempt": attempt, "event": "notice_sent", **sent_to}
+    )
     return "sent"
 
 
@@ -235,6 +238,8 @@ def _settle(notice: Notice, attempt: int, actions: list[Any], *, leave_index: bo
 def _send(notice: Notice, now: datetime, late: LateParams) -> str | None:
     """Render and send; SES's MessageId for an email. Raises when SES or SNS did not take it."""
     template, params = notice.template, dict(notice.params or {})
+    if notice.ticket_id:  # `email(ticket_id=…)` keeps it on the row (for threading); templates name it too
+        params.setdefault("ticket_id", notice.ticket_id)
     if notice.late:
         template, extra = late[notice.late](notice, now)
         params.update(extra)

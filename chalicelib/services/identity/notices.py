@@ -178,10 +178,21 @@ def security_notices(
             template, late = "security_notice_email_not_me", {"late": "not_me_link", "user_id": user.user_id}
             notices.append(notice_outbox.email(to_email, template, locale, now, **late, **facts))
         else:
-            notices.append(notice_outbox.email(to_email, "security_notice_email", locale, now, **facts))
+            notices.append(
+                notice_outbox.email(to_email, "security_notice_email", locale, now, user_id=user.user_id, **facts)
+            )
     if to_phone:
         notices.append(
-            notice_outbox.sms(to_phone, "security_notice_sms", locale, now, event=title, when=when, support=support)
+            notice_outbox.sms(
+                to_phone,
+                "security_notice_sms",
+                locale,
+                now,
+                user_id=user.user_id,
+                event=title,
+                when=when,
+                support=support,
+            )
         )
     return [notice for notice in notices if notice is not None]
 
