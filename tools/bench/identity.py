@@ -224,11 +224,13 @@ OPERATIONS.append(
         bare_label="case + user + TransactWriteItems",
         bare_matches_calls=False,
         # session check (BatchGet), case, user, identity claim (twice: before and inside the
-        # decision); email and SMS
+        # decision); email and SMS, each recorded in the decision's transaction (the notice outbox),
+        # then claimed and marked sent (2 UpdateItem each)
         calls={
             "dynamodb.BatchGetItem": 1,
             "dynamodb.GetItem": 4,
             "dynamodb.TransactWriteItems": 1,
+            "dynamodb.UpdateItem": 4,
             "ses.SendEmail": 1,
             "sns.Publish": 1,
         },
