@@ -7,14 +7,14 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from chalicelib.adapters import bank_gateway, clock, notify
+from chalicelib.adapters import bank_gateway, clock, notify, outbox
 from chalicelib.jobs.registry import run_job
 from chalicelib.services.wallet import step_up
 from chalicelib.store.wallet import LedgerEntry
 from tests.faults.test_dynamodb_faults import _ledger_size
 from tests.helpers.faults import clear_faults, set_faults
 from tests.helpers.http import assert_error, body_of
-from tests.helpers.users import make_user, signed_in
+from tests.helpers.users import PASSWORD, make_user, signed_in
 from tests.helpers.wallet import add_card, balances, top_up
 from tests.wallet.test_invariants import check_invariants
 from tests.wallet.test_payments import counter, funded
@@ -145,3 +145,21 @@ def test_a_withdrawal_whose_payout_goes_unanswered_stands_and_operators_are_told
     replay = withdraw(client, headers, card, 20_000, key="t")
     assert replay.headers.get("Idempotent-Replayed") == "true" and balances(client, headers)["CNY"] == 80_000
     check_invariants([])
+
+
+def test_a_large_withdrawal_returned_to_the_wallet_sends_no_large_debit_notice(client, seeded):
+    user, headers = funded(client, 1_000_000)
+    card = card_of(client, headers)
+    outbox.clear()
+    set_faults(client, bank="down")
+    _busy(withdraw(client, headers, card, 600_000, key="big", authorization={"password": PASSWORD}))
+    clear_faults(client)
+    assert balances(client, headers)["CNY"] == 1_000_000
+    later = clock.now() + timedelta(hours=2)  # past every retry the notice could have been due for
+    assert run_job("notify_dispatch", later)["sent"] == 0
+    assert outbox.messages(user.phone) == [] and outbox.messages(user.email) == []  # "6,000 left": not true
+
+    done = withdraw(client, headers, card, 600_000, key="big", authorization={"password": PASSWORD})
+    assert done.status_code == 201, done.body
+    (sms,) = [message.body for message in outbox.messages(user.phone)]  # the withdrawal that went out
+    assert "6,000.00 CNY" in sms

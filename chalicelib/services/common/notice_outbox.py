@@ -97,6 +97,18 @@ def record_in(work: Any, notices: Iterable[Notice | None]) -> list[Notice]:
     return recorded
 
 
+def withdraw(notices: Iterable[Notice]) -> None:
+    """Take back notices committed with a change that was then undone (a withdrawal whose payout the
+    bank refused is returned to the wallet): deleted while nobody has attempted them yet, which no one
+    has while their request runs (a new row is not due for minutes). Never raises: a notice that could
+    not be taken back is still sent."""
+    for notice in notices:
+        try:
+            notice.delete(condition=(Notice.status == "pending") & (Notice.attempts == 0))
+        except Exception:
+            logger.exception("notice not withdrawn", extra={"notice_id": notice.notice_id})
+
+
 def send_after_commit(notices: Iterable[Notice], now: datetime, late: LateParams | None = None) -> None:
     """The first attempt of notices just committed; never raises (the change stands, the job retries)."""
     for notice in notices:

@@ -175,7 +175,11 @@ def run(debit: Debit, now: datetime) -> Answer:
         posted = ledger.post(posting, now, balances=payer.balances, extra=write, on_conflict=recheck)
     except AwaitConfirmation:
         return debit.hold(payer, cny)
-    debit.after_posting(payer, posted, cny)
+    try:
+        debit.after_posting(payer, posted, cny)
+    except OkpayError:  # undone (the payout refused, the money returned): the notice would not be true
+        notice_outbox.withdraw(large_debit)
+        raise
     logger.info(f"{debit.kind} completed", extra={"user_id": debit.payer_id, "event": debit.kind})
     notice_outbox.send_after_commit(large_debit, now, notices.LATE_PARAMS)
     return debit.answer(payer, posted)
