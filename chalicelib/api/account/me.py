@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.adapters import clock
+from chalicelib.api.account.callers import me, me_unfrozen
 from chalicelib.api.pagination import paginate
 from chalicelib.api.routing import Call, Reply, operation
 from chalicelib.errors import OkpayError
@@ -26,14 +27,6 @@ _FROZEN = (
 )
 
 
-def _me(call: Call):
-    return accounts.active_account(call.user.account)
-
-
-def _me_unfrozen(call: Call):
-    return accounts.unfrozen_account(call.user.account)
-
-
 @operation(
     "GET",
     "/me",
@@ -51,7 +44,7 @@ def _me_unfrozen(call: Call):
     response="Profile",
 )
 def read_profile(call: Call) -> dict:
-    return accounts.profile(_me(call), clock.now())
+    return accounts.profile(me(call), clock.now())
 
 
 @operation(
@@ -70,7 +63,7 @@ def read_profile(call: Call) -> dict:
     response="Profile",
 )
 def change_profile(call: Call) -> dict:
-    user = accounts.update_profile(_me(call), display_name=call.body.display_name, locale=call.body.locale)
+    user = accounts.update_profile(me(call), display_name=call.body.display_name, locale=call.body.locale)
     return accounts.profile(user, clock.now())
 
 
@@ -96,7 +89,7 @@ def change_profile(call: Call) -> dict:
     errors=("account_frozen", "invalid_code", "email_in_use", "phone_in_use"),
 )
 def verify_contact(call: Call) -> dict:
-    user = contacts.verify(_me(call), call.body.channel, call.body.code, clock.now())
+    user = contacts.verify(me(call), call.body.channel, call.body.code, clock.now())
     value = user.email if call.body.channel == "email" else user.phone
     return {"channel": call.body.channel, "value": value, "verified": True}
 
@@ -120,7 +113,7 @@ def verify_contact(call: Call) -> dict:
     ),
 )
 def resend_contact_code(call: Call) -> Reply:
-    contacts.resend(_me(call), call.body.channel, clock.now())
+    contacts.resend(me(call), call.body.channel, clock.now())
     return Reply({"status": "sent"}, 202)
 
 
@@ -148,7 +141,7 @@ def resend_contact_code(call: Call) -> Reply:
 def change_contact(call: Call) -> Reply:
     body = call.body
     contacts.request_change(
-        _me_unfrozen(call), body.channel, body.value, body.password, clock.now(), session_id=call.user.session_id
+        me_unfrozen(call), body.channel, body.value, body.password, clock.now(), session_id=call.user.session_id
     )
     return Reply({"status": "sent"}, 202)
 
@@ -171,7 +164,7 @@ def change_contact(call: Call) -> Reply:
 )
 def change_password(call: Call) -> Reply:
     accounts.change_password(
-        _me(call), call.body.current_password, call.body.new_password, session_id=call.user.session_id, now=clock.now()
+        me(call), call.body.current_password, call.body.new_password, session_id=call.user.session_id, now=clock.now()
     )
     return Reply(None, 204)
 
@@ -265,7 +258,7 @@ def revoke_other_sessions(call: Call) -> Reply:
     errors=("account_frozen", "invalid_password", "totp_already_enabled"),
 )
 def begin_totp(call: Call) -> dict:
-    return mfa_settings.begin_totp(_me_unfrozen(call), call.body.password, clock.now(), session_id=call.user.session_id)
+    return mfa_settings.begin_totp(me_unfrozen(call), call.body.password, clock.now(), session_id=call.user.session_id)
 
 
 @operation(
@@ -290,7 +283,7 @@ def begin_totp(call: Call) -> dict:
 def activate_totp(call: Call) -> dict:
     return {
         "recovery_codes": mfa_settings.activate_totp(
-            _me_unfrozen(call), call.body.code, clock.now(), session_id=call.user.session_id
+            me_unfrozen(call), call.body.code, clock.now(), session_id=call.user.session_id
         )
     }
 
@@ -315,7 +308,7 @@ def activate_totp(call: Call) -> dict:
 )
 def disable_totp(call: Call) -> Reply:
     mfa_settings.disable_totp(
-        _me_unfrozen(call), call.body.password, call.body.code, clock.now(), session_id=call.user.session_id
+        me_unfrozen(call), call.body.password, call.body.code, clock.now(), session_id=call.user.session_id
     )
     return Reply(None, 204)
 
@@ -339,7 +332,7 @@ def disable_totp(call: Call) -> Reply:
 def set_mfa(call: Call) -> dict:
     body = call.body
     return mfa_settings.set_code_factors(
-        _me_unfrozen(call),
+        me_unfrozen(call),
         body.password,
         sms=body.sms,
         email=body.email,
@@ -367,7 +360,7 @@ def set_mfa(call: Call) -> dict:
 def new_recovery_codes(call: Call) -> dict:
     return {
         "codes": mfa_settings.new_recovery_codes(
-            _me_unfrozen(call), call.body.password, clock.now(), session_id=call.user.session_id
+            me_unfrozen(call), call.body.password, clock.now(), session_id=call.user.session_id
         )
     }
 
@@ -392,7 +385,7 @@ def new_recovery_codes(call: Call) -> dict:
 )
 def close_account(call: Call) -> Reply:
     now = clock.now()
-    accounts.close_account(_me(call), call.body.password, now, session_id=call.user.session_id)
+    accounts.close_account(me(call), call.body.password, now, session_id=call.user.session_id)
     # Transfers waiting for confirmation to or from the account can no longer complete (v1.2).
     transfers.cancel_pending(call.user.user_id, now)
     return Reply(None, 204)

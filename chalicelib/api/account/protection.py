@@ -5,15 +5,11 @@ unfreeze with chalicelib/api/account/agent_protection.py; both call chalicelib.s
 from __future__ import annotations
 
 from chalicelib.adapters import clock
+from chalicelib.api.account.callers import me
 from chalicelib.api.pagination import page_of
 from chalicelib.api.routing import Call, Reply, operation
-from chalicelib.services.account import profile as accounts
 from chalicelib.services.account import self_freeze
 from chalicelib.store.security_events import event_view, recent_security_events
-
-
-def _me(call: Call):
-    return accounts.active_account(call.user.account)
 
 
 @operation(
@@ -40,7 +36,7 @@ def _me(call: Call):
 )
 def freeze_my_account(call: Call) -> dict:
     body = call.body
-    return self_freeze.freeze_own(_me(call), body.reason, body.note, session_id=call.user.session_id, now=clock.now())
+    return self_freeze.freeze_own(me(call), body.reason, body.note, session_id=call.user.session_id, now=clock.now())
 
 
 @operation(
@@ -61,7 +57,7 @@ def freeze_my_account(call: Call) -> dict:
     errors=("not_frozen",),
 )
 def start_unfreeze(call: Call) -> Reply:
-    self_freeze.start_unfreeze(_me(call), clock.now())
+    self_freeze.start_unfreeze(me(call), clock.now())
     return Reply({"status": "sent"}, 202)
 
 
@@ -92,7 +88,7 @@ def start_unfreeze(call: Call) -> Reply:
 def unfreeze_my_account(call: Call) -> dict:
     body = call.body
     return self_freeze.unfreeze_own(
-        _me(call), body.password, body.code, body.method, session_id=call.user.session_id, now=clock.now()
+        me(call), body.password, body.code, body.method, session_id=call.user.session_id, now=clock.now()
     )
 
 
